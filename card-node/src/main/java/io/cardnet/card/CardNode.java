@@ -1,0 +1,86 @@
+package io.cardnet.card;
+
+import io.cardnet.card.services.EchoService;
+import io.cardnet.card.services.SinkService;
+import io.cardnet.link.metrics.MetricsServer;
+import io.cardnet.link.port.TunEnd;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The card: an independent IP node. It runs inside the card's network namespace, where host0 (the bus)
+ * and eth0 (its network port to the wire) are its interfaces; its own kernel routes between them.
+ * card-node is the firmware's runtime: it brings up host0, turns forwarding on, and serves its services.
+ */
+public final class CardNode implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(CardNode.class);
+
+    private final TunEnd end;
+    private final MetricsServer metrics;
+    private final List<AutoCloseable> services;
+
+    private CardNode(TunEnd end, MetricsServer metrics, List<AutoCloseable> services) {
+        this.end = end;
+        this.metrics = metrics;
+        this.services = services;
+    }
+
+    public static CardNode start(CardNodeConfig config) throws IOException {
+        PrometheusMeterRegistry registry = MetricsServer.newRegistry("card-node");
+        if (config.forwarding()) {
+            // /proc/sys/net is per network namespace: this turns forwarding on for the card only.
+            Files.writeString(Path.of("/proc/sys/net/ipv4/ip_forward"), "1\n");
+        }
+        MetricsServer metrics = MetricsServer.start(registry, "0.0.0.0", config.metricsPort());
+        List<AutoCloseable> services = new ArrayList<>();
+        TunEnd end = null;
+        try {
+            end = TunEnd.open(config.end(), registry);
+            if (config.sinkPort() > 0) {
+                services.add(SinkService.start(config.sinkPort(), registry));
+            }
+            if (config.echoPort() > 0) {
+                services.add(EchoService.start(config.echoPort(), registry));
+            }
+        } catch (IOException | RuntimeException e) {
+            closeAll(services);
+            if (end != null) {
+                end.close();
+            }
+            metrics.close();
+            throw e;
+        }
+        log.info("card-node ready: {} at {}, forwarding {}, sink :{}, echo :{}, metrics :{}", end.deviceName(),
+                config.end().address(), config.forwarding() ? "on" : "off", config.sinkPort(), config.echoPort(),
+                metrics.port());
+        return new CardNode(end, metrics, services);
+    }
+
+    private static void closeAll(List<AutoCloseable> services) {
+        for (AutoCloseable s : services) {
+            try {
+                s.close();
+            } catch (Exception e) {
+                log.warn("closing {}: {}", s, e.toString());
+            }
+        }
+    }
+
+    public TunEnd end() {
+        return end;
+    }
+
+    @Override
+    public void close() {
+        closeAll(services);
+        end.close();
+        metrics.close();
+    }
+}

@@ -1,0 +1,29 @@
+package io.cardnet.card.services;
+
+import java.util.HexFormat;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * What a sink answers when the sender half-closes: how many bytes arrived and their SHA-256.
+ * On the wire it is one JSON line, {@code {"bytes":N,"sha256":"hex"}}, so {@code nc} users can read it too.
+ */
+public record TransferReport(long bytes, String sha256) {
+    private static final Pattern LINE = Pattern.compile("\\{\"bytes\":(\\d+),\"sha256\":\"([0-9a-f]{64})\"}");
+
+    public static TransferReport of(long bytes, byte[] digest) {
+        return new TransferReport(bytes, HexFormat.of().formatHex(digest));
+    }
+
+    public String toJsonLine() {
+        return "{\"bytes\":" + bytes + ",\"sha256\":\"" + sha256 + "\"}\n";
+    }
+
+    public static TransferReport parse(String line) {
+        Matcher m = LINE.matcher(line.trim());
+        if (!m.matches()) {
+            throw new IllegalArgumentException("not a sink report: '" + line.trim() + "'");
+        }
+        return new TransferReport(Long.parseLong(m.group(1)), m.group(2));
+    }
+}

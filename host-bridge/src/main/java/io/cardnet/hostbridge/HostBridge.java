@@ -1,0 +1,78 @@
+package io.cardnet.hostbridge;
+
+import io.cardnet.link.metrics.MetricsServer;
+import io.cardnet.link.port.TunEnd;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The root-complex side: the host's view of the card is the network interface toe0, and every packet the
+ * host's kernel sends into toe0 crosses the bus to the card. toe0's carrier follows the link state, and
+ * packets from the card are written so the host stack skips checksum verification (see ChecksumPolicy).
+ */
+public final class HostBridge implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(HostBridge.class);
+
+    private final TunEnd end;
+    private final MetricsServer metrics;
+
+    private HostBridge(TunEnd end, MetricsServer metrics) {
+        this.end = end;
+        this.metrics = metrics;
+    }
+
+    public static HostBridge start(HostBridgeConfig config) throws IOException, InterruptedException {
+        PrometheusMeterRegistry registry = MetricsServer.newRegistry("host-bridge");
+        MetricsServer metrics = MetricsServer.start(registry, config.metricsHost(), config.metricsPort());
+        TunEnd end;
+        try {
+            end = TunEnd.open(config.end(), registry);
+        } catch (IOException | RuntimeException e) {
+            metrics.close();
+            throw e;
+        }
+        try {
+            for (HostBridgeConfig.Route r : config.routes()) {
+                addRoute(end.deviceName(), r);
+            }
+        } catch (IOException | RuntimeException | InterruptedException e) {
+            end.close();
+            metrics.close();
+            throw e;
+        }
+        log.info("host-bridge ready: {} at {}, metrics on http://{}:{}/metrics", end.deviceName(),
+                config.end().address(), config.metricsHost(), metrics.port());
+        return new HostBridge(end, metrics);
+    }
+
+    /** Routes through the card; {@code ip route replace} so a restart finds nothing in its way. */
+    private static void addRoute(String device, HostBridgeConfig.Route route) throws IOException, InterruptedException {
+        List<String> cmd = new ArrayList<>(List.of("ip", "route", "replace", route.subnet(), "via", route.via(),
+                "dev", device, "onlink"));
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes()).trim();
+        if (p.waitFor() != 0) {
+            throw new IOException("could not add the route " + route + " on " + device + ": " + out);
+        }
+        log.info("route {} dev {}", route, device);
+    }
+
+    public TunEnd end() {
+        return end;
+    }
+
+    public int metricsPort() {
+        return metrics.port();
+    }
+
+    @Override
+    public void close() {
+        end.close();
+        metrics.close();
+    }
+}

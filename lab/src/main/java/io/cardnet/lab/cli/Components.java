@@ -1,0 +1,202 @@
+package io.cardnet.lab.cli;
+
+import io.cardnet.card.CardNode;
+import io.cardnet.card.CardNodeConfig;
+import io.cardnet.hostbridge.HostBridge;
+import io.cardnet.hostbridge.HostBridgeConfig;
+import io.cardnet.link.metrics.MetricsServer;
+import io.cardnet.link.port.ChecksumMode;
+import io.cardnet.link.port.EndpointAddress;
+import io.cardnet.link.port.TunEndConfig;
+import io.cardnet.link.protocol.BusAddress;
+import io.cardnet.link.protocol.Liveness;
+import io.cardnet.link.protocol.Role;
+import io.cardnet.link.sim.LinkSimulator;
+import io.cardnet.link.sim.SimulatorConfig;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+
+/**
+ * The lab's three processes as commands. `cardnet lab up` starts them for you; run them by hand to put a
+ * component elsewhere (e.g. the card on another machine over --bus tcp:HOST:PORT).
+ */
+final class Components {
+    private Components() {
+    }
+
+    /** Options every end of the bus shares. */
+    static final class BusOptions {
+        @Option(names = "--heartbeat", defaultValue = "100ms", converter = Converters.DurationConverter.class,
+                description = "Send a heartbeat after this long without traffic (default: ${DEFAULT-VALUE}).")
+        Duration heartbeat;
+
+        @Option(names = "--heartbeat-misses", defaultValue = "5",
+                description = "Declare the other side gone after this many missed heartbeats (default: ${DEFAULT-VALUE}).")
+        int misses;
+
+        Liveness liveness() {
+            return new Liveness(heartbeat, misses);
+        }
+    }
+
+    /** Runs until SIGTERM or Ctrl-C, then closes the component. */
+    static int runUntilStopped(AutoCloseable component) throws InterruptedException {
+        CountDownLatch stopped = new CountDownLatch(1);
+        Thread hook = new Thread(() -> {
+            try {
+                component.close();
+            } catch (Exception e) {
+                System.err.println("cardnet: closing: " + e);
+            }
+            stopped.countDown();
+        }, "shutdown");
+        Runtime.getRuntime().addShutdownHook(hook);
+        stopped.await();
+        return 0;
+    }
+
+    @Command(name = "sim", mixinStandardHelpOptions = true,
+            description = {"Run pci-link-sim, the bus: a port for the host (root complex) and one for the card (endpoint).",
+                    "Descriptors cross from one port to the other once both ends have trained."},
+            footer = {"", "Example:", "  cardnet sim --host-port unix:/tmp/b/host.sock --card-port unix:/tmp/b/card.sock --control /tmp/b/control.sock"})
+    static final class Sim implements Callable<Integer> {
+        @Option(names = "--host-port", required = true, description = "Where host-bridge attaches: unix:PATH or tcp:HOST:PORT.")
+        String hostPort;
+
+        @Option(names = "--card-port", required = true, description = "Where card-node attaches: unix:PATH or tcp:HOST:PORT.")
+        String cardPort;
+
+        @Option(names = "--control", description = "Control socket (owner-only) for `cardnet lab status`.")
+        Path control;
+
+        @Option(names = "--metrics", defaultValue = "127.0.0.1:9470", description = "HOST:PORT for /metrics (default: ${DEFAULT-VALUE}).")
+        String metrics;
+
+        @Option(names = "--test-corrupt-tcp-csum-to-host", defaultValue = "0", paramLabel = "N",
+                description = "Test switch: flip the TCP checksum of every Nth TCP packet toward the host (0 = off).")
+        int corruptEvery;
+
+        @Mixin
+        BusOptions bus;
+
+        @Override
+        public Integer call() throws Exception {
+            var addr = Converters.hostPort(metrics, "--metrics");
+            SimulatorConfig cfg = new SimulatorConfig(BusAddress.parse(hostPort), BusAddress.parse(cardPort), control,
+                    bus.liveness(), corruptEvery);
+            var registry = MetricsServer.newRegistry("pci-link-sim");
+            MetricsServer server = MetricsServer.start(registry, addr.getHostString(), addr.getPort());
+            LinkSimulator sim;
+            try {
+                sim = new LinkSimulator(cfg, registry).start();
+            } catch (Exception e) {
+                server.close();
+                throw e;
+            }
+            return runUntilStopped(() -> {
+                sim.close();
+                server.close();
+            });
+        }
+    }
+
+    /** Options of a TUN end: device, address, bus, checksum mode. */
+    static final class EndOptions {
+        @Option(names = "--bus", required = true, description = "The simulator port for this end: unix:PATH or tcp:HOST:PORT.")
+        String bus;
+
+        @Option(names = "--address", required = true, description = "The device's IPv4 address with prefix, e.g. 198.18.0.1/30.")
+        String address;
+
+        @Option(names = "--mtu", defaultValue = "65535", description = "Device MTU (default: ${DEFAULT-VALUE}, the design's 64K MTU).")
+        int mtu;
+
+        @Option(names = "--csum", defaultValue = "unnecessary",
+                description = "unnecessary: the bus is trusted, no checksum work on the host; verify: full checksums, receiver verifies (default: ${DEFAULT-VALUE}).")
+        String csum;
+
+        TunEndConfig config(Role role, String device, Liveness liveness) {
+            return new TunEndConfig(role, device, EndpointAddress.parse(address), mtu, BusAddress.parse(bus),
+                    ChecksumMode.parse(csum), liveness);
+        }
+    }
+
+    @Command(name = "host-bridge", mixinStandardHelpOptions = true,
+            description = {"Run host-bridge, the root-complex side: creates toe0 in this network namespace and",
+                    "moves its packets across the bus. toe0's carrier follows the link."})
+    static final class HostBridgeCmd implements Callable<Integer> {
+        @Mixin
+        EndOptions end;
+
+        @Option(names = "--device", defaultValue = "toe0", description = "TUN name (default: ${DEFAULT-VALUE}).")
+        String device;
+
+        @Option(names = "--route", paramLabel = "SUBNET=VIA",
+                description = "Route SUBNET through the card at VIA on the device, e.g. 198.19.0.0/24=198.18.0.2. Repeatable.")
+        List<String> routes = new ArrayList<>();
+
+        @Option(names = "--metrics", defaultValue = "127.0.0.1:9471", description = "HOST:PORT for /metrics (default: ${DEFAULT-VALUE}).")
+        String metrics;
+
+        @Mixin
+        BusOptions bus;
+
+        @Override
+        public Integer call() throws Exception {
+            List<HostBridgeConfig.Route> rs = new ArrayList<>();
+            for (String r : routes) {
+                int eq = r.indexOf('=');
+                if (eq <= 0) {
+                    throw new IllegalArgumentException("--route takes SUBNET=VIA, e.g. 198.19.0.0/24=198.18.0.2, not '" + r + "'");
+                }
+                EndpointAddress.parse(r.substring(0, eq));
+                rs.add(new HostBridgeConfig.Route(r.substring(0, eq), r.substring(eq + 1)));
+            }
+            var addr = Converters.hostPort(metrics, "--metrics");
+            HostBridge hb = HostBridge.start(new HostBridgeConfig(end.config(Role.ROOT_COMPLEX, device,
+                    bus.liveness()), rs, addr.getHostString(), addr.getPort()));
+            return runUntilStopped(hb);
+        }
+    }
+
+    @Command(name = "card-node", mixinStandardHelpOptions = true,
+            description = {"Run card-node, the card's firmware runtime: creates host0 in this (the card's) network",
+                    "namespace, attaches it to the bus, turns on forwarding and serves the sink and echo services."})
+    static final class CardNodeCmd implements Callable<Integer> {
+        @Mixin
+        EndOptions end;
+
+        @Option(names = "--device", defaultValue = "host0", description = "TUN name (default: ${DEFAULT-VALUE}).")
+        String device;
+
+        @Option(names = "--sink-port", defaultValue = "9", description = "TCP sink (discard + count + SHA-256) port, 0 = off (default: ${DEFAULT-VALUE}).")
+        int sinkPort;
+
+        @Option(names = "--echo-port", defaultValue = "7", description = "TCP echo port, 0 = off (default: ${DEFAULT-VALUE}).")
+        int echoPort;
+
+        @Option(names = "--metrics-port", defaultValue = "9472", description = "/metrics port on the card's addresses (default: ${DEFAULT-VALUE}).")
+        int metricsPort;
+
+        @Option(names = "--no-forwarding", description = "Leave IPv4 forwarding off (the card then routes nothing).")
+        boolean noForwarding;
+
+        @Mixin
+        BusOptions bus;
+
+        @Override
+        public Integer call() throws Exception {
+            CardNode node = CardNode.start(new CardNodeConfig(end.config(Role.ENDPOINT, device, bus.liveness()),
+                    !noForwarding, sinkPort, echoPort, metricsPort));
+            return runUntilStopped(node);
+        }
+    }
+}

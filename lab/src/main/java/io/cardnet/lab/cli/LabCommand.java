@@ -1,0 +1,242 @@
+package io.cardnet.lab.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.cardnet.lab.runtime.Component;
+import io.cardnet.lab.runtime.Lab;
+import io.cardnet.lab.runtime.LabAddresses;
+import io.cardnet.lab.runtime.LabConfig;
+import io.cardnet.lab.runtime.LabState;
+import io.cardnet.link.port.ChecksumMode;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+@Command(name = "lab", mixinStandardHelpOptions = true,
+        description = {"Run the embedded lab in network namespaces: host ⇄ bus ⇄ card ⇄ wire peer.",
+                "Needs root (it creates namespaces, a veth pair and TUN devices)."},
+        subcommands = {LabCommand.Up.class, LabCommand.Down.class, LabCommand.Status.class, LabCommand.Restart.class})
+final class LabCommand {
+
+    static final class NameOption {
+        @Option(names = "--name", defaultValue = LabConfig.DEFAULT_NAME,
+                description = "The lab's name; namespaces are cardnet-NAME-card/-wire/-host (default: ${DEFAULT-VALUE}).")
+        String name;
+
+        @Option(names = "--run-dir", defaultValue = "/run/cardnet", hidden = true,
+                description = "Parent of the labs' run directories.")
+        Path runRoot;
+    }
+
+    @Command(name = "up", mixinStandardHelpOptions = true,
+            description = {"Create the lab, start pci-link-sim, card-node and host-bridge, and wait until the link",
+                    "has trained. Stays in the foreground; Ctrl-C removes everything. With --detach it returns",
+                    "once the lab is up, and `cardnet lab down` removes it."},
+            footer = {"", "Examples:",
+                    "  sudo ./cardnet lab up                      # toe0 in this namespace, card and wire peer in their own",
+                    "  sudo ./cardnet lab up --isolated --name t1  # host side in its own namespace too",
+                    "  sudo ./cardnet lab up --csum verify         # no trust: full checksums, receivers verify"})
+    static final class Up implements Callable<Integer> {
+        @picocli.CommandLine.Mixin
+        NameOption lab;
+
+        @Option(names = "--isolated", description = "Put the host side (toe0, host-bridge, the simulator) in its own namespace cardnet-NAME-host.")
+        boolean isolated;
+
+        @Option(names = "--csum", defaultValue = "unnecessary",
+                description = "unnecessary (the design: the bus is trusted) or verify (full checksums, receivers verify) (default: ${DEFAULT-VALUE}).")
+        String csum;
+
+        @Option(names = "--link-subnet", defaultValue = "198.18.0.0/30", description = "host .1 ⇄ card .2 (default: ${DEFAULT-VALUE}).")
+        String linkSubnet;
+
+        @Option(names = "--wire-subnet", defaultValue = "198.19.0.0/24", description = "wire peer .1 ⇄ card .2 (default: ${DEFAULT-VALUE}).")
+        String wireSubnet;
+
+        @Option(names = "--timeout", defaultValue = "30s", converter = Converters.DurationConverter.class,
+                description = "How long to wait for the link to train (default: ${DEFAULT-VALUE}).")
+        Duration timeout;
+
+        @Option(names = "--metrics-ports", defaultValue = "9470,9471,9472", split = ",",
+                description = "/metrics ports of sim, host-bridge, card-node (default: ${DEFAULT-VALUE}).")
+        int[] metricsPorts;
+
+        @Option(names = "--test-corrupt-tcp-csum-to-host", defaultValue = "0", hidden = true,
+                description = "Test switch: the simulator flips every Nth TCP checksum toward the host.")
+        int corruptEvery;
+
+        @Option(names = {"-d", "--detach"}, description = "Return once the lab is up instead of staying in the foreground.")
+        boolean detach;
+
+        @Option(names = "--json", description = "Print the lab's state as JSON once it is up.")
+        boolean json;
+
+        @Override
+        public Integer call() throws Exception {
+            if (metricsPorts.length != 3) {
+                throw new IllegalArgumentException("--metrics-ports takes three ports: sim,host-bridge,card-node");
+            }
+            LabConfig cfg = new LabConfig(lab.name, isolated, ChecksumMode.parse(csum),
+                    LabAddresses.of(linkSubnet, wireSubnet), LabConfig.defaults(lab.name).liveness(), corruptEvery,
+                    new LabConfig.MetricsPorts(metricsPorts[0], metricsPorts[1], metricsPorts[2]), lab.runRoot, timeout);
+            long start = System.nanoTime();
+            Lab l = Lab.up(cfg, Output::progress);
+            double seconds = (System.nanoTime() - start) / 1e9;
+            if (json) {
+                Output.json(System.out, l.state());
+            } else {
+                System.out.print(Topology.describe(l, seconds));
+            }
+            System.out.flush();
+            if (detach) {
+                return 0;
+            }
+            return stayInForeground(l);
+        }
+
+        private static int stayInForeground(Lab l) throws InterruptedException {
+            Thread main = Thread.currentThread();
+            boolean[] tornDown = {false};
+            Thread hook = new Thread(() -> {
+                synchronized (tornDown) {
+                    if (!tornDown[0]) {
+                        Output.progress("taking the lab down");
+                        try {
+                            l.down();
+                            Output.progress("lab '" + l.config().name() + "' is down; nothing left behind");
+                        } catch (RuntimeException e) {
+                            System.err.println("cardnet: " + e.getMessage());
+                        }
+                        tornDown[0] = true;
+                    }
+                }
+            }, "lab-down");
+            Runtime.getRuntime().addShutdownHook(hook);
+            Map<String, Boolean> alive = new LinkedHashMap<>();
+            while (true) {
+                Thread.sleep(1000);
+                if (!Files.exists(LabState.file(l.runDir()))) {
+                    Output.progress("the lab was taken down elsewhere; exiting");
+                    Runtime.getRuntime().removeShutdownHook(hook);
+                    return 0;
+                }
+                for (Component c : Component.values()) {
+                    long pid = l.pid(c);
+                    boolean now = l.isRunning(c);
+                    Boolean before = alive.put(c.command(), now);
+                    if (before != null && before && !now) {
+                        Output.progress(c.displayName() + " (pid " + pid + ") exited; see its log, and restart it with"
+                                + " `cardnet lab restart " + c.command() + " --name " + l.config().name() + "`");
+                    }
+                }
+                if (main.isInterrupted()) {
+                    return 0;
+                }
+            }
+        }
+    }
+
+    @Command(name = "down", mixinStandardHelpOptions = true,
+            description = "Stop the lab's processes (by pid) and remove its namespaces, devices, sockets and run directory.")
+    static final class Down implements Callable<Integer> {
+        @picocli.CommandLine.Mixin
+        NameOption lab;
+
+        @Option(names = "--json", description = "Print {\"lab\":NAME,\"down\":true} when done.")
+        boolean json;
+
+        @Override
+        public Integer call() throws Exception {
+            io.cardnet.lab.runtime.Privileges.requireNetAdmin("cardnet lab down");
+            Lab.attach(lab.name, lab.runRoot, json ? s -> { } : Output::progress).down();
+            if (json) {
+                Output.json(System.out, Map.of("lab", lab.name, "down", true));
+            } else {
+                System.out.println("lab '" + lab.name + "' is down; nothing left behind");
+            }
+            return 0;
+        }
+    }
+
+    @Command(name = "status", mixinStandardHelpOptions = true,
+            description = "Show the lab's processes, the link state and the bus counters.")
+    static final class Status implements Callable<Integer> {
+        @picocli.CommandLine.Mixin
+        NameOption lab;
+
+        @Option(names = "--json", description = "Print the status as JSON.")
+        boolean json;
+
+        @Override
+        public Integer call() throws Exception {
+            Lab l = Lab.attach(lab.name, lab.runRoot, s -> { });
+            Map<String, Object> out = new LinkedHashMap<>();
+            out.put("lab", l.config().name());
+            out.put("isolated", l.state().isolated());
+            out.put("csum", l.state().csum());
+            Map<String, Object> procs = new LinkedHashMap<>();
+            boolean allAlive = true;
+            for (Component c : Component.values()) {
+                long pid = l.pid(c);
+                boolean alive = l.isRunning(c);
+                allAlive &= alive;
+                procs.put(c.command(), Map.of("pid", pid, "alive", alive));
+            }
+            out.put("processes", procs);
+            boolean carrier = false;
+            try {
+                carrier = l.hostCarrier();
+            } catch (IOException e) {
+                out.put("carrierError", e.getMessage());
+            }
+            out.put("toe0Carrier", carrier);
+            JsonNode link = null;
+            try {
+                link = l.linkStatus();
+                out.put("link", link);
+            } catch (IOException e) {
+                out.put("linkError", e.getMessage());
+            }
+            out.put("addresses", l.state().addresses());
+            out.put("metrics", l.state().metrics());
+            if (json) {
+                Output.json(System.out, out);
+            } else {
+                System.out.print(Topology.status(l, procs, carrier, link));
+            }
+            return allAlive && link != null && "UP".equals(link.path("state").asText()) ? 0 : 3;
+        }
+    }
+
+    @Command(name = "restart", mixinStandardHelpOptions = true,
+            description = "Stop a component (if it still runs) and start it again, e.g. after `kill -9` of card-node.")
+    static final class Restart implements Callable<Integer> {
+        @picocli.CommandLine.Mixin
+        NameOption lab;
+
+        @Parameters(paramLabel = "COMPONENT", description = "sim, card-node or host-bridge.")
+        String component;
+
+        @Option(names = "--timeout", defaultValue = "30s", converter = Converters.DurationConverter.class,
+                description = "How long to wait for the link to retrain (default: ${DEFAULT-VALUE}).")
+        Duration timeout;
+
+        @Override
+        public Integer call() throws Exception {
+            io.cardnet.lab.runtime.Privileges.requireNetAdmin("cardnet lab restart");
+            Component c = Component.parse(component);
+            Lab l = Lab.attach(lab.name, lab.runRoot, Output::progress);
+            l.restart(c);
+            l.awaitLinkUp(timeout);
+            System.out.println(c.displayName() + " restarted; link up");
+            return 0;
+        }
+    }
+}

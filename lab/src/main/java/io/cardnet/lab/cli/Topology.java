@@ -1,0 +1,68 @@
+package io.cardnet.lab.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.cardnet.lab.runtime.Lab;
+import io.cardnet.lab.runtime.LabNames;
+
+import java.util.Map;
+
+/** The text a person reads after `lab up` and `lab status`: the picture, then what to try. */
+final class Topology {
+    private Topology() {
+    }
+
+    static String describe(Lab lab, double seconds) {
+        var s = lab.state();
+        var a = s.addresses();
+        String hostNs = lab.hostNamespace();
+        String run = hostNs == null ? "" : "sudo ip netns exec " + hostNs + " ";
+        String hostWhere = hostNs == null ? "this namespace" : hostNs;
+        StringBuilder b = new StringBuilder();
+        b.append(String.format("%nlab '%s' is up in %.1f s (checksums %s)%n%n", s.name(), seconds, s.csum()));
+        b.append(String.format("  host (%s)%n", hostWhere));
+        b.append(String.format("    %s %-18s ══ bus (pci-link-sim, %s/{host,card}.sock) ══╗%n", LabNames.HOST_DEVICE,
+                a.get("host.toe0"), s.runDir()));
+        b.append(String.format("  card (%s)%68s%n", s.cardNamespace(), "║"));
+        b.append(String.format("    %s %-18s ◀%s╝%n", LabNames.CARD_DEVICE, a.get("card.host0"), "═".repeat(47)));
+        b.append(String.format("    %s  %-18s ──── veth ────  wire peer (%s) eth0 %s%n%n", LabNames.WIRE_DEVICE,
+                a.get("card.eth0"), s.wireNamespace(), a.get("wire.eth0")));
+        String card = ip(a.get("card.host0"));
+        String peer = ip(a.get("wire.eth0"));
+        b.append("Try:\n");
+        b.append(String.format("  %-60s # the card, across the bus%n", run + "ping -c 3 " + card));
+        b.append(String.format("  %-60s # one 64K packet, no fragments%n", run + "ping -M do -s 65000 -c 3 " + card));
+        b.append(String.format("  %-60s # the wire peer, routed by the card%n", run + "ping -c 3 " + peer));
+        b.append(String.format("  %-60s # 1 GiB to the card's sink, SHA-256 checked%n",
+                run + "./cardnet tool send --to " + card + ":9 --size 1G"));
+        b.append(String.format("  %-60s # the card's own routes%n", "sudo ip netns exec " + s.cardNamespace() + " ip route"));
+        b.append(String.format("  %-60s # bus counters%n", run + "curl -s " + s.metrics().get("sim") + " | grep ^cardnet_"));
+        b.append(String.format("  %-60s # link state and counters%n", "./cardnet lab status"
+                + (s.name().equals("lab") ? "" : " --name " + s.name())));
+        b.append("Logs: ").append(s.runDir()).append("/*.log. Ctrl-C or `cardnet lab down` removes everything.\n");
+        return b.toString();
+    }
+
+    static String status(Lab lab, Map<String, Object> procs, boolean carrier, JsonNode link) {
+        StringBuilder b = new StringBuilder();
+        b.append(String.format("lab '%s'  checksums %s  host side %s%n", lab.config().name(), lab.state().csum(),
+                lab.hostNamespace() == null ? "in the caller's namespace" : "in " + lab.hostNamespace()));
+        procs.forEach((k, v) -> b.append(String.format("  %-12s %s%n", k, v)));
+        b.append(String.format("  toe0 carrier %s%n", carrier ? "on" : "OFF"));
+        if (link == null) {
+            b.append("  link: the simulator does not answer\n");
+            return b.toString();
+        }
+        b.append(String.format("  link %s since %s, epoch %d, max packet %d, features %s%n", link.path("state").asText(),
+                link.path("since").asText(), link.path("epoch").asLong(), link.path("maxPacket").asInt(),
+                link.path("features").asText()));
+        link.path("traffic").fields().forEachRemaining(e -> b.append(String.format("  %s %,d frames %,d bytes%n",
+                e.getKey(), e.getValue().path("frames").asLong(), e.getValue().path("bytes").asLong())));
+        link.path("counters").fields().forEachRemaining(e -> b.append(String.format("  %-32s %,d%n", e.getKey(),
+                e.getValue().asLong())));
+        return b.toString();
+    }
+
+    private static String ip(String cidr) {
+        return cidr == null ? "?" : cidr.substring(0, cidr.indexOf('/'));
+    }
+}

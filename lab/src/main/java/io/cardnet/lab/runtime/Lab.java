@@ -1,0 +1,320 @@
+package io.cardnet.lab.runtime;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.cardnet.link.port.ChecksumMode;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.function.Consumer;
+
+/**
+ * The embedded netns lab: one host, one card, one wire peer.
+ *
+ * <pre>
+ *  host side (caller's ns, or cardnet-NAME-host)     card (cardnet-NAME-card)          wire (cardnet-NAME-wire)
+ *  toe0 198.18.0.1/30 ◀─ host-bridge ─UDS─ sim ─UDS─ card-node ─▶ host0 198.18.0.2/30
+ *                                                                  eth0 198.19.0.2/24 ──veth── eth0 198.19.0.1/24
+ * </pre>
+ *
+ * {@link #up} creates it and returns once the link has trained; {@link #down} removes every namespace,
+ * interface, socket and process it made, by name and by pid, even for a lab that half came up.
+ */
+public final class Lab implements AutoCloseable {
+    private final LabConfig config;
+    private final LabNames names;
+    private final Path runDir;
+    private final Consumer<String> progress;
+    private LabState state;
+
+    private Lab(LabConfig config, LabState state, Consumer<String> progress) {
+        this.config = config;
+        this.names = new LabNames(config.name());
+        this.runDir = config.runDir();
+        this.state = state;
+        this.progress = progress;
+    }
+
+    // ---------------------------------------------------------------- up
+
+    public static Lab up(LabConfig config, Consumer<String> progress) throws IOException {
+        Privileges.requireNetAdmin("cardnet lab up");
+        Path runDir = config.runDir();
+        if (Files.exists(LabState.file(runDir))) {
+            LabState old = LabState.load(runDir);
+            if (Processes.anyAlive(old)) {
+                throw new LabException("lab '" + config.name() + "' is already up (state in " + runDir
+                        + "); `cardnet lab down --name " + config.name() + "` first, or pick another --name");
+            }
+            progress.accept("removing what is left of an earlier lab '" + config.name() + "'");
+            new Lab(config, old, progress).down();
+        }
+        Lab lab = new Lab(config, null, progress);
+        try {
+            lab.create();
+            return lab;
+        } catch (IOException | RuntimeException e) {
+            progress.accept("lab up failed; removing what was created");
+            lab.down();
+            throw e;
+        }
+    }
+
+    private void create() throws IOException {
+        Files.createDirectories(runDir.getParent());
+        Files.createDirectories(runDir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        LabAddresses a = config.addresses();
+        String hostNs = config.isolated() ? names.hostNamespace() : null;
+        Map<String, String> addresses = new LinkedHashMap<>();
+        addresses.put("host.toe0", a.hostLink().toString());
+        addresses.put("card.host0", a.cardLink().toString());
+        addresses.put("card.eth0", a.cardWire().toString());
+        addresses.put("wire.eth0", a.peerWire().toString());
+        Map<String, String> metrics = new LinkedHashMap<>();
+        metrics.put("sim", "http://127.0.0.1:" + config.metricsPorts().sim() + "/metrics");
+        metrics.put("host-bridge", "http://127.0.0.1:" + config.metricsPorts().hostBridge() + "/metrics");
+        metrics.put("card-node", "http://" + a.cardLink().ip() + ":" + config.metricsPorts().card() + "/metrics");
+        List<String> namespaces = new ArrayList<>();
+        if (hostNs != null) {
+            namespaces.add(hostNs);
+        }
+        namespaces.add(names.cardNamespace());
+        namespaces.add(names.wireNamespace());
+        state = new LabState(config.name(), config.isolated(), config.csum().name().toLowerCase(), runDir.toString(),
+                namespaces, hostNs, names.cardNamespace(), names.wireNamespace(), new TreeMap<>(), addresses, metrics,
+                Instant.now().toString());
+        // Saved before anything is created, so a failure at any step leaves a record `down` can follow.
+        state.save();
+
+        progress.accept("creating namespaces " + String.join(", ", namespaces));
+        for (String ns : namespaces) {
+            Shell.ip("netns", "add", ns);
+            Shell.ipIn(ns, "link", "set", "lo", "up");
+        }
+        progress.accept("wiring the card's eth0 to the wire peer (" + a.cardWire() + " ⇄ " + a.peerWire() + ")");
+        // Created inside the card's namespace with its peer placed straight into the wire's: the caller's
+        // namespace never holds either end, even for a moment.
+        Shell.ipIn(names.cardNamespace(), "link", "add", LabNames.WIRE_DEVICE, "type", "veth", "peer", "name",
+                LabNames.WIRE_DEVICE, "netns", names.wireNamespace());
+        Shell.ipIn(names.cardNamespace(), "addr", "add", a.cardWire().toString(), "dev", LabNames.WIRE_DEVICE);
+        Shell.ipIn(names.cardNamespace(), "link", "set", LabNames.WIRE_DEVICE, "up");
+        Shell.ipIn(names.wireNamespace(), "addr", "add", a.peerWire().toString(), "dev", LabNames.WIRE_DEVICE);
+        Shell.ipIn(names.wireNamespace(), "link", "set", LabNames.WIRE_DEVICE, "up");
+        Shell.ipIn(names.wireNamespace(), "route", "add", a.linkSubnet(), "via", a.cardWire().ip());
+
+        for (Component c : Component.values()) {
+            start(c);
+        }
+        awaitLinkUp(config.healthTimeout());
+        progress.accept("link trained; " + LabNames.HOST_DEVICE + " has carrier");
+    }
+
+    private List<String> args(Component c) {
+        LabAddresses a = config.addresses();
+        String hb = config.liveness().interval().toMillis() + "ms";
+        String misses = Integer.toString(config.liveness().misses());
+        String csum = config.csum().name().toLowerCase();
+        return switch (c) {
+            case SIM -> {
+                List<String> args = new ArrayList<>(List.of(
+                        "--host-port", "unix:" + runDir.resolve("host.sock"),
+                        "--card-port", "unix:" + runDir.resolve("card.sock"),
+                        "--control", runDir.resolve("control.sock").toString(),
+                        "--metrics", "127.0.0.1:" + config.metricsPorts().sim(),
+                        "--heartbeat", hb, "--heartbeat-misses", misses));
+                if (config.corruptEvery() > 0) {
+                    args.addAll(List.of("--test-corrupt-tcp-csum-to-host", Integer.toString(config.corruptEvery())));
+                }
+                yield args;
+            }
+            case CARD_NODE -> List.of(
+                    "--bus", "unix:" + runDir.resolve("card.sock"),
+                    "--device", LabNames.CARD_DEVICE,
+                    "--address", a.cardLink().toString(),
+                    "--csum", csum,
+                    "--metrics-port", Integer.toString(config.metricsPorts().card()),
+                    "--heartbeat", hb, "--heartbeat-misses", misses);
+            case HOST_BRIDGE -> List.of(
+                    "--bus", "unix:" + runDir.resolve("host.sock"),
+                    "--device", LabNames.HOST_DEVICE,
+                    "--address", a.hostLink().toString(),
+                    "--route", a.wireSubnet() + "=" + a.cardLink().ip(),
+                    "--csum", csum,
+                    "--metrics", "127.0.0.1:" + config.metricsPorts().hostBridge(),
+                    "--heartbeat", hb, "--heartbeat-misses", misses);
+        };
+    }
+
+    private String namespaceOf(Component c) {
+        return c == Component.CARD_NODE ? names.cardNamespace() : state.hostNamespace();
+    }
+
+    private void start(Component c) throws IOException {
+        Path log = runDir.resolve(c.command() + ".log");
+        List<String> command = Launcher.command(c, args(c));
+        Process p = Launcher.start(namespaceOf(c), command, log);
+        state = state.withProcess(c, LabState.Proc.of(p, namespaceOf(c), log.toString(), command));
+        state.save();
+        progress.accept("started " + c.displayName() + " (pid " + p.pid() + ", log " + log + ")");
+    }
+
+    /** Waits until both ends have trained and toe0 has carrier; fails early if a process dies. */
+    public void awaitLinkUp(Duration timeout) throws IOException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        String last = "no answer from the simulator yet";
+        while (System.nanoTime() < deadline) {
+            for (Component c : Component.values()) {
+                LabState.Proc p = state.processes().get(c.command());
+                if (p != null && !Processes.isAlive(p)) {
+                    throw new LabException(c.displayName() + " (pid " + p.pid() + ") exited while the lab was coming up;"
+                            + " last lines of " + p.log() + ":\n" + Processes.tail(Path.of(p.log()), 15));
+                }
+            }
+            try {
+                JsonNode s = ControlClient.status(runDir.resolve("control.sock"));
+                last = "link " + s.path("state").asText();
+                if ("UP".equals(s.path("state").asText()) && hostCarrier()) {
+                    return;
+                }
+            } catch (IOException e) {
+                last = e.getMessage();
+            }
+            sleep(100);
+        }
+        throw new LabException("the link did not come up within " + timeout.toSeconds() + " s (" + last
+                + "); logs are in " + runDir);
+    }
+
+    /** True if toe0 reports carrier (LOWER_UP) in the host side's namespace. */
+    public boolean hostCarrier() throws IOException {
+        Shell.Result r = Shell.run(hostNamespace() == null
+                ? List.of("ip", "-o", "link", "show", LabNames.HOST_DEVICE)
+                : List.of("ip", "-n", hostNamespace(), "-o", "link", "show", LabNames.HOST_DEVICE), 10);
+        return r.ok() && r.output().contains("LOWER_UP") && !r.output().contains("NO-CARRIER");
+    }
+
+    // ---------------------------------------------------------------- attach, restart, down
+
+    /** The lab of this name as recorded in its run directory. */
+    public static Lab attach(String name, Path runRoot, Consumer<String> progress) throws IOException {
+        LabConfig.requireValidName(name);
+        Path runDir = runRoot.resolve(name);
+        if (!Files.exists(LabState.file(runDir))) {
+            throw new LabException("no lab named '" + name + "' is up (nothing in " + runDir + "); start one with"
+                    + " `cardnet lab up" + (name.equals(LabConfig.DEFAULT_NAME) ? "" : " --name " + name) + "`");
+        }
+        LabState s = LabState.load(runDir);
+        LabConfig cfg = LabConfig.defaults(name).withIsolated(s.isolated())
+                .withCsum(ChecksumMode.valueOf(s.csum().toUpperCase()));
+        cfg = new LabConfig(cfg.name(), cfg.isolated(), cfg.csum(), cfg.addresses(), cfg.liveness(), 0,
+                cfg.metricsPorts(), runRoot, cfg.healthTimeout());
+        return new Lab(cfg, s, progress);
+    }
+
+    /** Stops a component (if it runs) and starts it again with the same arguments. */
+    public void restart(Component c) throws IOException {
+        LabState.Proc p = state.processes().get(c.command());
+        if (p != null) {
+            Processes.stop(p, progress);
+        }
+        Path log = Path.of(p != null ? p.log() : runDir.resolve(c.command() + ".log").toString());
+        List<String> command = p != null ? p.command() : Launcher.command(c, args(c));
+        Process proc = Launcher.start(p != null ? p.namespace() : namespaceOf(c), command, log);
+        state = state.withProcess(c, LabState.Proc.of(proc, p != null ? p.namespace() : namespaceOf(c),
+                log.toString(), command));
+        state.save();
+        progress.accept("restarted " + c.displayName() + " (pid " + proc.pid() + ")");
+    }
+
+    /** Removes everything this lab created. Safe to call twice and on a lab that half came up. */
+    public void down() {
+        List<String> problems = new ArrayList<>();
+        if (state != null) {
+            // Host side first so toe0 loses its carrier before the card disappears under it.
+            for (Component c : List.of(Component.HOST_BRIDGE, Component.CARD_NODE, Component.SIM)) {
+                LabState.Proc p = state.processes().get(c.command());
+                if (p != null) {
+                    Processes.stop(p, progress);
+                }
+            }
+        }
+        for (String ns : names.allNamespaces()) {
+            try {
+                if (Files.exists(Path.of("/run/netns", ns))) {
+                    Shell.ip("netns", "del", ns);
+                    progress.accept("removed namespace " + ns);
+                }
+            } catch (IOException e) {
+                problems.add(e.getMessage());
+            }
+        }
+        try {
+            Processes.deleteTree(runDir);
+        } catch (IOException e) {
+            problems.add("could not remove " + runDir + ": " + e.getMessage());
+        }
+        if (!problems.isEmpty()) {
+            throw new LabException("lab down left things behind:\n  " + String.join("\n  ", problems));
+        }
+    }
+
+    @Override
+    public void close() {
+        down();
+    }
+
+    // ---------------------------------------------------------------- queries
+
+    public LabState state() {
+        return state;
+    }
+
+    public LabConfig config() {
+        return config;
+    }
+
+    public LabNames names() {
+        return names;
+    }
+
+    /** The host side's namespace, or null when the host side is the caller's namespace. */
+    public String hostNamespace() {
+        return state.hostNamespace();
+    }
+
+    public Path runDir() {
+        return runDir;
+    }
+
+    public JsonNode linkStatus() throws IOException {
+        return ControlClient.status(runDir.resolve("control.sock"));
+    }
+
+    /** True if the component's process (by pid and start time) still runs. */
+    public boolean isRunning(Component c) {
+        LabState.Proc p = state.processes().get(c.command());
+        return p != null && Processes.isAlive(p);
+    }
+
+    public long pid(Component c) {
+        LabState.Proc p = state.processes().get(c.command());
+        return p == null ? -1 : p.pid();
+    }
+
+    private static void sleep(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new LabException("interrupted");
+        }
+    }
+}

@@ -1,0 +1,87 @@
+package io.cardnet.lab.runtime;
+
+import io.cardnet.link.port.ChecksumMode;
+import io.cardnet.link.protocol.Liveness;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Objects;
+
+/**
+ * Everything {@code cardnet lab up} is started with, in one place.
+ *
+ * @param name          the lab's name; namespaces are cardnet-NAME-card, -wire and (isolated) -host
+ * @param isolated      put the host side in its own namespace instead of the caller's
+ * @param csum          checksum mode on the link
+ * @param addresses     link and wire addressing
+ * @param liveness      heartbeat contract on the bus
+ * @param corruptEvery  test switch: the simulator flips every Nth TCP checksum toward the host (0 = off)
+ * @param metricsPorts  /metrics ports of the simulator, host-bridge and card-node
+ * @param runRoot       parent of the lab's run directory (sockets, logs, state)
+ * @param healthTimeout how long {@code up} waits for the link to train
+ */
+public record LabConfig(String name, boolean isolated, ChecksumMode csum, LabAddresses addresses, Liveness liveness,
+                        int corruptEvery, MetricsPorts metricsPorts, Path runRoot, Duration healthTimeout) {
+
+    public static final Path RUN_ROOT = Path.of("/run/cardnet");
+    public static final String DEFAULT_NAME = "lab";
+
+    public LabConfig {
+        Objects.requireNonNull(csum, "csum");
+        Objects.requireNonNull(addresses, "addresses");
+        Objects.requireNonNull(liveness, "liveness");
+        Objects.requireNonNull(metricsPorts, "metricsPorts");
+        Objects.requireNonNull(runRoot, "runRoot");
+        Objects.requireNonNull(healthTimeout, "healthTimeout");
+        requireValidName(name);
+        if (corruptEvery < 0) {
+            throw new IllegalArgumentException("corrupt-every must be 0 (off) or positive");
+        }
+    }
+
+    public static void requireValidName(String name) {
+        if (name == null || !name.matches("[a-z0-9][a-z0-9-]{0,19}")) {
+            throw new IllegalArgumentException("lab name '" + name
+                    + "' must be 1..20 characters of a-z, 0-9 and '-', starting with a letter or digit");
+        }
+    }
+
+    /** Defaults for a lab of this name: the design's addresses, unnecessary checksums, standard ports. */
+    public static LabConfig defaults(String name) {
+        return new LabConfig(name, false, ChecksumMode.UNNECESSARY, LabAddresses.DEFAULT, Liveness.DEFAULT, 0,
+                MetricsPorts.DEFAULT, RUN_ROOT, Duration.ofSeconds(30));
+    }
+
+    public LabConfig withIsolated(boolean v) {
+        return new LabConfig(name, v, csum, addresses, liveness, corruptEvery, metricsPorts, runRoot, healthTimeout);
+    }
+
+    public LabConfig withCsum(ChecksumMode v) {
+        return new LabConfig(name, isolated, v, addresses, liveness, corruptEvery, metricsPorts, runRoot, healthTimeout);
+    }
+
+    public LabConfig withCorruptEvery(int v) {
+        return new LabConfig(name, isolated, csum, addresses, liveness, v, metricsPorts, runRoot, healthTimeout);
+    }
+
+    public LabConfig withAddresses(LabAddresses v) {
+        return new LabConfig(name, isolated, csum, v, liveness, corruptEvery, metricsPorts, runRoot, healthTimeout);
+    }
+
+    public LabConfig withMetricsPorts(MetricsPorts v) {
+        return new LabConfig(name, isolated, csum, addresses, liveness, corruptEvery, v, runRoot, healthTimeout);
+    }
+
+    public LabConfig withHealthTimeout(Duration v) {
+        return new LabConfig(name, isolated, csum, addresses, liveness, corruptEvery, metricsPorts, runRoot, v);
+    }
+
+    public Path runDir() {
+        return runRoot.resolve(name);
+    }
+
+    /** /metrics ports: simulator and host-bridge on the host side's loopback, card-node on the card's addresses. */
+    public record MetricsPorts(int sim, int hostBridge, int card) {
+        public static final MetricsPorts DEFAULT = new MetricsPorts(9470, 9471, 9472);
+    }
+}

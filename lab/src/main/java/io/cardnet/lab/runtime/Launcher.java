@@ -1,0 +1,45 @@
+package io.cardnet.lab.runtime;
+
+import java.io.File;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.stream.Collectors;
+
+/**
+ * Starts a lab component as its own JVM, with this JVM's java and class path, inside a namespace when
+ * one is given ({@code ip netns exec} execs, so the pid we get is the component's own).
+ */
+final class Launcher {
+    private static final String MAIN = "io.cardnet.lab.Cardnet";
+
+    private Launcher() {
+    }
+
+    static List<String> command(Component component, List<String> args) {
+        String java = ProcessHandle.current().info().command()
+                .orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        String classPath = Arrays.stream(System.getProperty("java.class.path").split(File.pathSeparator))
+                .map(p -> Path.of(p).toAbsolutePath().toString())
+                .collect(Collectors.joining(File.pathSeparator));
+        List<String> cmd = new ArrayList<>(List.of(java,
+                "--enable-native-access=ALL-UNNAMED",
+                "--sun-misc-unsafe-memory-access=allow",
+                "-XX:-UsePerfData",
+                "-XX:+UseSerialGC",
+                "-Xmx512m",
+                "-cp", classPath, MAIN, component.command()));
+        cmd.addAll(args);
+        return cmd;
+    }
+
+    static Process start(String namespace, List<String> command, Path log) throws IOException {
+        ProcessBuilder pb = new ProcessBuilder(Shell.inNamespace(namespace, command))
+                .redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
+                .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
+        return pb.start();
+    }
+}

@@ -1,0 +1,67 @@
+package io.cardnet.lab;
+
+import io.cardnet.lab.runtime.Component;
+import io.cardnet.lab.runtime.Shell;
+import io.cardnet.lab.tools.Sender;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+import java.net.InetSocketAddress;
+import java.time.Duration;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Surprise loss of the card's firmware: kill -9 of card-node, then a restart. */
+class CardRestartIT {
+    private TestLab current;
+
+    @RegisterExtension
+    final FailureLogs logs = new FailureLogs(() -> current);
+
+    @Test
+    void carrierFollowsTheCardThroughKillAndRestart() throws Exception {
+        try (TestLab t = TestLab.up(c -> c)) {
+            current = t;
+            long cardPid = t.pid(Component.CARD_NODE);
+            long bridgePid = t.pid(Component.HOST_BRIDGE);
+            assertTrue(t.lab.hostCarrier());
+
+            ProcessHandle card = ProcessHandle.of(cardPid).orElseThrow();
+            assertTrue(card.destroyForcibly(), "could not send SIGKILL to card-node");
+            card.onExit().get();
+
+            long lostAt = System.nanoTime();
+            while (t.lab.hostCarrier() && System.nanoTime() - lostAt < Duration.ofSeconds(5).toNanos()) {
+                Thread.sleep(20);
+            }
+            long carrierMillis = (System.nanoTime() - lostAt) / 1_000_000;
+            assertFalse(t.lab.hostCarrier(), "toe0 still has carrier 5 s after card-node died");
+            assertTrue(ProcessHandle.of(bridgePid).map(ProcessHandle::isAlive).orElse(false),
+                    "host-bridge must keep running when the card dies");
+            assertEquals("TRAINING", t.lab.linkStatus().path("state").asText());
+            String link = Shell.check(java.util.List.of("ip", "-n", t.hostNs(), "link", "show", "toe0"));
+            assertTrue(link.contains("NO-CARRIER"), link);
+            Shell.Result ping = TestLab.exec(t.hostNs(), "ping", "-c", "1", "-W", "1", "198.18.0.2");
+            assertFalse(ping.ok(), "the card answered ping while dead: " + ping.output());
+
+            long restartAt = System.nanoTime();
+            t.lab.restart(Component.CARD_NODE);
+            t.lab.awaitLinkUp(Duration.ofSeconds(30));
+            long retrainMillis = (System.nanoTime() - restartAt) / 1_000_000;
+            System.out.printf("card-node killed: toe0 carrier off after %d ms; restarted: link up and carrier on after %d ms%n",
+                    carrierMillis, retrainMillis);
+            assertTrue(t.lab.hostCarrier());
+            assertEquals(bridgePid, t.pid(Component.HOST_BRIDGE), "host-bridge was restarted but should have survived");
+            assertTrue(t.lab.linkStatus().path("epoch").asLong() >= 2, "the link should have retrained");
+
+            Shell.Result again = TestLab.exec(t.hostNs(), "ping", "-c", "3", "-i", "0.2", "-W", "2", "198.18.0.2");
+            assertTrue(again.ok() && again.output().contains("3 received"), again.output());
+            Sender.Result r = TestLab.in(t.hostNs(),
+                    () -> Sender.send(new InetSocketAddress("198.18.0.2", 9), 64L << 20, n -> { }));
+            assertTrue(r.match(), "traffic after the restart: " + r);
+            current = null;
+        }
+    }
+}

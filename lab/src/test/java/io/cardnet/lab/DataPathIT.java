@@ -1,0 +1,196 @@
+package io.cardnet.lab;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.cardnet.card.services.TransferReport;
+import io.cardnet.lab.runtime.Shell;
+import io.cardnet.lab.tools.Sender;
+import io.cardnet.lab.tools.Sink;
+import io.cardnet.netdev.testing.RootRequired;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+import java.io.ByteArrayOutputStream;
+import java.io.InputStream;
+import java.io.PrintStream;
+import java.net.HttpURLConnection;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The data path end to end on one isolated lab: real TUNs, real namespaces, the real kernels' TCP.
+ * host (toe0 198.18.0.1) ⇄ bus ⇄ card (host0 198.18.0.2, eth0 198.19.0.2) ⇄ wire peer (198.19.0.1).
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class DataPathIT {
+    private static final long GIB = 1L << 30;
+    private static final String CARD = "198.18.0.2";
+    private static final String HOST = "198.18.0.1";
+    private static final String PEER = "198.19.0.1";
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private TestLab t;
+
+    @RegisterExtension
+    final FailureLogs logs = new FailureLogs(() -> t);
+
+    @BeforeAll
+    void up() throws Exception {
+        t = TestLab.up(c -> c);
+    }
+
+    @AfterAll
+    void down() throws Exception {
+        if (t != null) {
+            t.close();
+        }
+    }
+
+    @Test
+    void pingCrossesTheBusBothWays() throws Exception {
+        Shell.Result toCard = TestLab.exec(t.hostNs(), "ping", "-c", "3", "-i", "0.2", "-W", "2", CARD);
+        assertTrue(toCard.ok() && toCard.output().contains("3 received"), toCard.output());
+        Shell.Result toHost = TestLab.exec(t.cardNs(), "ping", "-c", "3", "-i", "0.2", "-W", "2", HOST);
+        assertTrue(toHost.ok() && toHost.output().contains("3 received"), toHost.output());
+    }
+
+    @Test
+    void a64kPingCrossesWholeWithoutFragmentation() throws Exception {
+        long before = t.lab.linkStatus().path("traffic").path("h2c").path("bytes").asLong();
+        Shell.Result r = TestLab.exec(t.hostNs(), "ping", "-M", "do", "-s", "65000", "-c", "3", "-i", "0.2", "-W", "2", CARD);
+        assertTrue(r.ok() && r.output().contains("3 received"), r.output());
+        assertTrue(r.output().contains("65008 bytes from"), "replies carry the whole 64K payload: " + r.output());
+        long crossed = t.lab.linkStatus().path("traffic").path("h2c").path("bytes").asLong() - before;
+        // 65000 bytes of payload + 8 ICMP + 20 IP = 65028 bytes per echo request, each one descriptor.
+        assertTrue(crossed >= 3 * 65028, "the bus carried only " + crossed + " bytes host→card");
+    }
+
+    @Test
+    void oneGibHostToCardArrivesWithTheSameSha256() throws Exception {
+        Sender.Result r = TestLab.in(t.hostNs(), () -> Sender.send(new InetSocketAddress(CARD, 9), GIB, n -> { }));
+        System.out.printf("host→card 1 GiB: %.2f Gb/s, sha256 %s, card's sink %s%n", r.gbps(), r.sha256(), r.sink());
+        assertEquals(GIB, r.sink().bytes());
+        assertEquals(r.sha256(), r.sink().sha256());
+        assertTrue(r.match());
+    }
+
+    @Test
+    void oneGibCardToHostArrivesWithTheSameSha256() throws Exception {
+        try (Sink sink = TestLab.in(t.hostNs(), () -> Sink.listen(new InetSocketAddress(HOST, 5001)))) {
+            CompletableFuture<TransferReport> received = CompletableFuture.supplyAsync(() -> {
+                try {
+                    return sink.acceptOne();
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            Sender.Result r = TestLab.in(t.cardNs(), () -> Sender.send(new InetSocketAddress(HOST, 5001), GIB, n -> { }));
+            TransferReport atHost = received.get(60, TimeUnit.SECONDS);
+            System.out.printf("card→host 1 GiB: %.2f Gb/s, sha256 %s, host's sink %s%n", r.gbps(), r.sha256(), atHost);
+            assertEquals(GIB, atHost.bytes());
+            assertEquals(r.sha256(), atHost.sha256());
+        }
+    }
+
+    @Test
+    void oneGibHostToWirePeerIsRoutedByTheCard() throws Exception {
+        long forwardedBefore = txBytes(t.cardNs(), "eth0");
+        try (Sink sink = TestLab.in(t.wireNs(), () -> Sink.listen(new InetSocketAddress(PEER, 5002)))) {
+            CompletableFuture<TransferReport> received = CompletableFuture.supplyAsync(() -> {
+                try {
+                    return sink.acceptOne();
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            Sender.Result r = TestLab.in(t.hostNs(), () -> Sender.send(new InetSocketAddress(PEER, 5002), GIB, n -> { }));
+            TransferReport atPeer = received.get(60, TimeUnit.SECONDS);
+            System.out.printf("host→wire 1 GiB via the card: %.2f Gb/s, sha256 %s, peer's sink %s%n", r.gbps(),
+                    r.sha256(), atPeer);
+            assertEquals(GIB, atPeer.bytes());
+            assertEquals(r.sha256(), atPeer.sha256());
+        }
+        long forwarded = txBytes(t.cardNs(), "eth0") - forwardedBefore;
+        assertTrue(forwarded >= GIB, "the card's eth0 sent only " + forwarded + " bytes; the card did not route the flow");
+    }
+
+    @Test
+    void iperf3HostToCard() throws Exception {
+        RootRequired.requireTool("iperf3");
+        Process server = new ProcessBuilder(Shell.inNamespace(t.cardNs(),
+                java.util.List.of("iperf3", "-s", "-1", "-B", CARD, "-p", "5201")))
+                .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        try {
+            Shell.Result r = null;
+            for (int attempt = 0; attempt < 20; attempt++) {
+                r = TestLab.exec(t.hostNs(), "iperf3", "-c", CARD, "-p", "5201", "-t", "5", "-Z", "-J");
+                if (r.ok()) {
+                    break;
+                }
+                Thread.sleep(200);
+            }
+            assertTrue(r.ok(), "iperf3 failed: " + r.output());
+            JsonNode end = JSON.readTree(r.output()).path("end");
+            double gbps = end.path("sum_received").path("bits_per_second").asDouble() / 1e9;
+            System.out.printf("iperf3 -Z host→card, 5 s, one stream: %.2f Gb/s%n", gbps);
+            assertTrue(gbps > 0, "iperf3 moved nothing: " + r.output());
+        } finally {
+            server.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
+        }
+    }
+
+    @Test
+    void everyProcessServesCardnetMetrics() throws Exception {
+        assertTrue(TestLab.in(t.hostNs(), () -> get("http://127.0.0.1:9470/metrics")).contains("cardnet_bus_frames_total"));
+        assertTrue(TestLab.in(t.hostNs(), () -> get("http://127.0.0.1:9471/metrics")).contains("cardnet_tun_packets_total"));
+        // The card's metrics are scraped across the link itself, at the card's address.
+        String card = TestLab.in(t.hostNs(), () -> get("http://" + CARD + ":9472/metrics"));
+        assertTrue(card.contains("cardnet_card_sink_bytes_total"), card);
+        assertTrue(card.contains("component=\"card-node\""), card);
+    }
+
+    @Test
+    void labStatusJsonShowsTheLinkUp() throws Exception {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        var cl = io.cardnet.lab.cli.Commands.commandLine();
+        cl.setOut(new java.io.PrintWriter(out, true));
+        PrintStream old = System.out;
+        int code;
+        System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+        try {
+            code = cl.execute("lab", "status", "--name", t.name, "--json");
+        } finally {
+            System.setOut(old);
+        }
+        JsonNode s = JSON.readTree(out.toString(StandardCharsets.UTF_8));
+        assertEquals(0, code, out.toString());
+        assertEquals("UP", s.path("link").path("state").asText());
+        assertTrue(s.path("toe0Carrier").asBoolean());
+        assertTrue(s.path("processes").path("card-node").path("alive").asBoolean());
+    }
+
+    private static long txBytes(String ns, String dev) throws Exception {
+        String out = Shell.check(java.util.List.of("ip", "-n", ns, "-j", "-s", "link", "show", dev));
+        return JSON.readTree(out).get(0).path("stats64").path("tx").path("bytes").asLong();
+    }
+
+    private static String get(String url) throws Exception {
+        HttpURLConnection c = (HttpURLConnection) URI.create(url).toURL().openConnection();
+        c.setConnectTimeout(3000);
+        c.setReadTimeout(5000);
+        try (InputStream in = c.getInputStream()) {
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        } finally {
+            c.disconnect();
+        }
+    }
+}

@@ -1,0 +1,123 @@
+package io.cardnet.lab;
+
+import io.cardnet.lab.runtime.Component;
+import io.cardnet.lab.runtime.Lab;
+import io.cardnet.lab.runtime.LabConfig;
+import io.cardnet.lab.runtime.LabNames;
+import io.cardnet.lab.runtime.Shell;
+import io.cardnet.netdev.NetNamespace;
+import io.cardnet.netdev.testing.RootRequired;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ThreadLocalRandom;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * An isolated lab for one test class, with a unique name. {@link #close()} takes it down and then checks
+ * that nothing of it remains: no namespace, no run directory, no process — and fails the test if anything does.
+ */
+final class TestLab implements AutoCloseable {
+    final Lab lab;
+    final String name;
+    private final java.util.Set<String> callerInterfacesBefore;
+
+    private TestLab(Lab lab, java.util.Set<String> callerInterfacesBefore) {
+        this.lab = lab;
+        this.name = lab.config().name();
+        this.callerInterfacesBefore = callerInterfacesBefore;
+    }
+
+    static TestLab up(java.util.function.UnaryOperator<LabConfig> customize) throws IOException {
+        RootRequired.check();
+        String name = "it" + Integer.toHexString(ThreadLocalRandom.current().nextInt(0x10000, 0xfffff));
+        LabConfig cfg = customize.apply(LabConfig.defaults(name).withIsolated(true)
+                .withMetricsPorts(new LabConfig.MetricsPorts(9470, 9471, 9472)));
+        java.util.Set<String> before = callerInterfaces();
+        Lab lab = Lab.up(cfg, line -> System.out.println("[" + name + "] " + line));
+        assertEquals(before, callerInterfaces(), "an isolated lab changed the caller's interfaces");
+        return new TestLab(lab, before);
+    }
+
+    String hostNs() {
+        return lab.hostNamespace();
+    }
+
+    String cardNs() {
+        return lab.names().cardNamespace();
+    }
+
+    String wireNs() {
+        return lab.names().wireNamespace();
+    }
+
+    /** Runs {@code work} on a thread inside {@code ns}: sockets it opens live in that namespace. */
+    static <T> T in(String ns, Callable<T> work) throws Exception {
+        return NetNamespace.call(ns, work);
+    }
+
+    /** Runs a command in a namespace and returns its result (never throws for a non-zero exit). */
+    static Shell.Result exec(String ns, String... command) throws IOException {
+        return Shell.run(Shell.inNamespace(ns, List.of(command)), 120);
+    }
+
+    long pid(Component c) {
+        return lab.pid(c);
+    }
+
+    /** Prints the tail of every component log: called when a test fails, before the lab goes away. */
+    void dumpLogs() {
+        for (Component c : Component.values()) {
+            Path log = lab.runDir().resolve(c.command() + ".log");
+            try {
+                List<String> lines = Files.readAllLines(log);
+                System.out.println("---- " + log + " (last 40 lines)");
+                lines.subList(Math.max(0, lines.size() - 40), lines.size()).forEach(System.out::println);
+            } catch (IOException e) {
+                System.out.println("---- " + log + ": " + e.getMessage());
+            }
+        }
+    }
+
+    @Override
+    public void close() throws IOException {
+        List<Long> pids = new ArrayList<>();
+        for (Component c : Component.values()) {
+            pids.add(lab.pid(c));
+        }
+        lab.down();
+        assertNothingLeft(name, pids);
+        assertEquals(callerInterfacesBefore, callerInterfaces(), "the caller's interfaces changed");
+    }
+
+    static void assertNothingLeft(String name, List<Long> pids) throws IOException {
+        for (String ns : new LabNames(name).allNamespaces()) {
+            assertTrue(!Files.exists(Path.of("/run/netns", ns)), "namespace " + ns + " was left behind");
+        }
+        String netns = Shell.check(List.of("ip", "netns", "list"));
+        assertTrue(!netns.contains("cardnet-" + name + "-"), "ip netns list still shows the lab: " + netns);
+        assertTrue(!Files.exists(LabConfig.RUN_ROOT.resolve(name)), "run directory of " + name + " was left behind");
+        for (long pid : pids) {
+            assertEquals(false, ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false),
+                    "process " + pid + " of lab " + name + " is still running");
+        }
+    }
+
+    /** Interface names in the caller's namespace: an isolated lab must leave this set exactly as it found it. */
+    static java.util.Set<String> callerInterfaces() throws IOException {
+        java.util.Set<String> names = new java.util.TreeSet<>();
+        for (String line : Shell.check(List.of("ip", "-o", "link", "show")).split("\n")) {
+            String[] parts = line.split(":\\s+", 3);
+            if (parts.length >= 2) {
+                names.add(parts[1].replaceAll("@.*", ""));
+            }
+        }
+        return names;
+    }
+}

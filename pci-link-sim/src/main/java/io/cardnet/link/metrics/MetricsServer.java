@@ -1,0 +1,80 @@
+package io.cardnet.link.metrics;
+
+import com.sun.net.httpserver.HttpServer;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
+import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.Executors;
+
+/**
+ * Serves a process's Micrometer registry at {@code /metrics} in Prometheus text format. Every cardnet
+ * process has one; meter names {@code cardnet.*} appear as {@code cardnet_*}.
+ */
+public final class MetricsServer implements AutoCloseable {
+    private final PrometheusMeterRegistry registry;
+    private final HttpServer server;
+
+    private MetricsServer(PrometheusMeterRegistry registry, HttpServer server) {
+        this.registry = registry;
+        this.server = server;
+    }
+
+    /** A registry with JVM and CPU meters, tagged with the component's name. */
+    public static PrometheusMeterRegistry newRegistry(String component) {
+        PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        registry.config().commonTags("component", component);
+        new JvmMemoryMetrics().bindTo(registry);
+        new JvmThreadMetrics().bindTo(registry);
+        new ProcessorMetrics().bindTo(registry);
+        return registry;
+    }
+
+    /** Starts serving; {@code port} 0 picks a free port (see {@link #port()}). */
+    public static MetricsServer start(PrometheusMeterRegistry registry, String host, int port) throws IOException {
+        HttpServer server;
+        try {
+            server = HttpServer.create(new InetSocketAddress(host, port), 16);
+        } catch (IOException e) {
+            throw new IOException("cannot serve metrics on " + host + ":" + port + ": " + e.getMessage()
+                    + " (port in use? pick another with --metrics)", e);
+        }
+        server.createContext("/metrics", exchange -> {
+            byte[] body = registry.scrape().getBytes(StandardCharsets.UTF_8);
+            exchange.getResponseHeaders().set("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+            exchange.sendResponseHeaders(200, body.length);
+            try (OutputStream out = exchange.getResponseBody()) {
+                out.write(body);
+            }
+        });
+        server.createContext("/", exchange -> {
+            byte[] body = "cardnet: metrics at /metrics\n".getBytes(StandardCharsets.UTF_8);
+            exchange.sendResponseHeaders(exchange.getRequestURI().getPath().equals("/") ? 200 : 404, body.length);
+            try (OutputStream out = exchange.getResponseBody()) {
+                out.write(body);
+            }
+        });
+        server.setExecutor(Executors.newVirtualThreadPerTaskExecutor());
+        server.start();
+        return new MetricsServer(registry, server);
+    }
+
+    public int port() {
+        return server.getAddress().getPort();
+    }
+
+    public PrometheusMeterRegistry registry() {
+        return registry;
+    }
+
+    @Override
+    public void close() {
+        server.stop(0);
+    }
+}

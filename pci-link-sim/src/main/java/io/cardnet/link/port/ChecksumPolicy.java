@@ -1,0 +1,110 @@
+package io.cardnet.link.port;
+
+import io.cardnet.link.protocol.Data;
+import io.cardnet.link.protocol.Features;
+import io.cardnet.netdev.InternetChecksum;
+import io.cardnet.netdev.Tun;
+import io.cardnet.netdev.VnetHeader;
+
+import java.util.EnumSet;
+import java.util.Set;
+
+/**
+ * How an end treats checksums on the bus, chosen by the features the link trained with.
+ *
+ * <p>Linux facts this rests on: a TUN writer gets "no verification" only by writing the virtio header
+ * flag NEEDS_CSUM (the skb becomes CHECKSUM_PARTIAL, which the receive path counts as verified);
+ * DATA_VALID is ignored on write; flags 0 makes the kernel verify.
+ */
+public sealed interface ChecksumPolicy permits ChecksumPolicy.Unnecessary, ChecksumPolicy.Verify {
+
+    /** Prepares a packet read from the TUN for the bus. */
+    void outbound(Data data);
+
+    /**
+     * Prepares a packet from the bus for the TUN write; returns null if it may be written, or a drop
+     * reason if it cannot be delivered under this policy.
+     */
+    String inbound(Data data);
+
+    /** The TUN offloads that go with this policy. */
+    Set<Tun.Offload> offloads();
+
+    static ChecksumPolicy forFeatures(long features) {
+        return Features.has(features, Features.CSUM_UNNECESSARY) ? Unnecessary.INSTANCE : Verify.INSTANCE;
+    }
+
+    /**
+     * The design's default: the bus is trusted. Packets the kernel hands over already checksummed are
+     * marked DATA_VALID (the sender vouches); on the far side, DATA_VALID becomes NEEDS_CSUM so that
+     * kernel skips verification, and partial packets stay partial (the card's kernel finishes them when it
+     * forwards to a device that needs it).
+     */
+    enum Unnecessary implements ChecksumPolicy {
+        INSTANCE;
+
+        @Override
+        public void outbound(Data data) {
+            if (data.vnetFlags() == 0) {
+                data.vnetFlags(VnetHeader.FLAG_DATA_VALID);
+            }
+        }
+
+        @Override
+        public String inbound(Data data) {
+            if ((data.vnetFlags() & VnetHeader.FLAG_DATA_VALID) != 0) {
+                int field = PacketInspector.checksumField(data.content(), Data.PACKET_OFFSET, data.packetLength());
+                if (field == PacketInspector.NONE) {
+                    data.vnetFlags(0);
+                } else {
+                    data.markPartial(field >>> 16, field & 0xffff);
+                }
+            }
+            return null;
+        }
+
+        @Override
+        public Set<Tun.Offload> offloads() {
+            return EnumSet.of(Tun.Offload.CSUM, Tun.Offload.TSO4, Tun.Offload.TSO6);
+        }
+    }
+
+    /**
+     * {@code --csum verify}: no trust. TUN offloads are off, so each kernel computes full checksums on
+     * send; packets cross with flags 0, so each kernel verifies on receive. A partial packet from an end
+     * that still offloads is finished in software first.
+     */
+    enum Verify implements ChecksumPolicy {
+        INSTANCE;
+
+        @Override
+        public void outbound(Data data) {
+            finish(data);
+        }
+
+        @Override
+        public String inbound(Data data) {
+            if (data.gsoType() != VnetHeader.GSO_NONE) {
+                return "gso_without_offload";
+            }
+            finish(data);
+            return null;
+        }
+
+        private static void finish(Data data) {
+            int flags = data.vnetFlags();
+            if ((flags & VnetHeader.FLAG_NEEDS_CSUM) != 0) {
+                InternetChecksum.completePartial(data.content().nioBuffer(Data.PACKET_OFFSET, data.packetLength()),
+                        data.csumStart(), data.csumOffset());
+            }
+            if (flags != 0) {
+                data.vnetFlags(0);
+            }
+        }
+
+        @Override
+        public Set<Tun.Offload> offloads() {
+            return EnumSet.noneOf(Tun.Offload.class);
+        }
+    }
+}

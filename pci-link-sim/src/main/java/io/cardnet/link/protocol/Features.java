@@ -1,0 +1,30 @@
+package io.cardnet.link.protocol;
+
+/**
+ * Feature bits exchanged in training; the link runs with the intersection of both ends' bits,
+ * the way PCIe ends negotiate capabilities.
+ */
+public final class Features {
+    /** Packets may cross marked checksum-unnecessary or partial: the receiver does not verify. */
+    public static final long CSUM_UNNECESSARY = 1L;
+    /** Packets may be GSO super-packets (TSO); needs {@link #CSUM_UNNECESSARY}. */
+    public static final long GSO = 1L << 1;
+
+    private Features() {
+    }
+
+    public static boolean has(long features, long bit) {
+        return (features & bit) == bit;
+    }
+
+    public static String describe(long features) {
+        StringBuilder sb = new StringBuilder();
+        if (has(features, CSUM_UNNECESSARY)) {
+            sb.append("csum-unnecessary");
+        }
+        if (has(features, GSO)) {
+            sb.append(sb.isEmpty() ? "" : ",").append("gso");
+        }
+        return sb.isEmpty() ? "none" : sb.toString();
+    }
+}

@@ -1,0 +1,37 @@
+package io.cardnet.link.protocol;
+
+/**
+ * A frame the decoder refused. It travels down the pipeline as a message so that the port that
+ * received it can count it by {@link Kind} and log the detail, and the link keeps running.
+ */
+public record FrameFault(Kind kind, String detail) {
+
+    public enum Kind {
+        /** the length field disagrees with the frame's type or with the IP header inside it */
+        BAD_LENGTH("bad_length"),
+        /** the connection closed in the middle of a frame */
+        TRUNCATED("truncated"),
+        /** a type byte no frame kind has, or a kind this direction never carries */
+        UNKNOWN_TYPE("unknown_type"),
+        /** a frame longer than a 65535-byte packet allows; its bytes are skipped */
+        OVERSIZE("oversize"),
+        /** a DATA frame whose payload is not an IPv4 or IPv6 packet */
+        NOT_IP("not_ip");
+
+        private final String tag;
+
+        Kind(String tag) {
+            this.tag = tag;
+        }
+
+        /** The metric tag value. */
+        public String tag() {
+            return tag;
+        }
+    }
+
+    @Override
+    public String toString() {
+        return kind + ": " + detail;
+    }
+}

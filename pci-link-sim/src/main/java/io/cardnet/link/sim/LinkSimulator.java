@@ -1,0 +1,150 @@
+package io.cardnet.link.sim;
+
+import io.cardnet.link.protocol.BusAddress;
+import io.cardnet.link.protocol.BusTransport;
+import io.cardnet.link.protocol.Direction;
+import io.cardnet.link.protocol.FrameDecoder;
+import io.cardnet.link.protocol.FrameEncoder;
+import io.cardnet.link.protocol.Role;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.WriteBufferWaterMark;
+import io.netty.handler.timeout.IdleStateHandler;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * pci-link-sim: the bus between the host's root complex and the card's endpoint. Two ports, one per end;
+ * descriptors from one end go to the other while the link is up. Everything runs on one event loop
+ * thread, so a descriptor crosses from one socket to the other without a thread hand-off.
+ */
+public final class LinkSimulator implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(LinkSimulator.class);
+    /** Per-channel outbound buffer bounds: above high the sending end is paused, below low it resumes. */
+    private static final WriteBufferWaterMark RING = new WriteBufferWaterMark(512 * 1024, 2 * 1024 * 1024);
+
+    private final SimulatorConfig config;
+    private final SimMetrics metrics;
+    private final Link link;
+    private final EventLoopGroup group;
+    private final List<Channel> servers = new ArrayList<>();
+    private ControlServer control;
+
+    public LinkSimulator(SimulatorConfig config, MeterRegistry registry) {
+        this.config = config;
+        this.metrics = new SimMetrics(registry);
+        this.link = new Link(metrics);
+        this.group = BusTransport.newGroup(1, "bus");
+        Gauge.builder("cardnet.link.state", link, l -> l.state().code())
+                .description("link state: 0 down, 1 training, 2 up").register(registry);
+    }
+
+    /** Binds both ports (and the control socket); returns once they accept connections. */
+    public LinkSimulator start() throws IOException, InterruptedException {
+        ChecksumCorruptor corruptor = new ChecksumCorruptor(config.corruptTcpChecksumToHostEvery());
+        if (config.corruptTcpChecksumToHostEvery() > 0) {
+            log.warn("test switch on: flipping the TCP checksum of every {}th TCP packet toward the host",
+                    config.corruptTcpChecksumToHostEvery());
+        }
+        bind(Role.ROOT_COMPLEX, config.hostPort(), corruptor);
+        bind(Role.ENDPOINT, config.cardPort(), corruptor);
+        if (config.controlSocket() != null) {
+            control = new ControlServer(config.controlSocket(), this).start();
+        }
+        return this;
+    }
+
+    private void bind(Role role, BusAddress address, ChecksumCorruptor corruptor)
+            throws IOException, InterruptedException {
+        if (address instanceof BusAddress.Unix u) {
+            Files.createDirectories(u.path().toAbsolutePath().getParent());
+            Files.deleteIfExists(u.path());
+        }
+        long idleMillis = config.heartbeat().interval().toMillis();
+        long deadMillis = config.heartbeat().deadline().toMillis();
+        ServerBootstrap b = new ServerBootstrap()
+                .group(group)
+                .channel(BusTransport.serverChannel(address))
+                .childOption(io.netty.channel.ChannelOption.WRITE_BUFFER_WATER_MARK, RING)
+                .childHandler(new ChannelInitializer<>() {
+                    @Override
+                    protected void initChannel(Channel ch) {
+                        ch.pipeline().addLast(
+                                new IdleStateHandler(deadMillis, idleMillis, 0, TimeUnit.MILLISECONDS),
+                                new FrameDecoder(),
+                                FrameEncoder.INSTANCE,
+                                new PortHandler(role, link, metrics, corruptor));
+                    }
+                });
+        try {
+            servers.add(b.bind(BusTransport.socketAddress(address)).sync().channel());
+        } catch (Exception e) {
+            throw new IOException("cannot listen on the " + role.description() + " port " + address + ": "
+                    + e.getMessage() + " (another simulator running? see `cardnet lab status`)", e);
+        }
+        log.info("{} port listening on {}", role.shortName(), address);
+    }
+
+    public SimulatorConfig config() {
+        return config;
+    }
+
+    /** A consistent snapshot of the link, taken on the bus thread. */
+    public LinkStatus status() {
+        try {
+            return group.next().submit(this::snapshot).get(5, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            throw new IllegalStateException("the bus thread did not answer a status request: " + e, e);
+        }
+    }
+
+    private LinkStatus snapshot() {
+        Map<String, LinkStatus.Port> ports = new LinkedHashMap<>();
+        for (Role r : Role.values()) {
+            Link.End end = link.end(r);
+            BusAddress addr = r == Role.ROOT_COMPLEX ? config.hostPort() : config.cardPort();
+            ports.put(r.shortName(), new LinkStatus.Port(addr.toString(), end != null, end != null && end.train() != null));
+        }
+        Map<String, LinkStatus.Traffic> traffic = new LinkedHashMap<>();
+        for (Direction d : Direction.values()) {
+            traffic.put(d.tag(), new LinkStatus.Traffic((long) metrics.frames(d), (long) metrics.bytes(d)));
+        }
+        var up = link.current();
+        return new LinkStatus(link.state().name(), link.since().toString(), link.epoch(),
+                up == null ? 0 : up.maxPacket(),
+                up == null ? "none" : io.cardnet.link.protocol.Features.describe(up.features()),
+                ports, traffic, metrics.dynamicCounts(), (long) metrics.corruptedChecksums.count());
+    }
+
+    @Override
+    public void close() {
+        if (control != null) {
+            control.close();
+        }
+        for (Channel s : servers) {
+            s.close().awaitUninterruptibly(2, TimeUnit.SECONDS);
+        }
+        group.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly(5, TimeUnit.SECONDS);
+        for (BusAddress a : List.of(config.hostPort(), config.cardPort())) {
+            if (a instanceof BusAddress.Unix u) {
+                try {
+                    Files.deleteIfExists(u.path());
+                } catch (IOException e) {
+                    log.warn("could not remove {}: {}", u.path(), e.toString());
+                }
+            }
+        }
+    }
+}

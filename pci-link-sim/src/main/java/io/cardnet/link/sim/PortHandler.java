@@ -1,0 +1,215 @@
+package io.cardnet.link.sim;
+
+import io.cardnet.link.protocol.Data;
+import io.cardnet.link.protocol.Direction;
+import io.cardnet.link.protocol.FrameFault;
+import io.cardnet.link.protocol.Heartbeat;
+import io.cardnet.link.protocol.Protocol;
+import io.cardnet.link.protocol.Role;
+import io.cardnet.link.protocol.Train;
+import io.cardnet.link.protocol.TrainReject;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.timeout.IdleStateEvent;
+import io.netty.util.ReferenceCountUtil;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One connection on one port of the simulator. It trains the end, forwards its descriptors to the other
+ * end while the link is up, counts and drops malformed frames, and watches the end's heartbeat.
+ * Back-pressure: when the other end's channel stops being writable (its socket buffer is full, like a
+ * full ring), this end's reads pause until it drains — nothing is dropped for lack of room.
+ */
+final class PortHandler extends ChannelInboundHandlerAdapter {
+    private static final Logger log = LoggerFactory.getLogger(PortHandler.class);
+    /** Fault log lines per second per port, beyond which faults are only counted. */
+    private static final int FAULT_LOGS_PER_SECOND = 20;
+
+    private final Role role;
+    private final Link link;
+    private final SimMetrics metrics;
+    private final ChecksumCorruptor corruptor;
+    private final Direction direction;
+    private boolean attached;
+    /** The other end's channel this one paused its reads for, while that one drains. */
+    private Channel pausedFor;
+    /** The other end's channel that paused its reads until this one drains. */
+    private Channel waiter;
+    private long faultWindowStart;
+    private int faultsLogged;
+    private long expectedSequence;
+
+    PortHandler(Role role, Link link, SimMetrics metrics, ChecksumCorruptor corruptor) {
+        this.role = role;
+        this.link = link;
+        this.metrics = metrics;
+        this.corruptor = corruptor;
+        this.direction = Direction.from(role);
+    }
+
+    @Override
+    public void channelActive(ChannelHandlerContext ctx) {
+        String refusal = link.attach(role, ctx.channel());
+        if (refusal != null) {
+            log.warn("{} port: refused a second connection: {}", role.shortName(), refusal);
+            metrics.drop(direction, "port_busy");
+            ctx.writeAndFlush(new TrainReject(refusal)).addListener(ChannelFutureListener.CLOSE);
+            return;
+        }
+        attached = true;
+        log.info("{} port: {} attached", role.shortName(), role.description());
+        ctx.fireChannelActive();
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        switch (msg) {
+            case Data data -> forward(ctx, data);
+            case Heartbeat ignored -> {
+                // its arrival already reset the idle timer
+            }
+            case Train train -> train(ctx, train);
+            case FrameFault fault -> fault(fault);
+            default -> {
+                fault(new FrameFault(FrameFault.Kind.UNKNOWN_TYPE, msg.getClass().getSimpleName()
+                        + " frames only travel from the simulator to an end; dropped"));
+                ReferenceCountUtil.release(msg);
+            }
+        }
+    }
+
+    private void train(ChannelHandlerContext ctx, Train train) {
+        if (!attached) {
+            return;
+        }
+        String refusal = null;
+        if (train.version() != Protocol.VERSION) {
+            refusal = "protocol version " + train.version() + " is not supported; this simulator speaks version "
+                    + Protocol.VERSION + " (upgrade the older side)";
+        } else if (train.role() != role) {
+            refusal = "this is the " + role.description() + " port but the function trained as "
+                    + train.role().description() + "; connect it to the " + train.role().shortName() + " port";
+        } else if (train.maxPacket() < Data.MIN_PACKET || train.maxPacket() > Data.MAX_PACKET) {
+            refusal = "max packet " + train.maxPacket() + " is outside " + Data.MIN_PACKET + ".." + Data.MAX_PACKET;
+        }
+        if (refusal != null) {
+            log.warn("{} port: training refused: {}", role.shortName(), refusal);
+            link.detach(role, ctx.channel(), "training refused");
+            attached = false;
+            ctx.writeAndFlush(new TrainReject(refusal)).addListener(ChannelFutureListener.CLOSE);
+            return;
+        }
+        expectedSequence = 1;
+        link.trained(role, train);
+    }
+
+    private void forward(ChannelHandlerContext ctx, Data data) {
+        Channel peer = attached ? link.peerIfUp(role) : null;
+        if (peer == null) {
+            metrics.drop(direction, "link_down");
+            data.release();
+            return;
+        }
+        long seq = data.sequence();
+        if (seq != expectedSequence) {
+            metrics.drop(direction, "sequence_gap");
+            log.debug("{} port: sequence {} where {} was expected", role.shortName(), seq, expectedSequence);
+        }
+        expectedSequence = seq + 1;
+        if (direction == Direction.C2H && corruptor.apply(data)) {
+            metrics.corruptedChecksums.increment();
+        }
+        metrics.carried(direction, data.packetLength());
+        peer.write(data, peer.voidPromise());
+        if (!peer.isWritable() && pausedFor == null) {
+            pausedFor = peer;
+            ctx.channel().config().setAutoRead(false);
+            peer.pipeline().get(PortHandler.class).resumeWhenWritable(ctx.channel());
+        }
+    }
+
+    /** The other end's handler calls this on itself: wake {@code waiter} when this channel drains. */
+    private void resumeWhenWritable(Channel waiting) {
+        this.waiter = waiting;
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        if (ctx.channel().isWritable() && waiter != null) {
+            Channel w = waiter;
+            waiter = null;
+            resume(w);
+        }
+        ctx.fireChannelWritabilityChanged();
+    }
+
+    private static void resume(Channel waiting) {
+        PortHandler h = waiting.pipeline().get(PortHandler.class);
+        if (h != null) {
+            h.pausedFor = null;
+        }
+        waiting.config().setAutoRead(true);
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+        Channel peer = link.peerIfUp(role);
+        if (peer != null) {
+            peer.flush();
+        }
+    }
+
+    private void fault(FrameFault fault) {
+        metrics.fault(role, fault.kind());
+        long now = System.nanoTime();
+        if (now - faultWindowStart > 1_000_000_000L) {
+            faultWindowStart = now;
+            faultsLogged = 0;
+        }
+        if (faultsLogged++ < FAULT_LOGS_PER_SECOND) {
+            log.warn("{} port: dropped a malformed frame: {} (counted in cardnet_bus_faults_total)",
+                    role.shortName(), fault);
+        }
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        if (evt instanceof IdleStateEvent e) {
+            if (e.state() == io.netty.handler.timeout.IdleState.WRITER_IDLE) {
+                ctx.writeAndFlush(new Heartbeat(System.nanoTime()), ctx.voidPromise());
+            } else if (e.state() == io.netty.handler.timeout.IdleState.READER_IDLE && attached) {
+                log.warn("{} port: the {} missed its heartbeats; declaring it gone", role.shortName(),
+                        role.description());
+                link.detach(role, ctx.channel(), "missed heartbeats");
+                attached = false;
+                ctx.close();
+            }
+            return;
+        }
+        ctx.fireUserEventTriggered(evt);
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        if (attached) {
+            attached = false;
+            link.detach(role, ctx.channel(), "connection closed");
+            log.info("{} port: {} detached", role.shortName(), role.description());
+        }
+        if (waiter != null) {
+            Channel w = waiter;
+            waiter = null;
+            resume(w);
+        }
+        ctx.fireChannelInactive();
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        log.warn("{} port: {}; closing this connection", role.shortName(), cause.toString());
+        ctx.close();
+    }
+}

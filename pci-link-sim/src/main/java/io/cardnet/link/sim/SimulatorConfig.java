@@ -1,0 +1,31 @@
+package io.cardnet.link.sim;
+
+import io.cardnet.link.protocol.BusAddress;
+import io.cardnet.link.protocol.Liveness;
+
+import java.nio.file.Path;
+import java.util.Objects;
+
+/**
+ * Everything the simulator is started with, in one place.
+ *
+ * @param hostPort            where the root complex (host-bridge) attaches
+ * @param cardPort            where the endpoint (card-node) attaches
+ * @param controlSocket       Unix socket for {@code cardnet lab status} and link control; null for none
+ * @param heartbeat           the liveness contract both ends are held to
+ * @param corruptTcpChecksumToHostEvery test switch: flip the TCP checksum of every Nth TCP packet toward
+ *                            the host (0 = off); shows what a checksum-unnecessary link does with it
+ */
+public record SimulatorConfig(BusAddress hostPort, BusAddress cardPort, Path controlSocket, Liveness heartbeat,
+                              int corruptTcpChecksumToHostEvery) {
+
+    public SimulatorConfig {
+        Objects.requireNonNull(hostPort, "hostPort");
+        Objects.requireNonNull(cardPort, "cardPort");
+        Objects.requireNonNull(heartbeat, "heartbeat");
+        if (corruptTcpChecksumToHostEvery < 0) {
+            throw new IllegalArgumentException("corrupt-every must be 0 (off) or a positive N, was "
+                    + corruptTcpChecksumToHostEvery);
+        }
+    }
+}

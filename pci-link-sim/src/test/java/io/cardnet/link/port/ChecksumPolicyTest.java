@@ -1,0 +1,114 @@
+package io.cardnet.link.port;
+
+import io.cardnet.link.protocol.Data;
+import io.cardnet.link.protocol.Features;
+import io.cardnet.link.protocol.TestPackets;
+import io.cardnet.netdev.InternetChecksum;
+import io.cardnet.netdev.VnetHeader;
+import io.netty.buffer.ByteBufAllocator;
+import org.junit.jupiter.api.Test;
+
+import java.nio.ByteBuffer;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** What each end does to a descriptor's checksum state, on real packet bytes. */
+class ChecksumPolicyTest {
+
+    private static Data data(byte[] packet, VnetHeader vnet) {
+        return Data.of(ByteBufAllocator.DEFAULT, 1, vnet, packet);
+    }
+
+    @Test
+    void policyFollowsTheTrainedFeatures() {
+        assertSame(ChecksumPolicy.Unnecessary.INSTANCE, ChecksumPolicy.forFeatures(Features.CSUM_UNNECESSARY | Features.GSO));
+        assertSame(ChecksumPolicy.Verify.INSTANCE, ChecksumPolicy.forFeatures(Features.GSO));
+        assertSame(ChecksumPolicy.Verify.INSTANCE, ChecksumPolicy.forFeatures(0));
+        assertEquals(ChecksumPolicy.Verify.INSTANCE, ChecksumPolicy.forFeatures(ChecksumMode.VERIFY.features()));
+    }
+
+    @Test
+    void trustedBusMarksFullyChecksummedPacketsUnnecessary() {
+        Data d = data(TestPackets.tcp(new byte[100]), VnetHeader.none());
+        ChecksumPolicy.Unnecessary.INSTANCE.outbound(d);
+        assertEquals(VnetHeader.FLAG_DATA_VALID, d.vnetFlags());
+        d.release();
+    }
+
+    @Test
+    void unnecessaryBecomesPartialOnWriteBecauseTunIgnoresDataValid() {
+        Data tcp = data(TestPackets.tcp(new byte[100]), new VnetHeader(VnetHeader.FLAG_DATA_VALID, 0, 0, 0, 0, 0));
+        assertNull(ChecksumPolicy.Unnecessary.INSTANCE.inbound(tcp));
+        assertEquals(VnetHeader.FLAG_NEEDS_CSUM, tcp.vnetFlags());
+        assertEquals(20, tcp.csumStart());
+        assertEquals(16, tcp.csumOffset());
+        tcp.release();
+
+        Data udp = data(TestPackets.udp(new byte[10]), new VnetHeader(VnetHeader.FLAG_DATA_VALID, 0, 0, 0, 0, 0));
+        ChecksumPolicy.Unnecessary.INSTANCE.inbound(udp);
+        assertEquals(6, udp.csumOffset());
+        udp.release();
+    }
+
+    @Test
+    void unnecessaryLeavesFragmentsAndUnknownProtocolsToTheKernel() {
+        byte[] fragment = TestPackets.udp(new byte[10]);
+        fragment[6] = 0x20; // more fragments
+        Data f = data(fragment, new VnetHeader(VnetHeader.FLAG_DATA_VALID, 0, 0, 0, 0, 0));
+        ChecksumPolicy.Unnecessary.INSTANCE.inbound(f);
+        assertEquals(0, f.vnetFlags());
+        f.release();
+        Data gre = data(TestPackets.ipv4(47, new byte[8], 1, 2), new VnetHeader(VnetHeader.FLAG_DATA_VALID, 0, 0, 0, 0, 0));
+        ChecksumPolicy.Unnecessary.INSTANCE.inbound(gre);
+        assertEquals(0, gre.vnetFlags());
+        gre.release();
+    }
+
+    @Test
+    void verifyFinishesAPartialChecksumInSoftwareSoTheReceiverCanCheckIt() {
+        byte[] packet = TestPackets.tcp("sixteen bytes!!!".getBytes());
+        // As a kernel hands it over for CHECKSUM_PARTIAL: the field holds the folded pseudo-header sum.
+        int pseudo = InternetChecksum.pseudoHeaderSumV4(0xC6120001, 0xC6120002, 6, packet.length - 20);
+        packet[36] = (byte) (pseudo >> 8);
+        packet[37] = (byte) pseudo;
+        Data d = data(packet, new VnetHeader(VnetHeader.FLAG_NEEDS_CSUM, 0, 0, 0, 20, 16));
+        assertFalse(InternetChecksum.verifyTcpUdpV4(d.packet().nioBuffer()));
+        assertNull(ChecksumPolicy.Verify.INSTANCE.inbound(d));
+        assertEquals(0, d.vnetFlags());
+        assertTrue(InternetChecksum.verifyTcpUdpV4(d.packet().nioBuffer()), "the finished checksum must verify");
+        d.release();
+    }
+
+    @Test
+    void verifyRefusesGsoItCannotSegment() {
+        Data d = data(TestPackets.tcp(new byte[3000]), new VnetHeader(VnetHeader.FLAG_NEEDS_CSUM,
+                VnetHeader.GSO_TCPV4, 40, 1448, 20, 16));
+        assertEquals("gso_without_offload", ChecksumPolicy.Verify.INSTANCE.inbound(d));
+        d.release();
+    }
+
+    @Test
+    void verifyMeansNoOffloadsAndUnnecessaryMeansChecksumAndTso() {
+        assertTrue(ChecksumPolicy.Verify.INSTANCE.offloads().isEmpty());
+        assertTrue(ChecksumPolicy.Unnecessary.INSTANCE.offloads().contains(io.cardnet.netdev.Tun.Offload.CSUM));
+        assertTrue(ChecksumPolicy.Unnecessary.INSTANCE.offloads().contains(io.cardnet.netdev.Tun.Offload.TSO4));
+    }
+
+    @Test
+    void pseudoHeaderHelperMatchesAByHandSum() {
+        ByteBuffer b = ByteBuffer.allocate(12);
+        b.putInt(0xC6120001).putInt(0xC6120002).put((byte) 0).put((byte) 6).putShort((short) 36).flip();
+        int byHand = 0;
+        while (b.hasRemaining()) {
+            byHand += b.getShort() & 0xffff;
+        }
+        while ((byHand >>> 16) != 0) {
+            byHand = (byHand & 0xffff) + (byHand >>> 16);
+        }
+        assertEquals(byHand, InternetChecksum.pseudoHeaderSumV4(0xC6120001, 0xC6120002, 6, 36) & 0xffff);
+    }
+}

@@ -1,0 +1,264 @@
+package io.cardnet.link.sim;
+
+import io.cardnet.link.port.BusPort;
+import io.cardnet.link.port.BusPortConfig;
+import io.cardnet.link.protocol.BusAddress;
+import io.cardnet.link.protocol.Data;
+import io.cardnet.link.protocol.Features;
+import io.cardnet.link.protocol.FrameEncoder;
+import io.cardnet.link.protocol.FrameType;
+import io.cardnet.link.protocol.LinkUp;
+import io.cardnet.link.protocol.Liveness;
+import io.cardnet.link.protocol.Protocol;
+import io.cardnet.link.protocol.Role;
+import io.cardnet.link.protocol.TestPackets;
+import io.cardnet.link.protocol.Train;
+import io.cardnet.netdev.VnetHeader;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.Unpooled;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+import java.io.IOException;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.SocketChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * A real simulator on real Unix sockets, one healthy end and one misbehaving end: every malformed frame
+ * is counted, logged by name and dropped; the healthy end keeps its link and its traffic; and once the
+ * rogue leaves, a healthy replacement trains and traffic flows again. Run for each port.
+ */
+class SimulatorBadInputTest {
+    private static final Path LOG = Path.of("target", "sim-test.log");
+    private Path dir;
+    private LinkSimulator sim;
+
+    @BeforeEach
+    void start() throws Exception {
+        dir = Files.createTempDirectory("cardnet-sim");
+        sim = new LinkSimulator(new SimulatorConfig(new BusAddress.Unix(dir.resolve("host.sock")),
+                new BusAddress.Unix(dir.resolve("card.sock")), null, new Liveness(Duration.ofMillis(100), 5), 0),
+                new SimpleMeterRegistry()).start();
+    }
+
+    @AfterEach
+    void stop() throws IOException {
+        sim.close();
+        try (Stream<Path> s = Files.walk(dir)) {
+            for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        }
+    }
+
+    /** A well-behaved end: a real BusPort that records what arrives. */
+    private static final class HealthyEnd implements BusPort.Listener, AutoCloseable {
+        final BlockingQueue<Object> events = new LinkedBlockingQueue<>();
+        final BusPort port;
+
+        HealthyEnd(Role role, Path socket) {
+            port = new BusPort(new BusPortConfig(role, new BusAddress.Unix(socket), Features.CSUM_UNNECESSARY,
+                    new Liveness(Duration.ofMillis(100), 5), Duration.ofMillis(50)), this).start();
+        }
+
+        @Override
+        public void linkUp(LinkUp up) {
+            events.add(up);
+        }
+
+        @Override
+        public void linkDown(String reason) {
+            events.add("down: " + reason);
+        }
+
+        @Override
+        public void receive(Data data) {
+            byte[] p = new byte[data.packetLength()];
+            data.packet().getBytes(0, p);
+            events.add(p);
+            data.release();
+        }
+
+        <T> T next(Class<T> type) throws InterruptedException {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+            while (System.nanoTime() < deadline) {
+                Object o = events.poll(100, TimeUnit.MILLISECONDS);
+                if (type.isInstance(o)) {
+                    return type.cast(o);
+                }
+            }
+            throw new AssertionError("no " + type.getSimpleName() + " within 5 s; events: " + events);
+        }
+
+        @Override
+        public void close() {
+            port.close();
+        }
+    }
+
+    /** A misbehaving end speaking raw bytes. */
+    private static final class RogueEnd implements AutoCloseable {
+        final SocketChannel ch;
+
+        RogueEnd(Path socket) throws IOException {
+            ch = SocketChannel.open(StandardProtocolFamily.UNIX);
+            ch.connect(UnixDomainSocketAddress.of(socket));
+        }
+
+        void send(ByteBuf b) throws IOException {
+            ByteBuffer nio = ByteBuffer.allocate(b.readableBytes());
+            b.readBytes(nio);
+            b.release();
+            nio.flip();
+            while (nio.hasRemaining()) {
+                ch.write(nio);
+            }
+        }
+
+        @Override
+        public void close() throws IOException {
+            ch.close();
+        }
+    }
+
+    private static ByteBuf frame(int length, int type, int bodyBytes) {
+        return Unpooled.buffer().writeIntLE(length).writeByte(type).writeByte(0).writeShortLE(0).writeZero(bodyBytes);
+    }
+
+    private long faults(Role port, String kind) {
+        Double v = sim.status().counters().get("fault/" + port.shortName() + "/" + kind);
+        return v == null ? 0 : v.longValue();
+    }
+
+    private static long logLines(String needle) throws IOException {
+        return Files.exists(LOG) ? Files.readAllLines(LOG).stream().filter(l -> l.contains(needle)).count() : 0;
+    }
+
+    @ParameterizedTest(name = "rogue on the {0} port")
+    @EnumSource(Role.class)
+    void malformedFramesAreCountedLoggedAndDroppedWhileTheHealthySideKeepsWorking(Role rogueRole) throws Exception {
+        Role healthyRole = rogueRole.peer();
+        Path rogueSocket = dir.resolve(rogueRole.shortName() + ".sock");
+        Path healthySocket = dir.resolve(healthyRole.shortName() + ".sock");
+        String port = rogueRole.shortName() + " port: dropped a malformed frame: ";
+        long oversizeLogs = logLines(port + "OVERSIZE");
+        long truncatedLogs = logLines(port + "TRUNCATED");
+
+        try (HealthyEnd healthy = new HealthyEnd(healthyRole, healthySocket)) {
+            try (RogueEnd rogue = new RogueEnd(rogueSocket)) {
+                rogue.send(FrameEncoder.encodeControl(ByteBufAllocator.DEFAULT,
+                        new Train(Protocol.VERSION, rogueRole, Data.MAX_PACKET, Features.CSUM_UNNECESSARY)));
+                assertNotNull(healthy.next(LinkUp.class));
+
+                rogue.send(frame(4 + 3, 0x7f, 3));                                     // unknown type
+                rogue.send(frame(4 + 3, FrameType.HEARTBEAT.code(), 3));                // bad length for its type
+                rogue.send(Unpooled.buffer().writeIntLE(70_000).writeZero(70_000));      // over 65535
+                byte[] lying = TestPackets.udp(new byte[64]);
+                lying[3] = 40;                                                          // IP length disagrees
+                rogue.send(Data.of(ByteBufAllocator.DEFAULT, 1, VnetHeader.none(), lying).content());
+                byte[] notIp = TestPackets.udp(new byte[8]);
+                notIp[0] = 0x35;
+                rogue.send(Data.of(ByteBufAllocator.DEFAULT, 2, VnetHeader.none(), notIp).content());
+
+                // After all that, a good descriptor still crosses to the healthy end, byte for byte.
+                byte[] good = TestPackets.udp("still here".getBytes());
+                rogue.send(Data.of(ByteBufAllocator.DEFAULT, 3, VnetHeader.none(), good).content());
+                assertArrayEquals(good, healthy.next(byte[].class));
+
+                ByteBuf cut = Data.of(ByteBufAllocator.DEFAULT, 4, VnetHeader.none(), TestPackets.udp(new byte[400])).content();
+                rogue.send(cut.retainedSlice(0, 100));
+                cut.release();
+            }
+            String down = healthy.next(String.class);
+            assertTrue(down.contains("went away"), down);
+
+            assertEquals(1, faults(rogueRole, "unknown_type"));
+            assertEquals(2, faults(rogueRole, "bad_length"));
+            assertEquals(1, faults(rogueRole, "oversize"));
+            assertEquals(1, faults(rogueRole, "not_ip"));
+            assertEquals(1, faults(rogueRole, "truncated"));
+            assertEquals(0, faults(healthyRole, "bad_length") + faults(healthyRole, "truncated"));
+            assertEquals(oversizeLogs + 1, logLines(port + "OVERSIZE"), "a log line names the oversize fault");
+            assertEquals(truncatedLogs + 1, logLines(port + "TRUNCATED"), "a log line names the truncation");
+
+            // A healthy replacement trains, and traffic flows both ways again.
+            try (HealthyEnd replacement = new HealthyEnd(rogueRole, rogueSocket)) {
+                LinkUp up = replacement.next(LinkUp.class);
+                assertEquals(up, healthy.next(LinkUp.class));
+                byte[] hello = TestPackets.tcp("after the rogue".getBytes());
+                awaitUp(replacement.port);
+                assertTrue(replacement.port.write(Data.of(ByteBufAllocator.DEFAULT, 1, VnetHeader.none(), hello)));
+                replacement.port.flush();
+                assertArrayEquals(hello, healthy.next(byte[].class));
+                byte[] back = TestPackets.udp("and back".getBytes());
+                awaitUp(healthy.port);
+                assertTrue(healthy.port.write(Data.of(ByteBufAllocator.DEFAULT, 1, VnetHeader.none(), back)));
+                healthy.port.flush();
+                assertArrayEquals(back, replacement.next(byte[].class));
+            }
+        }
+        for (int i = 0; i < 100 && !"DOWN".equals(sim.status().state()); i++) {
+            Thread.sleep(20);
+        }
+        assertEquals("DOWN", sim.status().state(), "both ends closed, yet the link is not down");
+    }
+
+    private static void awaitUp(BusPort port) throws InterruptedException {
+        for (int i = 0; i < 100 && !port.isUp(); i++) {
+            Thread.sleep(20);
+        }
+        assertTrue(port.isUp(), "port never saw the link up");
+    }
+
+    @org.junit.jupiter.api.Test
+    void trainingWithTheWrongVersionOrOnTheWrongPortIsRefusedWithAReason() throws Exception {
+        try (RogueEnd wrongPort = new RogueEnd(dir.resolve("card.sock"))) {
+            wrongPort.send(FrameEncoder.encodeControl(ByteBufAllocator.DEFAULT,
+                    new Train(Protocol.VERSION, Role.ROOT_COMPLEX, Data.MAX_PACKET, 0)));
+            String reason = readReject(wrongPort);
+            assertTrue(reason.contains("connect it to the host port"), reason);
+        }
+        try (RogueEnd oldVersion = new RogueEnd(dir.resolve("host.sock"))) {
+            oldVersion.send(FrameEncoder.encodeControl(ByteBufAllocator.DEFAULT,
+                    new Train(99, Role.ROOT_COMPLEX, Data.MAX_PACKET, 0)));
+            String reason = readReject(oldVersion);
+            assertTrue(reason.contains("version 99") && reason.contains("speaks version 1"), reason);
+        }
+    }
+
+    private static String readReject(RogueEnd end) throws IOException {
+        ByteBuffer buf = ByteBuffer.allocate(8192);
+        while (end.ch.read(buf) >= 0) {
+            // read until the simulator closes the connection
+        }
+        buf.flip();
+        byte[] all = new byte[buf.remaining()];
+        buf.get(all);
+        ByteBuf b = Unpooled.wrappedBuffer(all);
+        // the simulator answers a refused training with exactly one frame, then closes
+        assertEquals(FrameType.TRAIN_REJECT.code(), b.getUnsignedByte(4), "expected TRAIN_REJECT, got " + Arrays.toString(all));
+        int len = (int) b.getUnsignedIntLE(0);
+        return b.toString(8, len - 4, java.nio.charset.StandardCharsets.UTF_8);
+    }
+}
