@@ -104,8 +104,7 @@ final class TestLab implements AutoCloseable {
         assertTrue(!netns.contains("cardnet-" + name + "-"), "ip netns list still shows the lab: " + netns);
         assertTrue(!Files.exists(LabConfig.RUN_ROOT.resolve(name)), "run directory of " + name + " was left behind");
         for (long pid : pids) {
-            assertEquals(false, ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false),
-                    "process " + pid + " of lab " + name + " is still running");
+            assertEquals(false, Lab.isRunning(pid), "process " + pid + " of lab " + name + " is still running");
         }
     }
 

@@ -48,14 +48,18 @@ final class Components {
     }
 
     /** Runs until SIGTERM or Ctrl-C, then closes the component. */
-    static int runUntilStopped(AutoCloseable component) throws InterruptedException {
+    static int runUntilStopped(String name, AutoCloseable component) throws InterruptedException {
         CountDownLatch stopped = new CountDownLatch(1);
         Thread hook = new Thread(() -> {
+            long start = System.nanoTime();
+            System.out.println("cardnet: " + name + " stopping");
             try {
                 component.close();
             } catch (Exception e) {
-                System.err.println("cardnet: closing: " + e);
+                System.out.println("cardnet: " + name + " did not close cleanly: " + e);
             }
+            System.out.printf("cardnet: %s stopped in %d ms%n", name, (System.nanoTime() - start) / 1_000_000);
+            System.out.flush();
             stopped.countDown();
         }, "shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
@@ -101,7 +105,7 @@ final class Components {
                 server.close();
                 throw e;
             }
-            return runUntilStopped(() -> {
+            return runUntilStopped("pci-link-sim", () -> {
                 sim.close();
                 server.close();
             });
@@ -163,7 +167,7 @@ final class Components {
             var addr = Converters.hostPort(metrics, "--metrics");
             HostBridge hb = HostBridge.start(new HostBridgeConfig(end.config(Role.ROOT_COMPLEX, device,
                     bus.liveness()), rs, addr.getHostString(), addr.getPort()));
-            return runUntilStopped(hb);
+            return runUntilStopped("host-bridge", hb);
         }
     }
 
@@ -196,7 +200,7 @@ final class Components {
         public Integer call() throws Exception {
             CardNode node = CardNode.start(new CardNodeConfig(end.config(Role.ENDPOINT, device, bus.liveness()),
                     !noForwarding, sinkPort, echoPort, metricsPort));
-            return runUntilStopped(node);
+            return runUntilStopped("card-node", node);
         }
     }
 }

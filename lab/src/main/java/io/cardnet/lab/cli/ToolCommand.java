@@ -36,8 +36,9 @@ final class ToolCommand {
         public Integer call() throws Exception {
             var target = Converters.hostPort(to, "--to");
             long[] lastShown = {0};
+            boolean live = !json && System.console() != null;
             Sender.Result r = Sender.send(target, size, sent -> {
-                if (!json && (sent - lastShown[0] >= (64L << 20) || sent == size)) {
+                if (live && (sent - lastShown[0] >= (64L << 20) || sent == size)) {
                     lastShown[0] = sent;
                     System.err.printf("\rcardnet: sent %,d of %,d bytes", sent, size);
                 }
@@ -45,7 +46,9 @@ final class ToolCommand {
             if (json) {
                 Output.json(System.out, r);
             } else {
-                System.err.println();
+                if (live) {
+                    System.err.println();
+                }
                 System.out.printf("%s: %,d bytes in %.2f s = %.2f Gb/s; sha256 %s; sink %s%n", r.target(), r.bytes(),
                         r.seconds(), r.gbps(), r.sha256(), r.match() ? "agrees" : "DISAGREES: " + r.sink());
             }

@@ -238,13 +238,14 @@ public final class Lab implements AutoCloseable {
     public void down() {
         List<String> problems = new ArrayList<>();
         if (state != null) {
-            // Host side first so toe0 loses its carrier before the card disappears under it.
+            List<LabState.Proc> procs = new ArrayList<>();
             for (Component c : List.of(Component.HOST_BRIDGE, Component.CARD_NODE, Component.SIM)) {
                 LabState.Proc p = state.processes().get(c.command());
                 if (p != null) {
-                    Processes.stop(p, progress);
+                    procs.add(p);
                 }
             }
+            Processes.stopAll(procs, progress);
         }
         for (String ns : names.allNamespaces()) {
             try {
@@ -296,6 +297,11 @@ public final class Lab implements AutoCloseable {
 
     public JsonNode linkStatus() throws IOException {
         return ControlClient.status(runDir.resolve("control.sock"));
+    }
+
+    /** True if a process of this pid runs (an exited, not yet reaped process does not). */
+    public static boolean isRunning(long pid) {
+        return ProcessHandle.of(pid).map(h -> h.isAlive() && !Processes.isZombie(pid)).orElse(false);
     }
 
     /** True if the component's process (by pid and start time) still runs. */

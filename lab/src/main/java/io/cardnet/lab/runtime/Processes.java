@@ -22,9 +22,33 @@ final class Processes {
 
     /** The process, if it still runs and started when we recorded (pid plus start time identify it). */
     private static Optional<ProcessHandle> handle(LabState.Proc p) {
-        return ProcessHandle.of(p.pid()).filter(ProcessHandle::isAlive)
+        return ProcessHandle.of(p.pid()).filter(h -> h.isAlive() && !isZombie(h.pid()))
                 .filter(h -> p.started() == null || p.started().isEmpty()
                         || h.info().startInstant().map(Object::toString).orElse("").equals(p.started()));
+    }
+
+    /**
+     * A process that has exited but is not yet reaped still answers to its pid. A lab process whose parent
+     * (a detached `lab up`) is gone waits for init to reap it, which can take a while: it is gone all the same.
+     */
+    static boolean isZombie(long pid) {
+        try {
+            String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
+            int end = stat.lastIndexOf(')');
+            return end > 0 && end + 2 < stat.length() && stat.charAt(end + 2) == 'Z';
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    /** Stops several processes at once: all get SIGTERM first, so their shutdowns overlap. */
+    static void stopAll(List<LabState.Proc> procs, Consumer<String> progress) {
+        for (LabState.Proc p : procs) {
+            handle(p).ifPresent(ProcessHandle::destroy);
+        }
+        for (LabState.Proc p : procs) {
+            stop(p, progress);
+        }
     }
 
     static boolean anyAlive(LabState s) {
@@ -34,22 +58,36 @@ final class Processes {
     static void stop(LabState.Proc p, Consumer<String> progress) {
         Optional<ProcessHandle> h = handle(p);
         if (h.isEmpty()) {
+            progress.accept("pid " + p.pid() + " has exited");
             return;
         }
         ProcessHandle ph = h.get();
         ph.destroy();
-        try {
-            ph.onExit().get(5, TimeUnit.SECONDS);
-        } catch (Exception e) {
+        if (!awaitExit(p, 5_000)) {
             progress.accept("pid " + p.pid() + " ignored SIGTERM for 5 s; killing it");
             ph.destroyForcibly();
-            try {
-                ph.onExit().get(5, TimeUnit.SECONDS);
-            } catch (Exception ignored) {
+            if (!awaitExit(p, 5_000)) {
                 progress.accept("pid " + p.pid() + " did not exit after SIGKILL");
+                return;
             }
         }
         progress.accept("stopped pid " + p.pid());
+    }
+
+    private static boolean awaitExit(LabState.Proc p, long millis) {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(millis);
+        while (isAlive(p)) {
+            if (System.nanoTime() > deadline) {
+                return false;
+            }
+            try {
+                Thread.sleep(10);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return !isAlive(p);
+            }
+        }
+        return true;
     }
 
     static String tail(Path log, int lines) {
