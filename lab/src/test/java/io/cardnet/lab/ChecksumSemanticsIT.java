@@ -59,13 +59,7 @@ class ChecksumSemanticsIT {
             TransferReport atHost;
             Sender.Result sent;
             try (Sink sink = TestLab.in(t.hostNs(), () -> Sink.listen(new InetSocketAddress("198.18.0.1", 5003)))) {
-                CompletableFuture<TransferReport> received = CompletableFuture.supplyAsync(() -> {
-                    try {
-                        return sink.acceptOne();
-                    } catch (Exception e) {
-                        throw new IllegalStateException(e);
-                    }
-                });
+                CompletableFuture<TransferReport> received = TestLab.receiveOne(sink);
                 sent = TestLab.in(t.cardNs(), () -> Sender.send(new InetSocketAddress("198.18.0.1", 5003), SIZE, n -> { }));
                 atHost = received.get(120, TimeUnit.SECONDS);
             }

@@ -86,13 +86,7 @@ class DataPathIT {
     @Test
     void oneGibCardToHostArrivesWithTheSameSha256() throws Exception {
         try (Sink sink = TestLab.in(t.hostNs(), () -> Sink.listen(new InetSocketAddress(HOST, 5001)))) {
-            CompletableFuture<TransferReport> received = CompletableFuture.supplyAsync(() -> {
-                try {
-                    return sink.acceptOne();
-                } catch (Exception e) {
-                    throw new IllegalStateException(e);
-                }
-            });
+            CompletableFuture<TransferReport> received = TestLab.receiveOne(sink);
             Sender.Result r = TestLab.in(t.cardNs(), () -> Sender.send(new InetSocketAddress(HOST, 5001), GIB, n -> { }));
             TransferReport atHost = received.get(60, TimeUnit.SECONDS);
             System.out.printf("card→host 1 GiB: %.2f Gb/s, sha256 %s, host's sink %s%n", r.gbps(), r.sha256(), atHost);
@@ -105,13 +99,7 @@ class DataPathIT {
     void oneGibHostToWirePeerIsRoutedByTheCard() throws Exception {
         long forwardedBefore = txBytes(t.cardNs(), "eth0");
         try (Sink sink = TestLab.in(t.wireNs(), () -> Sink.listen(new InetSocketAddress(PEER, 5002)))) {
-            CompletableFuture<TransferReport> received = CompletableFuture.supplyAsync(() -> {
-                try {
-                    return sink.acceptOne();
-                } catch (Exception e) {
-                    throw new IllegalStateException(e);
-                }
-            });
+            CompletableFuture<TransferReport> received = TestLab.receiveOne(sink);
             Sender.Result r = TestLab.in(t.hostNs(), () -> Sender.send(new InetSocketAddress(PEER, 5002), GIB, n -> { }));
             TransferReport atPeer = received.get(60, TimeUnit.SECONDS);
             System.out.printf("host→wire 1 GiB via the card: %.2f Gb/s, sha256 %s, peer's sink %s%n", r.gbps(),

@@ -62,6 +62,18 @@ final class TestLab implements AutoCloseable {
         return NetNamespace.call(ns, work);
     }
 
+    /** Serves one transfer on {@code sink} in the background; the sink's socket already lives in its namespace. */
+    static java.util.concurrent.CompletableFuture<io.cardnet.card.services.TransferReport> receiveOne(
+            io.cardnet.lab.tools.Sink sink) {
+        return java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+            try {
+                return sink.acceptOne();
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        });
+    }
+
     /** Runs a command in a namespace and returns its result (never throws for a non-zero exit). */
     static Shell.Result exec(String ns, String... command) throws IOException {
         return Shell.run(Shell.inNamespace(ns, List.of(command)), 120);

@@ -1,54 +1,31 @@
 package io.cardnet.card.services;
 
+import io.cardnet.link.service.SocketService;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
-import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
-import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 
 /** The card's echo service: every byte received is sent back (request/response latency across the bus). */
 public final class EchoService implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(EchoService.class);
 
-    private final ServerSocketChannel server;
     private final Counter bytes;
+    private SocketService service;
 
-    private EchoService(ServerSocketChannel server, MeterRegistry registry) {
-        this.server = server;
+    private EchoService(MeterRegistry registry) {
         this.bytes = Counter.builder("cardnet.card.echo.bytes").baseUnit("bytes")
                 .description("bytes echoed by the card").register(registry);
     }
 
     public static EchoService start(int port, MeterRegistry registry) throws IOException {
-        ServerSocketChannel server = ServerSocketChannel.open();
-        try {
-            server.bind(new InetSocketAddress(port));
-        } catch (IOException e) {
-            server.close();
-            throw new IOException("echo cannot listen on port " + port + ": " + e.getMessage(), e);
-        }
-        EchoService echo = new EchoService(server, registry);
-        Thread.ofVirtual().name("echo-accept").start(echo::acceptLoop);
-        log.info("echo listening on :{}", port);
+        EchoService echo = new EchoService(registry);
+        echo.service = SocketService.tcp(port, "echo", echo::serve);
         return echo;
-    }
-
-    private void acceptLoop() {
-        while (server.isOpen()) {
-            try {
-                SocketChannel c = server.accept();
-                Thread.ofVirtual().name("echo").start(() -> serve(c));
-            } catch (IOException e) {
-                if (server.isOpen()) {
-                    log.warn("echo accept failed: {}", e.toString());
-                }
-            }
-        }
     }
 
     private void serve(SocketChannel c) {
@@ -70,6 +47,6 @@ public final class EchoService implements AutoCloseable {
 
     @Override
     public void close() throws IOException {
-        server.close();
+        service.close();
     }
 }

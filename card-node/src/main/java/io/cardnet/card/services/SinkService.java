@@ -1,14 +1,13 @@
 package io.cardnet.card.services;
 
+import io.cardnet.link.service.SocketService;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
-import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
-import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
@@ -22,12 +21,11 @@ public final class SinkService implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(SinkService.class);
     private static final int BUFFER = 1 << 20;
 
-    private final ServerSocketChannel server;
+    private SocketService service;
     private final Counter bytes;
     private final Counter transfers;
 
-    private SinkService(ServerSocketChannel server, MeterRegistry registry) {
-        this.server = server;
+    private SinkService(MeterRegistry registry) {
         this.bytes = Counter.builder("cardnet.card.sink.bytes").baseUnit("bytes")
                 .description("bytes received by the card's sink").register(registry);
         this.transfers = Counter.builder("cardnet.card.sink.transfers")
@@ -35,30 +33,9 @@ public final class SinkService implements AutoCloseable {
     }
 
     public static SinkService start(int port, MeterRegistry registry) throws IOException {
-        ServerSocketChannel server = ServerSocketChannel.open();
-        try {
-            server.bind(new InetSocketAddress(port));
-        } catch (IOException e) {
-            server.close();
-            throw new IOException("sink cannot listen on port " + port + ": " + e.getMessage(), e);
-        }
-        SinkService sink = new SinkService(server, registry);
-        Thread.ofVirtual().name("sink-accept").start(sink::acceptLoop);
-        log.info("sink listening on :{}", port);
+        SinkService sink = new SinkService(registry);
+        sink.service = SocketService.tcp(port, "sink", sink::serve);
         return sink;
-    }
-
-    private void acceptLoop() {
-        while (server.isOpen()) {
-            try {
-                SocketChannel c = server.accept();
-                Thread.ofVirtual().name("sink").start(() -> serve(c));
-            } catch (IOException e) {
-                if (server.isOpen()) {
-                    log.warn("sink accept failed: {}", e.toString());
-                }
-            }
-        }
     }
 
     private void serve(SocketChannel c) {
@@ -99,6 +76,6 @@ public final class SinkService implements AutoCloseable {
 
     @Override
     public void close() throws IOException {
-        server.close();
+        service.close();
     }
 }

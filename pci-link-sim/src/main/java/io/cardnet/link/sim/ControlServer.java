@@ -2,6 +2,7 @@ package io.cardnet.link.sim;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.cardnet.link.service.SocketService;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -31,8 +32,7 @@ final class ControlServer implements AutoCloseable {
 
     private final Path path;
     private final LinkSimulator simulator;
-    private ServerSocketChannel server;
-    private Thread acceptor;
+    private SocketService service;
 
     ControlServer(Path path, LinkSimulator simulator) {
         this.path = path;
@@ -42,25 +42,12 @@ final class ControlServer implements AutoCloseable {
     ControlServer start() throws IOException {
         Files.createDirectories(path.toAbsolutePath().getParent());
         Files.deleteIfExists(path);
-        server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
+        ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
         server.bind(UnixDomainSocketAddress.of(path));
         Files.setPosixFilePermissions(path, PosixFilePermissions.fromString("rw-------"));
-        acceptor = Thread.ofVirtual().name("control-accept").start(this::acceptLoop);
+        service = SocketService.start(server, "control", this::serve);
         log.info("control socket on {}", path);
         return this;
-    }
-
-    private void acceptLoop() {
-        while (server.isOpen()) {
-            try {
-                SocketChannel client = server.accept();
-                Thread.ofVirtual().name("control").start(() -> serve(client));
-            } catch (IOException e) {
-                if (server.isOpen()) {
-                    log.warn("control socket accept failed: {}", e.toString());
-                }
-            }
-        }
     }
 
     private void serve(SocketChannel client) {
@@ -97,15 +84,12 @@ final class ControlServer implements AutoCloseable {
     @Override
     public void close() {
         try {
-            if (server != null) {
-                server.close();
+            if (service != null) {
+                service.close();
             }
             Files.deleteIfExists(path);
         } catch (IOException e) {
             log.warn("closing the control socket: {}", e.toString());
-        }
-        if (acceptor != null) {
-            acceptor.interrupt();
         }
     }
 }
