@@ -64,4 +64,58 @@ class CardRestartIT {
             current = null;
         }
     }
+
+    @Test
+    void aFrozenCardIsDeclaredGoneByItsMissedHeartbeatsAndRetrainsWhenItThaws() throws Exception {
+        try (TestLab t = TestLab.up(c -> c)) {
+            current = t;
+            long cardPid = t.pid(Component.CARD_NODE);
+            // SIGSTOP: the process and its socket stay, it just falls silent — only heartbeats can tell.
+            Shell.check(java.util.List.of("kill", "-STOP", Long.toString(cardPid)));
+            try {
+                long frozenAt = System.nanoTime();
+                while (t.lab.hostCarrier() && System.nanoTime() - frozenAt < Duration.ofSeconds(5).toNanos()) {
+                    Thread.sleep(20);
+                }
+                long detectMillis = (System.nanoTime() - frozenAt) / 1_000_000;
+                System.out.printf("card-node frozen: declared gone after %d ms (heartbeat 100 ms × 5 misses)%n", detectMillis);
+                assertFalse(t.lab.hostCarrier(), "toe0 kept its carrier while the card was silent for 5 s");
+                assertTrue(detectMillis >= 400, "declared gone after " + detectMillis + " ms, before 5 heartbeats could be missed");
+                assertTrue(t.lab.linkStatus().path("counters").path("transition/TRAINING").asLong() >= 2);
+            } finally {
+                Shell.check(java.util.List.of("kill", "-CONT", Long.toString(cardPid)));
+            }
+            t.lab.awaitLinkUp(Duration.ofSeconds(30));
+            assertEquals(cardPid, t.pid(Component.CARD_NODE), "the same card-node process retrained");
+            Shell.Result ping = TestLab.exec(t.hostNs(), "ping", "-c", "2", "-i", "0.2", "-W", "2", "198.18.0.2");
+            assertTrue(ping.ok(), ping.output());
+            current = null;
+        }
+    }
+
+    @Test
+    void bothEndsRideThroughARestartOfTheSimulator() throws Exception {
+        try (TestLab t = TestLab.up(c -> c)) {
+            current = t;
+            long bridgePid = t.pid(Component.HOST_BRIDGE);
+            long cardPid = t.pid(Component.CARD_NODE);
+            ProcessHandle sim = ProcessHandle.of(t.pid(Component.SIM)).orElseThrow();
+            sim.destroyForcibly();
+            sim.onExit().get();
+            long lostAt = System.nanoTime();
+            while (t.lab.hostCarrier() && System.nanoTime() - lostAt < Duration.ofSeconds(5).toNanos()) {
+                Thread.sleep(20);
+            }
+            assertFalse(t.lab.hostCarrier(), "toe0 kept its carrier with no bus");
+            t.lab.restart(Component.SIM);
+            t.lab.awaitLinkUp(Duration.ofSeconds(30));
+            assertEquals(bridgePid, t.pid(Component.HOST_BRIDGE));
+            assertEquals(cardPid, t.pid(Component.CARD_NODE));
+            assertTrue(t.lab.isRunning(Component.HOST_BRIDGE) && t.lab.isRunning(Component.CARD_NODE));
+            Sender.Result r = TestLab.in(t.hostNs(),
+                    () -> Sender.send(new InetSocketAddress("198.18.0.2", 9), 16L << 20, n -> { }));
+            assertTrue(r.match(), r.toString());
+            current = null;
+        }
+    }
 }

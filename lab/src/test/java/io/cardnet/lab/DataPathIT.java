@@ -112,6 +112,22 @@ class DataPathIT {
     }
 
     @Test
+    void theCardsEchoServiceAnswersA64kMessageByteForByte() throws Exception {
+        byte[] message = new byte[65536];
+        new java.util.SplittableRandom(7).nextBytes(message);
+        byte[] back = TestLab.in(t.hostNs(), () -> {
+            try (java.net.Socket s = new java.net.Socket()) {
+                s.connect(new InetSocketAddress(CARD, 7), 3000);
+                s.setSoTimeout(5000);
+                s.getOutputStream().write(message);
+                s.shutdownOutput();
+                return s.getInputStream().readAllBytes();
+            }
+        });
+        assertTrue(java.util.Arrays.equals(message, back), "echo returned " + back.length + " bytes, not the message");
+    }
+
+    @Test
     void iperf3HostToCard() throws Exception {
         RootRequired.requireTool("iperf3");
         Process server = new ProcessBuilder(Shell.inNamespace(t.cardNs(),

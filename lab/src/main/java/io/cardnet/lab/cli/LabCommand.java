@@ -181,13 +181,13 @@ final class LabCommand {
             out.put("lab", l.config().name());
             out.put("isolated", l.state().isolated());
             out.put("csum", l.state().csum());
-            Map<String, Object> procs = new LinkedHashMap<>();
+            Map<String, ProcStatus> procs = new LinkedHashMap<>();
             boolean allAlive = true;
             for (Component c : Component.values()) {
                 long pid = l.pid(c);
                 boolean alive = l.isRunning(c);
                 allAlive &= alive;
-                procs.put(c.command(), Map.of("pid", pid, "alive", alive));
+                procs.put(c.command(), new ProcStatus(pid, alive));
             }
             out.put("processes", procs);
             boolean carrier = false;
@@ -213,6 +213,10 @@ final class LabCommand {
             }
             return allAlive && link != null && "UP".equals(link.path("state").asText()) ? 0 : 3;
         }
+    }
+
+    /** One process in `lab status`. */
+    record ProcStatus(long pid, boolean alive) {
     }
 
     @Command(name = "restart", mixinStandardHelpOptions = true,

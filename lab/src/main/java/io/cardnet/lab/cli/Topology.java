@@ -42,11 +42,12 @@ final class Topology {
         return b.toString();
     }
 
-    static String status(Lab lab, Map<String, Object> procs, boolean carrier, JsonNode link) {
+    static String status(Lab lab, Map<String, LabCommand.ProcStatus> procs, boolean carrier, JsonNode link) {
         StringBuilder b = new StringBuilder();
         b.append(String.format("lab '%s'  checksums %s  host side %s%n", lab.config().name(), lab.state().csum(),
                 lab.hostNamespace() == null ? "in the caller's namespace" : "in " + lab.hostNamespace()));
-        procs.forEach((k, v) -> b.append(String.format("  %-12s %s%n", k, v)));
+        procs.forEach((k, p) -> b.append(String.format("  %-12s pid %-8d %s%n", k, p.pid(),
+                p.alive() ? "running" : "NOT RUNNING (see its log; `cardnet lab restart " + k + "`)")));
         b.append(String.format("  toe0 carrier %s%n", carrier ? "on" : "OFF"));
         if (link == null) {
             b.append("  link: the simulator does not answer\n");

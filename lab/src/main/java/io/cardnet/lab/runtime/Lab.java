@@ -259,11 +259,21 @@ public final class Lab implements AutoCloseable {
         }
         try {
             Processes.deleteTree(runDir);
+            deleteIfEmpty(runDir.getParent());
         } catch (IOException e) {
             problems.add("could not remove " + runDir + ": " + e.getMessage());
         }
         if (!problems.isEmpty()) {
             throw new LabException("lab down left things behind:\n  " + String.join("\n  ", problems));
+        }
+    }
+
+    /** The parent of all labs' run directories goes with the last lab. */
+    private static void deleteIfEmpty(Path dir) {
+        try {
+            Files.deleteIfExists(dir);
+        } catch (IOException e) {
+            // another lab still runs there (DirectoryNotEmptyException): leave it
         }
     }
 
