@@ -47,7 +47,11 @@ final class Processes {
             handle(p).ifPresent(ProcessHandle::destroy);
         }
         for (LabState.Proc p : procs) {
-            stop(p, progress);
+            if (isAlive(p)) {
+                stop(p, progress);
+            } else {
+                progress.accept("stopped pid " + p.pid());
+            }
         }
     }
 

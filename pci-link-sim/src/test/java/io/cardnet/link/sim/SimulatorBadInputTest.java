@@ -1,7 +1,5 @@
 package io.cardnet.link.sim;
 
-import io.cardnet.link.port.BusPort;
-import io.cardnet.link.port.BusPortConfig;
 import io.cardnet.link.protocol.BusAddress;
 import io.cardnet.link.protocol.Data;
 import io.cardnet.link.protocol.Features;
@@ -33,14 +31,10 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.Comparator;
-import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -69,51 +63,6 @@ class SimulatorBadInputTest {
             for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {
                 Files.deleteIfExists(p);
             }
-        }
-    }
-
-    /** A well-behaved end: a real BusPort that records what arrives. */
-    private static final class HealthyEnd implements BusPort.Listener, AutoCloseable {
-        final BlockingQueue<Object> events = new LinkedBlockingQueue<>();
-        final BusPort port;
-
-        HealthyEnd(Role role, Path socket) {
-            port = new BusPort(new BusPortConfig(role, new BusAddress.Unix(socket), Features.CSUM_UNNECESSARY,
-                    new Liveness(Duration.ofMillis(100), 5), Duration.ofMillis(50)), this).start();
-        }
-
-        @Override
-        public void linkUp(LinkUp up) {
-            events.add(up);
-        }
-
-        @Override
-        public void linkDown(String reason) {
-            events.add("down: " + reason);
-        }
-
-        @Override
-        public void receive(Data data) {
-            byte[] p = new byte[data.packetLength()];
-            data.packet().getBytes(0, p);
-            events.add(p);
-            data.release();
-        }
-
-        <T> T next(Class<T> type) throws InterruptedException {
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-            while (System.nanoTime() < deadline) {
-                Object o = events.poll(100, TimeUnit.MILLISECONDS);
-                if (type.isInstance(o)) {
-                    return type.cast(o);
-                }
-            }
-            throw new AssertionError("no " + type.getSimpleName() + " within 5 s; events: " + events);
-        }
-
-        @Override
-        public void close() {
-            port.close();
         }
     }
 
@@ -165,7 +114,7 @@ class SimulatorBadInputTest {
         long oversizeLogs = logLines(port + "OVERSIZE");
         long truncatedLogs = logLines(port + "TRUNCATED");
 
-        try (HealthyEnd healthy = new HealthyEnd(healthyRole, healthySocket)) {
+        try (TestEnd healthy = new TestEnd(healthyRole, healthySocket)) {
             try (RogueEnd rogue = new RogueEnd(rogueSocket)) {
                 rogue.send(FrameEncoder.encodeControl(ByteBufAllocator.DEFAULT,
                         new Train(Protocol.VERSION, rogueRole, Data.MAX_PACKET, Features.CSUM_UNNECESSARY)));
@@ -203,16 +152,16 @@ class SimulatorBadInputTest {
             assertEquals(truncatedLogs + 1, logLines(port + "TRUNCATED"), "a log line names the truncation");
 
             // A healthy replacement trains, and traffic flows both ways again.
-            try (HealthyEnd replacement = new HealthyEnd(rogueRole, rogueSocket)) {
+            try (TestEnd replacement = new TestEnd(rogueRole, rogueSocket)) {
                 LinkUp up = replacement.next(LinkUp.class);
                 assertEquals(up, healthy.next(LinkUp.class));
                 byte[] hello = TestPackets.tcp("after the rogue".getBytes());
-                awaitUp(replacement.port);
+                replacement.awaitUp();
                 assertTrue(replacement.port.write(Data.of(ByteBufAllocator.DEFAULT, 1, VnetHeader.none(), hello)));
                 replacement.port.flush();
                 assertArrayEquals(hello, healthy.next(byte[].class));
                 byte[] back = TestPackets.udp("and back".getBytes());
-                awaitUp(healthy.port);
+                healthy.awaitUp();
                 assertTrue(healthy.port.write(Data.of(ByteBufAllocator.DEFAULT, 1, VnetHeader.none(), back)));
                 healthy.port.flush();
                 assertArrayEquals(back, replacement.next(byte[].class));
@@ -222,13 +171,6 @@ class SimulatorBadInputTest {
             Thread.sleep(20);
         }
         assertEquals("DOWN", sim.status().state(), "both ends closed, yet the link is not down");
-    }
-
-    private static void awaitUp(BusPort port) throws InterruptedException {
-        for (int i = 0; i < 100 && !port.isUp(); i++) {
-            Thread.sleep(20);
-        }
-        assertTrue(port.isUp(), "port never saw the link up");
     }
 
     @org.junit.jupiter.api.Test
