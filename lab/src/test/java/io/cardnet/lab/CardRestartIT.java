@@ -32,11 +32,7 @@ class CardRestartIT {
             assertTrue(card.destroyForcibly(), "could not send SIGKILL to card-node");
             card.onExit().get();
 
-            long lostAt = System.nanoTime();
-            while (t.lab.hostCarrier() && System.nanoTime() - lostAt < Duration.ofSeconds(5).toNanos()) {
-                Thread.sleep(20);
-            }
-            long carrierMillis = (System.nanoTime() - lostAt) / 1_000_000;
+            long carrierMillis = awaitCarrierLoss(t);
             assertFalse(t.lab.hostCarrier(), "toe0 still has carrier 5 s after card-node died");
             assertTrue(ProcessHandle.of(bridgePid).map(ProcessHandle::isAlive).orElse(false),
                     "host-bridge must keep running when the card dies");
@@ -73,11 +69,7 @@ class CardRestartIT {
             // SIGSTOP: the process and its socket stay, it just falls silent — only heartbeats can tell.
             Shell.check(java.util.List.of("kill", "-STOP", Long.toString(cardPid)));
             try {
-                long frozenAt = System.nanoTime();
-                while (t.lab.hostCarrier() && System.nanoTime() - frozenAt < Duration.ofSeconds(5).toNanos()) {
-                    Thread.sleep(20);
-                }
-                long detectMillis = (System.nanoTime() - frozenAt) / 1_000_000;
+                long detectMillis = awaitCarrierLoss(t);
                 System.out.printf("card-node frozen: declared gone after %d ms (heartbeat 100 ms × 5 misses)%n", detectMillis);
                 assertFalse(t.lab.hostCarrier(), "toe0 kept its carrier while the card was silent for 5 s");
                 assertTrue(detectMillis >= 400, "declared gone after " + detectMillis + " ms, before 5 heartbeats could be missed");
@@ -102,10 +94,7 @@ class CardRestartIT {
             ProcessHandle sim = ProcessHandle.of(t.pid(Component.SIM)).orElseThrow();
             sim.destroyForcibly();
             sim.onExit().get();
-            long lostAt = System.nanoTime();
-            while (t.lab.hostCarrier() && System.nanoTime() - lostAt < Duration.ofSeconds(5).toNanos()) {
-                Thread.sleep(20);
-            }
+            awaitCarrierLoss(t);
             assertFalse(t.lab.hostCarrier(), "toe0 kept its carrier with no bus");
             t.lab.restart(Component.SIM);
             t.lab.awaitLinkUp(Duration.ofSeconds(30));
@@ -117,5 +106,14 @@ class CardRestartIT {
             assertTrue(r.match(), r.toString());
             current = null;
         }
+    }
+
+    /** Polls toe0 for up to 5 s until it loses carrier; returns how long that took, in ms. */
+    private static long awaitCarrierLoss(TestLab t) throws Exception {
+        long start = System.nanoTime();
+        while (t.lab.hostCarrier() && System.nanoTime() - start < Duration.ofSeconds(5).toNanos()) {
+            Thread.sleep(20);
+        }
+        return (System.nanoTime() - start) / 1_000_000;
     }
 }
