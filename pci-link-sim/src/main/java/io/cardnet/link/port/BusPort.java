@@ -2,6 +2,8 @@ package io.cardnet.link.port;
 
 import io.cardnet.link.protocol.BusTransport;
 import io.cardnet.link.protocol.Data;
+import io.cardnet.link.protocol.Doorbell;
+import io.cardnet.link.protocol.Interrupt;
 import io.cardnet.link.protocol.FrameDecoder;
 import io.cardnet.link.protocol.FrameEncoder;
 import io.cardnet.link.protocol.FrameFault;
@@ -32,9 +34,15 @@ import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
- * An end's attachment to the bus: connects to its simulator port, trains, keeps the heartbeat, and
- * reconnects and retrains for as long as it runs. The listener hears link up, link down and every
- * descriptor from the other end, all on the bus thread.
+ * An end's attachment to the bus, the driver's view of the device: connects to its simulator port, trains,
+ * keeps the heartbeat, and reconnects and retrains for as long as it runs.
+ *
+ * <p>Transmit: each descriptor takes a credit (a free ring slot) and gets the next sequence number;
+ * {@link #flush} rings the doorbell for everything written since the last one. With no credits left the
+ * producer waits ({@link #awaitWritable}) until a completion interrupt returns some: a credit stall.
+ * Receive: descriptors from the other end wait in the receive ring until an interrupt says to process them,
+ * so interrupt coalescing shows up as latency, as on real hardware. The listener hears link up, link down and
+ * each processed descriptor, all on the bus thread.
  */
 public final class BusPort implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(BusPort.class);
@@ -58,6 +66,11 @@ public final class BusPort implements AutoCloseable {
     private final Bootstrap bootstrap;
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition writable = lock.newCondition();
+    private final java.util.ArrayDeque<Data> receiveRing = new java.util.ArrayDeque<>();
+    private final java.util.concurrent.atomic.AtomicInteger credits = new java.util.concurrent.atomic.AtomicInteger();
+    private final java.util.concurrent.atomic.AtomicLong txSequence = new java.util.concurrent.atomic.AtomicLong();
+    private final java.util.concurrent.atomic.LongAdder creditStalls = new java.util.concurrent.atomic.LongAdder();
+    private long doorbellRungAt;
     private volatile Channel channel;
     private volatile LinkUp up;
     private volatile boolean closed;
@@ -131,30 +144,59 @@ public final class BusPort implements AutoCloseable {
         return up != null;
     }
 
+    /** True while the link is up, this end holds a credit, and the socket takes more. */
     public boolean isWritable() {
         Channel ch = channel;
-        return ch != null && ch.isWritable();
+        return ch != null && ch.isWritable() && credits.get() > 0;
     }
 
-    /** Queues a descriptor toward the other end (any thread); false if the link is not up. */
+    /** Free ring slots this end may still post into. */
+    public int credits() {
+        return credits.get();
+    }
+
+    /** Times the producer found no credit and had to wait. */
+    public long creditStalls() {
+        return creditStalls.sum();
+    }
+
+    /**
+     * Posts a descriptor toward the other end (one producer thread): stamps the epoch and the next sequence
+     * number and spends a credit. False if the link is not up; call only when {@link #isWritable()}.
+     */
     public boolean write(Data data) {
         Channel ch = channel;
-        if (ch == null || up == null) {
+        LinkUp link = up;
+        if (ch == null || link == null) {
             return false;
         }
+        credits.decrementAndGet();
+        data.epoch(link.epoch());
+        data.sequence(txSequence.incrementAndGet());
         ch.write(data, ch.voidPromise());
         return true;
     }
 
+    /** Rings the doorbell for the descriptors written since the last one, and sends everything. */
     public void flush() {
         Channel ch = channel;
-        if (ch != null) {
-            ch.flush();
+        LinkUp link = up;
+        if (ch == null) {
+            return;
         }
+        long tail = txSequence.get();
+        if (link != null && tail != doorbellRungAt) {
+            doorbellRungAt = tail;
+            ch.write(new Doorbell(tail, link.epoch()), ch.voidPromise());
+        }
+        ch.flush();
     }
 
-    /** Waits up to {@code millis} for the bus to accept more (a full ring back-pressures the producer). */
+    /** Waits up to {@code millis} for a credit and socket room (a full ring back-pressures the producer). */
     public void awaitWritable(long millis) throws InterruptedException {
+        if (credits.get() <= 0) {
+            creditStalls.increment();
+        }
         lock.lock();
         try {
             if (!isWritable() && up != null) {
@@ -172,6 +214,11 @@ public final class BusPort implements AutoCloseable {
         } finally {
             lock.unlock();
         }
+    }
+
+    private void dropReceiveRing() {
+        receiveRing.forEach(Data::release);
+        receiveRing.clear();
     }
 
     @Override
@@ -201,19 +248,33 @@ public final class BusPort implements AutoCloseable {
                     if (up == null) {
                         data.release();
                     } else {
-                        listener.receive(data);
+                        receiveRing.addLast(data);
+                    }
+                }
+                case Interrupt irq -> {
+                    while (!receiveRing.isEmpty() && receiveRing.peekFirst().sequence() <= irq.rxUpTo()) {
+                        listener.receive(receiveRing.pollFirst());
+                    }
+                    if (irq.credits() > 0 && up != null) {
+                        credits.addAndGet(irq.credits());
+                        signalWritable();
                     }
                 }
                 case LinkUp linkUp -> {
-                    log.info("link up: epoch {}, max packet {}, features {}", linkUp.epoch(), linkUp.maxPacket(),
+                    log.info("link up: epoch {}, max packet {}, ring {}, features {}", linkUp.epoch(),
+                            linkUp.maxPacket(), linkUp.ringDepth(),
                             io.cardnet.link.protocol.Features.describe(linkUp.features()));
+                    dropReceiveRing();
+                    txSequence.set(0);
+                    doorbellRungAt = 0;
+                    credits.set(linkUp.ringDepth());
                     up = linkUp;
                     listener.linkUp(linkUp);
                     signalWritable();
                 }
                 case LinkDown down -> goDown(down.reason());
                 case TrainReject reject -> {
-                    log.error("the bus refused training: {}", reject.reason());
+                    problem("the bus refused this end: " + reject.reason());
                     ctx.close();
                 }
                 case Heartbeat ignored -> {
@@ -265,6 +326,8 @@ public final class BusPort implements AutoCloseable {
         private void goDown(String reason) {
             boolean wasUp = up != null;
             up = null;
+            credits.set(0);
+            dropReceiveRing();
             if (wasUp) {
                 log.warn("link down: {}", reason);
             } else {

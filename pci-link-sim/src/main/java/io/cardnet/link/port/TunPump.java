@@ -51,8 +51,6 @@ public final class TunPump implements BusPort.Listener, AutoCloseable {
     private volatile BusPort port;
     private volatile boolean running;
     private Thread reader;
-    private long sequence = 1;
-    private volatile boolean resequence;
     private long lastWriteErrorLog;
 
     public TunPump(Tun tun, io.cardnet.link.protocol.Role role, long offeredFeatures, MeterRegistry registry) {
@@ -99,7 +97,6 @@ public final class TunPump implements BusPort.Listener, AutoCloseable {
                 tun.setOffloads(next.offloads());
             }
             policy = next;
-            resequence = true;
             tun.setCarrier(true);
             log.info("{} carrier on; checksums {}", tun.name(),
                     next instanceof ChecksumPolicy.Unnecessary ? "unnecessary (trusted bus)" : "verified by the receiver");
@@ -160,10 +157,6 @@ public final class TunPump implements BusPort.Listener, AutoCloseable {
                     drop(outbound, "runt");
                     continue;
                 }
-                if (resequence) {
-                    resequence = false;
-                    sequence = 1;
-                }
                 ByteBuf frame;
                 if (n <= COPY_BELOW) {
                     frame = alloc.directBuffer(Data.VNET_OFFSET + n);
@@ -173,7 +166,7 @@ public final class TunPump implements BusPort.Listener, AutoCloseable {
                     frame = buf;
                     buf = Data.allocateForRead(alloc);
                 }
-                Data data = Data.seal(frame, n, sequence++);
+                Data data = Data.seal(frame, n);
                 policy.outbound(data);
                 if (!send(data)) {
                     continue;

@@ -12,7 +12,8 @@ import io.netty.buffer.DefaultByteBufHolder;
  *  off  size
  *   0    4   length (bytes after this field) = 22 + packet length
  *   4    1   type = DATA
- *   5    3   flags, reserved
+ *   5    1   flags, 0
+ *   6    2   link epoch (low 16 bits) the descriptor was posted in: older ones are stale after a retrain
  *   8    8   sequence, per direction, starts at 1 after each training
  *  16   10   virtio_net_hdr: flags, gso_type, hdr_len, gso_size, csum_start, csum_offset (LE)
  *  26    n   the IP packet, 20..65535 bytes
@@ -44,6 +45,11 @@ public final class Data extends DefaultByteBufHolder implements Frame {
     }
 
     /** Completes the frame header around {@code vnetAndPacket} bytes read at {@link #VNET_OFFSET}. */
+    public static Data seal(ByteBuf buf, int vnetAndPacket) {
+        return seal(buf, vnetAndPacket, 0);
+    }
+
+    /** As {@link #seal(ByteBuf, int)}, with a sequence number (tests, tools; ends get theirs from BusPort). */
     public static Data seal(ByteBuf buf, int vnetAndPacket, long sequence) {
         buf.setIntLE(0, SEQUENCE_OFFSET - 4 + 8 + vnetAndPacket);
         buf.setByte(4, FrameType.DATA.code());
@@ -68,6 +74,14 @@ public final class Data extends DefaultByteBufHolder implements Frame {
     @Override
     public FrameType type() {
         return FrameType.DATA;
+    }
+
+    public int epoch() {
+        return content().getUnsignedShortLE(6);
+    }
+
+    public void epoch(long epoch) {
+        content().setShortLE(6, (int) epoch);
     }
 
     public long sequence() {

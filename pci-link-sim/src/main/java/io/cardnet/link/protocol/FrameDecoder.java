@@ -92,7 +92,11 @@ public final class FrameDecoder extends ByteToMessageDecoder {
             case TRAIN -> body != Train.BODY ? badBody(type, body, Train.BODY)
                     : trainOrFault(f, b);
             case LINK_UP -> body != LinkUp.BODY ? badBody(type, body, LinkUp.BODY)
-                    : new LinkUp(f.getUnsignedShortLE(b), f.getIntLE(b + 4), f.getLongLE(b + 8), f.getLongLE(b + 16));
+                    : new LinkUp(f.getUnsignedShortLE(b), f.getIntLE(b + 4), f.getLongLE(b + 8), f.getLongLE(b + 16),
+                    f.getIntLE(b + 24));
+            case DOORBELL -> body != Doorbell.BODY ? badBody(type, body, Doorbell.BODY) : new Doorbell(f.getLongLE(b), f.getLongLE(b + 8));
+            case INTERRUPT -> body != Interrupt.BODY ? badBody(type, body, Interrupt.BODY)
+                    : new Interrupt(f.getLongLE(b), f.getIntLE(b + 8));
             case HEARTBEAT -> body != Heartbeat.BODY ? badBody(type, body, Heartbeat.BODY)
                     : new Heartbeat(f.getLongLE(b));
             case LINK_DOWN -> body > MAX_TEXT ? badBody(type, body, MAX_TEXT)

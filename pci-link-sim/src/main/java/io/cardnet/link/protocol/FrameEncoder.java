@@ -47,6 +47,17 @@ public final class FrameEncoder extends MessageToMessageEncoder<Frame> {
                 buf.writeIntLE(u.maxPacket());
                 buf.writeLongLE(u.features());
                 buf.writeLongLE(u.epoch());
+                buf.writeIntLE(u.ringDepth());
+                buf.writeIntLE(0);
+            }
+            case Doorbell d -> {
+                buf.writeLongLE(d.tail());
+                buf.writeLongLE(d.epoch());
+            }
+            case Interrupt i -> {
+                buf.writeLongLE(i.rxUpTo());
+                buf.writeIntLE(i.credits());
+                buf.writeIntLE(0);
             }
             case LinkDown d -> writeText(buf, d.reason());
             case TrainReject r -> writeText(buf, r.reason());

@@ -12,6 +12,10 @@ public enum FrameType {
     TRAIN_REJECT(0x04),
     /** either way, when otherwise idle: proves the sender is alive. */
     HEARTBEAT(0x05),
+    /** end → simulator: descriptors up to a sequence are posted. */
+    DOORBELL(0x06),
+    /** simulator → end: received descriptors to process, and completed ones (credits) returned. */
+    INTERRUPT(0x07),
     /** a descriptor: one IP packet and its metadata. */
     DATA(0x10);
 

@@ -1,16 +1,20 @@
 package io.cardnet.link.sim;
 
+import io.cardnet.link.protocol.Features;
 import io.cardnet.link.protocol.LinkDown;
 import io.cardnet.link.protocol.LinkUp;
 import io.cardnet.link.protocol.Role;
 import io.cardnet.link.protocol.Train;
 import io.netty.channel.Channel;
+import io.netty.channel.EventLoop;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.time.Instant;
 import java.util.EnumMap;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.function.IntSupplier;
 
 /**
  * The link between the two ports and its state machine. Confined to the simulator's single event loop
@@ -18,9 +22,12 @@ import java.util.Map;
  *
  * <pre>
  *   DOWN ──one end trains──▶ TRAINING ──other end trains──▶ UP
- *    ▲                           │                            │
- *    └─────── end leaves ────────┴──── end leaves / silent ───┘  (the other end stays, retrains later)
+ *    ▲                           │   ▲                       │
+ *    └─────── end leaves ────────┘   └─ flap / end leaves ───┘  (a remaining end stays attached and retrains)
  * </pre>
+ *
+ * Every time the link leaves or enters UP the engines are reset: descriptors in flight are lost and both ends
+ * start over with a full set of credits, as after a real link retrain.
  */
 final class Link {
     private static final Logger log = LoggerFactory.getLogger(Link.class);
@@ -29,15 +36,31 @@ final class Link {
     record End(Channel channel, Train train) {
     }
 
+    /** Told when the link enters or leaves UP, before either end hears of it. */
+    interface Listener {
+        void linkChanged(boolean up);
+    }
+
     private final Map<Role, End> ends = new EnumMap<>(Role.class);
     private final SimMetrics metrics;
+    private final EventLoop loop;
+    private final IntSupplier ringDepth;
+    private Listener listener = up -> { };
     private LinkState state = LinkState.DOWN;
     private Instant since = Instant.now();
     private long epoch;
     private LinkUp current;
+    private long flapUntil;
+    private long removedUntil;
 
-    Link(SimMetrics metrics) {
+    Link(SimMetrics metrics, EventLoop loop, IntSupplier ringDepth) {
         this.metrics = metrics;
+        this.loop = loop;
+        this.ringDepth = ringDepth;
+    }
+
+    void listener(Listener l) {
+        this.listener = l;
     }
 
     LinkState state() {
@@ -60,7 +83,7 @@ final class Link {
         return ends.get(role);
     }
 
-    /** The channel of the end opposite {@code role}, if that end is trained and the link is up. */
+    /** The channel of the end opposite {@code role}, if the link is up. */
     Channel peerIfUp(Role role) {
         if (state != LinkState.UP) {
             return null;
@@ -71,6 +94,11 @@ final class Link {
 
     /** Returns null if the channel may attach as {@code role}, else the reason it may not. */
     String attach(Role role, Channel channel) {
+        long now = System.nanoTime();
+        if (role == Role.ENDPOINT && now < removedUntil) {
+            return "the card's slot is empty (surprise removal injected); it can be re-inserted in "
+                    + TimeUnit.NANOSECONDS.toMillis(removedUntil - now) + " ms";
+        }
         End existing = ends.get(role);
         if (existing != null && existing.channel() != channel) {
             return "the " + role.description() + " port already has a function attached ("
@@ -90,13 +118,22 @@ final class Link {
                     + " to train"));
             return;
         }
+        if (System.nanoTime() < flapUntil) {
+            moveTo(LinkState.TRAINING, role.description() + " trained; the link is held down by an injected flap");
+            return;
+        }
+        bringUp();
+    }
+
+    private void bringUp() {
         Train host = ends.get(Role.ROOT_COMPLEX).train();
         Train card = ends.get(Role.ENDPOINT).train();
         epoch++;
         current = new LinkUp(Math.min(host.version(), card.version()), Math.min(host.maxPacket(), card.maxPacket()),
-                host.features() & card.features(), epoch);
-        moveTo(LinkState.UP, "both ends trained: max packet " + current.maxPacket() + ", features "
-                + io.cardnet.link.protocol.Features.describe(current.features()) + ", epoch " + epoch);
+                host.features() & card.features(), epoch, ringDepth.getAsInt());
+        listener.linkChanged(true);
+        moveTo(LinkState.UP, "both ends trained: max packet " + current.maxPacket() + ", ring " + current.ringDepth()
+                + ", features " + Features.describe(current.features()) + ", epoch " + epoch);
         for (End e : ends.values()) {
             e.channel().writeAndFlush(current);
         }
@@ -110,15 +147,48 @@ final class Link {
         }
         ends.remove(role);
         End peer = ends.get(role.peer());
-        boolean wasUp = state == LinkState.UP;
+        goDown(peer != null && peer.train() != null ? LinkState.TRAINING : LinkState.DOWN,
+                role.description() + " left: " + reason);
         if (peer != null && peer.train() != null) {
-            moveTo(LinkState.TRAINING, role.description() + " left: " + reason);
-        } else {
-            moveTo(LinkState.DOWN, role.description() + " left: " + reason);
-        }
-        current = null;
-        if (peer != null && (wasUp || peer.train() != null)) {
             peer.channel().writeAndFlush(new LinkDown(role.description() + " went away: " + reason));
+        }
+    }
+
+    /** Fault: the link drops for {@code millis} and retrains by itself; both ends stay attached. */
+    void flap(long millis) {
+        flapUntil = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(millis);
+        if (state == LinkState.UP) {
+            goDown(LinkState.TRAINING, "link flap injected for " + millis + " ms");
+            for (End e : ends.values()) {
+                e.channel().writeAndFlush(new LinkDown("link flap (injected): retraining in " + millis + " ms"));
+            }
+        }
+        loop.schedule(() -> {
+            End h = ends.get(Role.ROOT_COMPLEX);
+            End c = ends.get(Role.ENDPOINT);
+            if (state != LinkState.UP && h != null && c != null && h.train() != null && c.train() != null) {
+                bringUp();
+            }
+        }, millis, TimeUnit.MILLISECONDS);
+    }
+
+    /** Fault: the card vanishes without warning and cannot re-attach for {@code millis}. */
+    void surpriseRemove(long millis) {
+        removedUntil = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(millis);
+        End card = ends.get(Role.ENDPOINT);
+        if (card != null) {
+            log.warn("surprise removal injected: the card is gone for {} ms", millis);
+            detach(Role.ENDPOINT, card.channel(), "surprise removal (injected)");
+            card.channel().close();
+        }
+    }
+
+    private void goDown(LinkState next, String why) {
+        boolean wasUp = state == LinkState.UP;
+        current = null;
+        moveTo(next, why);
+        if (wasUp) {
+            listener.linkChanged(false);
         }
     }
 

@@ -6,11 +6,14 @@ import io.cardnet.link.protocol.Direction;
 import io.cardnet.link.protocol.FrameDecoder;
 import io.cardnet.link.protocol.FrameEncoder;
 import io.cardnet.link.protocol.Role;
+import io.cardnet.link.model.FaultKind;
+import io.cardnet.link.model.LinkSettings;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
+import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.WriteBufferWaterMark;
 import io.netty.handler.timeout.IdleStateHandler;
@@ -20,6 +23,7 @@ import org.slf4j.LoggerFactory;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.util.ArrayList;
+import java.util.EnumMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -39,34 +43,123 @@ public final class LinkSimulator implements AutoCloseable {
     private final SimMetrics metrics;
     private final Link link;
     private final EventLoopGroup group;
+    private final EventLoop loop;
+    private final Map<Direction, DmaEngine> engines = new EnumMap<>(Direction.class);
     private final List<Channel> servers = new ArrayList<>();
+    private volatile LinkSettings settings;
+    private volatile BusTap tap = BusTap.NONE;
     private ControlServer control;
 
     public LinkSimulator(SimulatorConfig config, MeterRegistry registry) {
+        this(config, LinkSettings.DEFAULT, registry);
+    }
+
+    public LinkSimulator(SimulatorConfig config, LinkSettings settings, MeterRegistry registry) {
         this.config = config;
+        this.settings = settings;
         this.metrics = new SimMetrics(registry);
-        this.link = new Link(metrics);
         this.group = BusTransport.newGroup(1, "bus");
+        this.loop = group.next();
+        this.link = new Link(metrics, loop, () -> this.settings.ringDepth());
+        for (Direction d : Direction.values()) {
+            // The corrupt-checksum test switch acts on packets toward the host only.
+            ChecksumCorruptor corruptor = new ChecksumCorruptor(d == Direction.C2H ? config.corruptTcpChecksumToHostEvery() : 0);
+            DmaEngine e = new DmaEngine(d, link, metrics, loop, settings, corruptor,
+                    (dir, data, slot) -> tap.record(dir, data, slot));
+            engines.put(d, e);
+            Gauge.builder("cardnet.ring.occupancy", e, DmaEngine::occupancy)
+                    .description("descriptors posted and not yet completed").tag("direction", d.tag()).register(registry);
+        }
+        engines.get(Direction.H2C).opposite(engines.get(Direction.C2H));
+        engines.get(Direction.C2H).opposite(engines.get(Direction.H2C));
+        link.listener(up -> {
+            engines.values().forEach(DmaEngine::reset);
+            if (up) {
+                for (Role r : Role.values()) {
+                    Link.End end = link.end(r);
+                    PortHandler h = end == null ? null : end.channel().pipeline().get(PortHandler.class);
+                    if (h != null) {
+                        h.resetSequence();
+                    }
+                }
+            }
+        });
         Gauge.builder("cardnet.link.state", link, l -> l.state().code())
                 .description("link state: 0 down, 1 training, 2 up").register(registry);
     }
 
+    /** The settings in force. */
+    public LinkSettings settings() {
+        return settings;
+    }
+
+    /**
+     * Applies new settings at once, without a restart. A new ring depth needs new credits, so it retrains
+     * the link (a flap of 0 ms); everything else takes effect on the next descriptor.
+     */
+    public LinkSettings apply(LinkSettings next) {
+        return onBus(() -> {
+            boolean retrain = next.ringDepth() != settings.ringDepth();
+            settings = next;
+            engines.values().forEach(e -> e.settings(next));
+            if (retrain) {
+                link.flap(0);
+            }
+            return next;
+        });
+    }
+
+    /** Injects a one-shot fault: STALL (per direction), FLAP or SURPRISE_REMOVAL, lasting {@code millis}. */
+    public void inject(FaultKind kind, Direction direction, long millis) {
+        onBus(() -> {
+            switch (kind) {
+                case STALL -> engines.get(direction).stall(millis);
+                case FLAP -> link.flap(millis);
+                case SURPRISE_REMOVAL -> link.surpriseRemove(millis);
+                default -> throw new IllegalArgumentException(kind.cliName()
+                        + " is set with a probability (cardnet link fault " + kind.cliName() + " --probability P)");
+            }
+            if (kind != FaultKind.STALL) {
+                metrics.faultInjected(direction, kind);
+            }
+            return null;
+        });
+    }
+
+    /** Sets the tap every delivered descriptor passes (capture); {@link BusTap#NONE} to stop. */
+    void tap(BusTap next) {
+        this.tap = next;
+    }
+
+    /** Runs {@code work} on the bus thread and returns its result; rethrows its IllegalArgumentException. */
+    <T> T onBus(java.util.concurrent.Callable<T> work) {
+        try {
+            return loop.submit(work).get(5, TimeUnit.SECONDS);
+        } catch (java.util.concurrent.ExecutionException e) {
+            if (e.getCause() instanceof IllegalArgumentException iae) {
+                throw iae;
+            }
+            throw new IllegalStateException("the bus thread failed: " + e.getCause(), e.getCause());
+        } catch (Exception e) {
+            throw new IllegalStateException("the bus thread did not answer: " + e, e);
+        }
+    }
+
     /** Binds both ports (and the control socket); returns once they accept connections. */
     public LinkSimulator start() throws IOException, InterruptedException {
-        ChecksumCorruptor corruptor = new ChecksumCorruptor(config.corruptTcpChecksumToHostEvery());
         if (config.corruptTcpChecksumToHostEvery() > 0) {
             log.warn("test switch on: flipping the TCP checksum of every {}th TCP packet toward the host",
                     config.corruptTcpChecksumToHostEvery());
         }
-        bind(Role.ROOT_COMPLEX, config.hostPort(), corruptor);
-        bind(Role.ENDPOINT, config.cardPort(), corruptor);
+        bind(Role.ROOT_COMPLEX, config.hostPort());
+        bind(Role.ENDPOINT, config.cardPort());
         if (config.controlSocket() != null) {
             control = new ControlServer(config.controlSocket(), this).start();
         }
         return this;
     }
 
-    private void bind(Role role, BusAddress address, ChecksumCorruptor corruptor)
+    private void bind(Role role, BusAddress address)
             throws IOException, InterruptedException {
         if (address instanceof BusAddress.Unix u) {
             Files.createDirectories(u.path().toAbsolutePath().getParent());
@@ -85,7 +178,7 @@ public final class LinkSimulator implements AutoCloseable {
                                 new IdleStateHandler(deadMillis, idleMillis, 0, TimeUnit.MILLISECONDS),
                                 new FrameDecoder(),
                                 FrameEncoder.INSTANCE,
-                                new PortHandler(role, link, metrics, corruptor));
+                                new PortHandler(role, link, metrics, engines::get));
                     }
                 });
         try {
@@ -103,11 +196,7 @@ public final class LinkSimulator implements AutoCloseable {
 
     /** A consistent snapshot of the link, taken on the bus thread. */
     public LinkStatus status() {
-        try {
-            return group.next().submit(this::snapshot).get(5, TimeUnit.SECONDS);
-        } catch (Exception e) {
-            throw new IllegalStateException("the bus thread did not answer a status request: " + e, e);
-        }
+        return onBus(this::snapshot);
     }
 
     private LinkStatus snapshot() {

@@ -2,26 +2,29 @@ package io.cardnet.link.sim;
 
 import io.cardnet.link.protocol.Data;
 import io.cardnet.link.protocol.Direction;
+import io.cardnet.link.protocol.Doorbell;
 import io.cardnet.link.protocol.FrameFault;
 import io.cardnet.link.protocol.Heartbeat;
 import io.cardnet.link.protocol.Protocol;
 import io.cardnet.link.protocol.Role;
 import io.cardnet.link.protocol.Train;
 import io.cardnet.link.protocol.TrainReject;
-import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.timeout.IdleState;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.ReferenceCountUtil;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.util.function.Function;
+
 /**
- * One connection on one port of the simulator. It trains the end, forwards its descriptors to the other
- * end while the link is up, counts and drops malformed frames, and watches the end's heartbeat.
- * Back-pressure: when the other end's channel stops being writable (its socket buffer is full, like a
- * full ring), this end's reads pause until it drains — nothing is dropped for lack of room.
+ * One connection on one port of the simulator. It trains the end, hands its descriptors and doorbells to the
+ * DMA engine of its direction, counts and drops malformed frames, and watches the end's heartbeat.
+ * Back-pressure comes from credits: an end may only have ring-depth descriptors posted, and gets credits back
+ * as the engine completes them; when this end's own channel is full, the engine delivering to it waits.
  */
 final class PortHandler extends ChannelInboundHandlerAdapter {
     private static final Logger log = LoggerFactory.getLogger(PortHandler.class);
@@ -31,22 +34,18 @@ final class PortHandler extends ChannelInboundHandlerAdapter {
     private final Role role;
     private final Link link;
     private final SimMetrics metrics;
-    private final ChecksumCorruptor corruptor;
+    private final Function<Direction, DmaEngine> engines;
     private final Direction direction;
     private boolean attached;
-    /** The other end's channel this one paused its reads for, while that one drains. */
-    private Channel pausedFor;
-    /** The other end's channel that paused its reads until this one drains. */
-    private Channel waiter;
     private long faultWindowStart;
     private int faultsLogged;
     private long expectedSequence;
 
-    PortHandler(Role role, Link link, SimMetrics metrics, ChecksumCorruptor corruptor) {
+    PortHandler(Role role, Link link, SimMetrics metrics, Function<Direction, DmaEngine> engines) {
         this.role = role;
         this.link = link;
         this.metrics = metrics;
-        this.corruptor = corruptor;
+        this.engines = engines;
         this.direction = Direction.from(role);
     }
 
@@ -54,8 +53,8 @@ final class PortHandler extends ChannelInboundHandlerAdapter {
     public void channelActive(ChannelHandlerContext ctx) {
         String refusal = link.attach(role, ctx.channel());
         if (refusal != null) {
-            log.warn("{} port: refused a second connection: {}", role.shortName(), refusal);
-            metrics.drop(direction, "port_busy");
+            log.warn("{} port: refused a connection: {}", role.shortName(), refusal);
+            metrics.drop(direction, "port_refused");
             ctx.writeAndFlush(new TrainReject(refusal)).addListener(ChannelFutureListener.CLOSE);
             return;
         }
@@ -67,7 +66,12 @@ final class PortHandler extends ChannelInboundHandlerAdapter {
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
         switch (msg) {
-            case Data data -> forward(ctx, data);
+            case Data data -> post(data);
+            case Doorbell doorbell -> {
+                if (attached && link.peerIfUp(role) != null) {
+                    engines.apply(direction).doorbell(doorbell.tail());
+                }
+            }
             case Heartbeat ignored -> {
                 // its arrival already reset the idle timer
             }
@@ -106,60 +110,38 @@ final class PortHandler extends ChannelInboundHandlerAdapter {
         link.trained(role, train);
     }
 
-    private void forward(ChannelHandlerContext ctx, Data data) {
-        Channel peer = attached ? link.peerIfUp(role) : null;
-        if (peer == null) {
+    private void post(Data data) {
+        if (!attached || link.peerIfUp(role) == null) {
             metrics.drop(direction, "link_down");
             data.release();
             return;
         }
         long seq = data.sequence();
+        if (seq < expectedSequence) {
+            // Posted before this end heard of the latest training: it belongs to the old ring.
+            metrics.drop(direction, "stale_epoch");
+            data.release();
+            return;
+        }
         if (seq != expectedSequence) {
             metrics.drop(direction, "sequence_gap");
             log.debug("{} port: sequence {} where {} was expected", role.shortName(), seq, expectedSequence);
         }
         expectedSequence = seq + 1;
-        if (direction == Direction.C2H && corruptor.apply(data)) {
-            metrics.corruptedChecksums.increment();
-        }
-        metrics.carried(direction, data.packetLength());
-        peer.write(data, peer.voidPromise());
-        if (!peer.isWritable() && pausedFor == null) {
-            pausedFor = peer;
-            ctx.channel().config().setAutoRead(false);
-            peer.pipeline().get(PortHandler.class).resumeWhenWritable(ctx.channel());
-        }
-    }
-
-    /** The other end's handler calls this on itself: wake {@code waiter} when this channel drains. */
-    private void resumeWhenWritable(Channel waiting) {
-        this.waiter = waiting;
+        engines.apply(direction).post(data);
     }
 
     @Override
     public void channelWritabilityChanged(ChannelHandlerContext ctx) {
-        if (ctx.channel().isWritable() && waiter != null) {
-            Channel w = waiter;
-            waiter = null;
-            resume(w);
+        if (ctx.channel().isWritable()) {
+            engines.apply(Direction.from(role.peer())).resume();
         }
         ctx.fireChannelWritabilityChanged();
     }
 
-    private static void resume(Channel waiting) {
-        PortHandler h = waiting.pipeline().get(PortHandler.class);
-        if (h != null) {
-            h.pausedFor = null;
-        }
-        waiting.config().setAutoRead(true);
-    }
-
-    @Override
-    public void channelReadComplete(ChannelHandlerContext ctx) {
-        Channel peer = link.peerIfUp(role);
-        if (peer != null) {
-            peer.flush();
-        }
+    /** The link retrained: the end's sequence starts over. */
+    void resetSequence() {
+        expectedSequence = 1;
     }
 
     private void fault(FrameFault fault) {
@@ -178,9 +160,9 @@ final class PortHandler extends ChannelInboundHandlerAdapter {
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
         if (evt instanceof IdleStateEvent e) {
-            if (e.state() == io.netty.handler.timeout.IdleState.WRITER_IDLE) {
+            if (e.state() == IdleState.WRITER_IDLE) {
                 ctx.writeAndFlush(new Heartbeat(System.nanoTime()), ctx.voidPromise());
-            } else if (e.state() == io.netty.handler.timeout.IdleState.READER_IDLE && attached) {
+            } else if (e.state() == IdleState.READER_IDLE && attached) {
                 log.warn("{} port: the {} missed its heartbeats; declaring it gone", role.shortName(),
                         role.description());
                 link.detach(role, ctx.channel(), "missed heartbeats");
@@ -198,11 +180,6 @@ final class PortHandler extends ChannelInboundHandlerAdapter {
             attached = false;
             link.detach(role, ctx.channel(), "connection closed");
             log.info("{} port: {} detached", role.shortName(), role.description());
-        }
-        if (waiter != null) {
-            Channel w = waiter;
-            waiter = null;
-            resume(w);
         }
         ctx.fireChannelInactive();
     }

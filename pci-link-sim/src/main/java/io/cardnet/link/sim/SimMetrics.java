@@ -21,6 +21,7 @@ final class SimMetrics {
     private final Map<Direction, Counter> frames = new EnumMap<>(Direction.class);
     private final Map<Direction, Counter> bytes = new EnumMap<>(Direction.class);
     private final Map<String, Counter> dynamic = new ConcurrentHashMap<>();
+    private final Map<String, io.micrometer.core.instrument.DistributionSummary> framesPerInterrupt = new ConcurrentHashMap<>();
     final Counter corruptedChecksums;
 
     SimMetrics(MeterRegistry registry) {
@@ -62,6 +63,50 @@ final class SimMetrics {
         dynamic.computeIfAbsent("fault/" + port.shortName() + "/" + kind.tag(), k -> Counter.builder("cardnet.bus.faults")
                 .description("malformed frames received and dropped, by port and kind").tag("port", port.shortName())
                 .tag("kind", kind.tag()).register(registry)).increment();
+    }
+
+    void tlps(Direction d, int n) {
+        counter("tlps/" + d.tag(), "cardnet.bus.tlps", "transaction-layer packets on the wire, modelled",
+                "direction", d.tag()).increment(n);
+    }
+
+    void ringFull(Direction d) {
+        counter("ringfull/" + d.tag(), "cardnet.ring.full", "times a ring filled: the producer is out of credits",
+                "direction", d.tag()).increment();
+    }
+
+    void doorbell(Direction d) {
+        counter("doorbell/" + d.tag(), "cardnet.bus.doorbells", "doorbells rung by the producer",
+                "direction", d.tag()).increment();
+    }
+
+    void pollRecovery(Direction d) {
+        counter("poll/" + d.tag(), "cardnet.bus.doorbell.poll.recoveries",
+                "posted descriptors found by the poll timer because their doorbell was lost", "direction", d.tag()).increment();
+    }
+
+    void replay(Direction d) {
+        counter("replay/" + d.tag(), "cardnet.bus.replays", "TLPs replayed by the data-link layer after a CRC error",
+                "direction", d.tag()).increment();
+    }
+
+    void faultInjected(Direction d, io.cardnet.link.model.FaultKind k) {
+        counter("injected/" + d.tag() + "/" + k.cliName(), "cardnet.bus.faults.injected", "faults injected, by kind",
+                "direction", d.tag(), "kind", k.cliName()).increment();
+    }
+
+    /** An interrupt ({@code kind} receive or completion) covering {@code frames} descriptors. */
+    void interrupt(Direction d, String kind, int frames) {
+        counter("interrupt/" + d.tag() + "/" + kind, "cardnet.bus.interrupts", "interrupts raised, by kind",
+                "direction", d.tag(), "kind", kind).increment();
+        framesPerInterrupt.computeIfAbsent(d.tag() + "/" + kind, k -> io.micrometer.core.instrument.DistributionSummary
+                .builder("cardnet.bus.frames.per.interrupt").description("descriptors covered by one interrupt")
+                .tag("direction", d.tag()).tag("kind", kind).register(registry)).record(frames);
+    }
+
+    private Counter counter(String key, String name, String description, String... tags) {
+        return dynamic.computeIfAbsent(key, k -> Counter.builder(name).description(description).tags(tags)
+                .register(registry));
     }
 
     void transition(LinkState to) {

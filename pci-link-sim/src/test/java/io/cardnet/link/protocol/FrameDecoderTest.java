@@ -50,7 +50,8 @@ class FrameDecoderTest {
     @Test
     void controlFramesRoundTrip() {
         List<Frame> frames = List.of(new Train(1, Role.ENDPOINT, 65535, Features.CSUM_UNNECESSARY | Features.GSO),
-                new LinkUp(1, 65535, Features.CSUM_UNNECESSARY, 7), new LinkDown("card went away: missed heartbeats"),
+                new LinkUp(1, 65535, Features.CSUM_UNNECESSARY, 7, 256),
+                new Doorbell(41, 7), new Interrupt(40, 12), new LinkDown("card went away: missed heartbeats"),
                 new TrainReject("protocol version 9 is not supported"), new Heartbeat(123456789L));
         for (Frame f : frames) {
             assertEquals(List.of(f), decode(encode(f)), "round trip of " + f);

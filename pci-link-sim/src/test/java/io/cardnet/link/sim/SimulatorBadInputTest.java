@@ -2,6 +2,7 @@ package io.cardnet.link.sim;
 
 import io.cardnet.link.protocol.BusAddress;
 import io.cardnet.link.protocol.Data;
+import io.cardnet.link.protocol.Doorbell;
 import io.cardnet.link.protocol.Features;
 import io.cardnet.link.protocol.FrameEncoder;
 import io.cardnet.link.protocol.FrameType;
@@ -85,9 +86,23 @@ class SimulatorBadInputTest {
             }
         }
 
+        /**
+         * Ends the stream where it is (possibly mid-frame), reads whatever the simulator sent until it closes
+         * its side, then closes: the simulator sees the cut exactly where the rogue stopped.
+         */
         @Override
         public void close() throws IOException {
-            ch.close();
+            try {
+                ch.shutdownOutput();
+                ByteBuffer sink = ByteBuffer.allocate(64 * 1024);
+                while (ch.read(sink) >= 0) {
+                    sink.clear();
+                }
+            } catch (IOException e) {
+                // the simulator may already have gone: nothing left to drain
+            } finally {
+                ch.close();
+            }
         }
     }
 
@@ -132,7 +147,10 @@ class SimulatorBadInputTest {
 
                 // After all that, a good descriptor still crosses to the healthy end, byte for byte.
                 byte[] good = TestPackets.udp("still here".getBytes());
-                rogue.send(Data.of(ByteBufAllocator.DEFAULT, 3, VnetHeader.none(), good).content());
+                Data posted = Data.of(ByteBufAllocator.DEFAULT, 1, VnetHeader.none(), good);
+                posted.epoch(1);
+                rogue.send(posted.content());
+                rogue.send(FrameEncoder.encodeControl(ByteBufAllocator.DEFAULT, new Doorbell(1, 1)));
                 assertArrayEquals(good, healthy.next(byte[].class));
 
                 ByteBuf cut = Data.of(ByteBufAllocator.DEFAULT, 4, VnetHeader.none(), TestPackets.udp(new byte[400])).content();
