@@ -9,7 +9,7 @@ import picocli.CommandLine.Command;
         description = {"cardnet emulates the \"ultimate TOE\" card: a PCI card whose firmware is Linux, an independent",
                 "IP node the host reaches across the bus with plain IP packets at a 64K MTU, checksum-unnecessary.",
                 "The host sees an ordinary interface, toe0."},
-        subcommands = {LabCommand.class, ToolCommand.class, Components.Sim.class, Components.HostBridgeCmd.class,
+        subcommands = {LabCommand.class, LinkCommand.class, ToolCommand.class, Components.Sim.class, Components.HostBridgeCmd.class,
                 Components.CardNodeCmd.class, CommandLine.HelpCommand.class},
         footer = {"", "Start here:", "  sudo ./cardnet lab up        # the lab; then follow what it prints",
                 "  ./cardnet lab --help         # lab up/down/status/restart"})

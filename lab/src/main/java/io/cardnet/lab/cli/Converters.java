@@ -13,16 +13,18 @@ final class Converters {
     }
 
     static final class DurationConverter implements CommandLine.ITypeConverter<Duration> {
-        private static final Pattern P = Pattern.compile("(\\d+)(ms|s|m)");
+        private static final Pattern P = Pattern.compile("(\\d+)(ns|us|µs|ms|s|m)");
 
         @Override
         public Duration convert(String value) {
             Matcher m = P.matcher(value.trim().toLowerCase(Locale.ROOT));
             if (!m.matches()) {
-                throw new CommandLine.TypeConversionException("'" + value + "' is not a duration; write e.g. 100ms, 2s, 1m");
+                throw new CommandLine.TypeConversionException("'" + value + "' is not a duration; write e.g. 500ns, 50us, 100ms, 2s, 1m");
             }
             long n = Long.parseLong(m.group(1));
             return switch (m.group(2)) {
+                case "ns" -> Duration.ofNanos(n);
+                case "us", "µs" -> Duration.ofNanos(n * 1000);
                 case "ms" -> Duration.ofMillis(n);
                 case "s" -> Duration.ofSeconds(n);
                 default -> Duration.ofMinutes(n);

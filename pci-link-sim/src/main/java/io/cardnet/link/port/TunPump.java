@@ -79,6 +79,12 @@ public final class TunPump implements BusPort.Listener, AutoCloseable {
     /** Starts the reader thread; packets move once {@code port} reports the link up. */
     public void start(BusPort port) throws NetdevException {
         this.port = port;
+        io.micrometer.core.instrument.FunctionCounter.builder("cardnet.tun.credit.stalls", port, BusPort::creditStalls)
+                .description("times this end had no credit (its ring was full) and waited").tag("device", tun.name())
+                .tag("direction", outbound.tag()).register(registry);
+        io.micrometer.core.instrument.Gauge.builder("cardnet.tun.credits", port, BusPort::credits)
+                .description("free ring slots this end may post into").tag("device", tun.name())
+                .tag("direction", outbound.tag()).register(registry);
         tun.setCarrier(false);
         running = true;
         reader = Thread.ofPlatform().name("tun-reader-" + tun.name()).start(this::readLoop);

@@ -24,19 +24,19 @@ import java.util.Map;
 /**
  * The simulator's control socket: one JSON request per line, one JSON answer per line.
  * The socket file is made owner-only (0600), so only the lab's owner can read or steer the link.
- * Requests: {@code {"op":"status"}}.
+ * The operations are {@link LinkControl}'s.
  */
 final class ControlServer implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ControlServer.class);
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final Path path;
-    private final LinkSimulator simulator;
+    private final LinkControl control;
     private SocketService service;
 
     ControlServer(Path path, LinkSimulator simulator) {
         this.path = path;
-        this.simulator = simulator;
+        this.control = new LinkControl(simulator);
     }
 
     ControlServer start() throws IOException {
@@ -57,7 +57,12 @@ final class ControlServer implements AutoCloseable {
              OutputStream out = Channels.newOutputStream(client)) {
             String line;
             while ((line = in.readLine()) != null) {
-                Object answer = answer(line);
+                JsonNode request = parse(line);
+                if (request != null && request.path("op").asText().equals("capture")) {
+                    capture(request, in, out);
+                    return;
+                }
+                Object answer = request == null ? notJson(line) : control.handle(request);
                 out.write((JSON.writeValueAsString(answer) + "\n").getBytes(StandardCharsets.UTF_8));
                 out.flush();
             }
@@ -66,19 +71,33 @@ final class ControlServer implements AutoCloseable {
         }
     }
 
-    private Object answer(String line) {
-        JsonNode request;
+    private static JsonNode parse(String line) {
         try {
-            request = JSON.readTree(line);
+            return JSON.readTree(line);
         } catch (IOException e) {
-            return Map.of("error", "request is not JSON: " + e.getMessage().lines().findFirst().orElse("")
-                    + "; send one object per line, e.g. {\"op\":\"status\"}");
+            return null;
         }
-        String op = request == null ? "" : request.path("op").asText("");
-        return switch (op) {
-            case "status" -> simulator.status();
-            default -> Map.of("error", "unknown op '" + op + "'; ops: status");
-        };
+    }
+
+    private static Object notJson(String line) {
+        return Map.of("error", "request is not JSON: '" + (line.length() > 80 ? line.substring(0, 80) + "…" : line)
+                + "'; send one object per line, e.g. {\"op\":\"status\"}");
+    }
+
+    /** Hands the connection to a capture session until it ends. */
+    private void capture(JsonNode request, BufferedReader in, OutputStream out) throws IOException {
+        int snaplen = request.path("snaplen").asInt(65535);
+        long count = request.path("count").asLong(0);
+        String refusal = snaplen < 64 || snaplen > 65535 ? "snaplen must be 64..65535, was " + snaplen
+                : count < 0 ? "count must be 0 (no limit) or positive, was " + count
+                : control.capturing() ? "a capture is already running on this bus; stop it first" : null;
+        if (refusal != null) {
+            out.write((JSON.writeValueAsString(Map.of("error", refusal)) + "\n").getBytes(StandardCharsets.UTF_8));
+            out.flush();
+            return;
+        }
+        new CaptureSession(control.simulator(), snaplen, count).run(in, new java.io.DataOutputStream(
+                new java.io.BufferedOutputStream(out, 1 << 16)));
     }
 
     @Override

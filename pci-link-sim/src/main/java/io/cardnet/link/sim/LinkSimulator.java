@@ -199,6 +199,16 @@ public final class LinkSimulator implements AutoCloseable {
         return onBus(this::snapshot);
     }
 
+    /** The status, for code already on the bus thread. */
+    LinkStatus snapshotOnBus() {
+        return snapshot();
+    }
+
+    /** True while a capture holds the tap (one capture at a time). */
+    boolean capturing() {
+        return tap != BusTap.NONE;
+    }
+
     private LinkStatus snapshot() {
         Map<String, LinkStatus.Port> ports = new LinkedHashMap<>();
         for (Role r : Role.values()) {
