@@ -1,17 +1,11 @@
 package io.cardnet.lab;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.cardnet.card.services.TransferReport;
-import io.cardnet.lab.tools.Sender;
-import io.cardnet.lab.tools.Sink;
 import io.cardnet.link.port.ChecksumMode;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
-import java.net.InetSocketAddress;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -56,21 +50,15 @@ class ChecksumSemanticsIT {
             current = t;
             long errorsBefore = tcpCounter(t.hostNs(), "InCsumErrors");
             long corruptedBefore = t.lab.linkStatus().path("corruptedChecksums").asLong();
-            TransferReport atHost;
-            Sender.Result sent;
-            try (Sink sink = TestLab.in(t.hostNs(), () -> Sink.listen(new InetSocketAddress("198.18.0.1", 5003)))) {
-                CompletableFuture<TransferReport> received = TestLab.receiveOne(sink);
-                sent = TestLab.in(t.cardNs(), () -> Sender.send(new InetSocketAddress("198.18.0.1", 5003), SIZE, n -> { }));
-                atHost = received.get(120, TimeUnit.SECONDS);
-            }
+            TestLab.Transfer x = t.cardToHost(SIZE, 5003);
             JsonNode status = t.lab.linkStatus();
             long corrupted = status.path("corruptedChecksums").asLong() - corruptedBefore;
             long errors = tcpCounter(t.hostNs(), "InCsumErrors") - errorsBefore;
             System.out.printf("--csum %s: simulator corrupted %d TCP checksums toward the host; host TcpInCsumErrors +%d;"
                     + " %d bytes at %.2f Gb/s, sha256 %s%n", mode.name().toLowerCase(), corrupted, errors,
-                    atHost.bytes(), sent.gbps(), atHost.sha256().equals(sent.sha256()) ? "equal" : "DIFFERENT");
+                    x.received().bytes(), x.sent().gbps(), x.intact() ? "equal" : "DIFFERENT");
             current = null;
-            return new Outcome(corrupted, errors, atHost.bytes() == SIZE && atHost.sha256().equals(sent.sha256()));
+            return new Outcome(corrupted, errors, x.intact());
         }
     }
 

@@ -12,7 +12,6 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import java.io.BufferedReader;
-import java.io.File;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
@@ -40,42 +39,13 @@ class LabCliIT {
     @AfterEach
     void noLeftovers() throws IOException {
         // whatever a test did, make sure the lab is gone, then prove it
-        cardnet("lab", "down", "--name", name);
+        CardnetCli.run("lab", "down", "--name", name);
         TestLab.assertNothingLeft(name, List.of());
-    }
-
-    private record Run(int exit, String out, String err) {
-    }
-
-    private static List<String> command(String... args) {
-        String java = ProcessHandle.current().info().command().orElseThrow();
-        List<String> cmd = new ArrayList<>(List.of(java, "--enable-native-access=ALL-UNNAMED",
-                "--sun-misc-unsafe-memory-access=allow", "-cp", System.getProperty("java.class.path")
-                        .replace(File.pathSeparator + File.pathSeparator, File.pathSeparator), "io.cardnet.lab.Cardnet"));
-        cmd.addAll(List.of(args));
-        return cmd;
-    }
-
-    private static Run cardnet(String... args) throws IOException {
-        Process p = new ProcessBuilder(command(args)).start();
-        try {
-            p.getOutputStream().close();
-            var out = p.getInputStream().readAllBytes();
-            var err = p.getErrorStream().readAllBytes();
-            if (!p.waitFor(90, TimeUnit.SECONDS)) {
-                p.destroyForcibly();
-                throw new IOException("cardnet " + String.join(" ", args) + " did not finish");
-            }
-            return new Run(p.exitValue(), new String(out, StandardCharsets.UTF_8), new String(err, StandardCharsets.UTF_8));
-        } catch (InterruptedException e) {
-            p.destroyForcibly();
-            throw new IOException(e);
-        }
     }
 
     @Test
     void foregroundLabUpIsRemovedCompletelyByCtrlC() throws Exception {
-        Process up = new ProcessBuilder(command("lab", "up", "--isolated", "--name", name))
+        Process up = new ProcessBuilder(CardnetCli.command("lab", "up", "--isolated", "--name", name))
                 .redirectError(ProcessBuilder.Redirect.INHERIT).start();
         BufferedReader out = new BufferedReader(new InputStreamReader(up.getInputStream(), StandardCharsets.UTF_8));
         StringBuilder printed = new StringBuilder();
@@ -102,7 +72,7 @@ class LabCliIT {
 
     @Test
     void detachedLabReportsStatusAsJsonAndGoesDownWithNothingLeft() throws Exception {
-        Run up = cardnet("lab", "up", "--isolated", "--name", name, "--detach", "--json");
+        CardnetCli.Run up = CardnetCli.run("lab", "up", "--isolated", "--name", name, "--detach", "--json");
         assertEquals(0, up.exit(), up.err());
         JsonNode state = JSON.readTree(up.out());
         assertEquals(name, state.path("name").asText());
@@ -110,11 +80,11 @@ class LabCliIT {
         state.path("processes").forEach(p -> pids.add(p.path("pid").asLong()));
         assertEquals(3, pids.size());
 
-        Run again = cardnet("lab", "up", "--isolated", "--name", name, "--detach");
+        CardnetCli.Run again = CardnetCli.run("lab", "up", "--isolated", "--name", name, "--detach");
         assertEquals(1, again.exit());
         assertTrue(again.err().contains("is already up"), again.err());
 
-        Run status = cardnet("lab", "status", "--name", name, "--json");
+        CardnetCli.Run status = CardnetCli.run("lab", "status", "--name", name, "--json");
         assertEquals(0, status.exit(), status.err());
         JsonNode s = JSON.readTree(status.out());
         assertEquals("UP", s.path("link").path("state").asText());
@@ -122,35 +92,35 @@ class LabCliIT {
             assertTrue(s.path("processes").path(c.command()).path("alive").asBoolean(), c + " " + status.out());
         }
 
-        Run down = cardnet("lab", "down", "--name", name, "--json");
+        CardnetCli.Run down = CardnetCli.run("lab", "down", "--name", name, "--json");
         assertEquals(0, down.exit(), down.err());
         assertTrue(JSON.readTree(down.out()).path("down").asBoolean());
         TestLab.assertNothingLeft(name, pids);
 
-        Run gone = cardnet("lab", "status", "--name", name);
+        CardnetCli.Run gone = CardnetCli.run("lab", "status", "--name", name);
         assertNotEquals(0, gone.exit());
         assertTrue(gone.err().contains("no lab named '" + name + "' is up"), gone.err());
     }
 
     @Test
     void badInputIsRefusedWithAMessageThatSaysWhatToDo() throws Exception {
-        Run csum = cardnet("lab", "up", "--isolated", "--name", name, "--csum", "sometimes");
+        CardnetCli.Run csum = CardnetCli.run("lab", "up", "--isolated", "--name", name, "--csum", "sometimes");
         assertEquals(1, csum.exit());
         assertTrue(csum.err().contains("--csum takes 'unnecessary' or 'verify'"), csum.err());
 
-        Run badName = cardnet("lab", "up", "--name", "Not_A_Name");
+        CardnetCli.Run badName = CardnetCli.run("lab", "up", "--name", "Not_A_Name");
         assertEquals(1, badName.exit());
         assertTrue(badName.err().contains("must be 1..20 characters"), badName.err());
 
-        Run subnet = cardnet("lab", "up", "--isolated", "--name", name, "--link-subnet", "10.0.0.0/30");
+        CardnetCli.Run subnet = CardnetCli.run("lab", "up", "--isolated", "--name", name, "--link-subnet", "10.0.0.0/30");
         assertEquals(1, subnet.exit());
         assertTrue(subnet.err().contains("198.18.0.0/15"), subnet.err());
 
-        Run size = cardnet("tool", "send", "--to", "198.18.0.2:9", "--size", "12X");
+        CardnetCli.Run size = CardnetCli.run("tool", "send", "--to", "198.18.0.2:9", "--size", "12X");
         assertEquals(2, size.exit());
         assertTrue(size.err().contains("'12X' is not a size"), size.err());
 
-        Run unknown = cardnet("lab", "restart", "modem", "--name", name);
+        CardnetCli.Run unknown = CardnetCli.run("lab", "restart", "modem", "--name", name);
         assertEquals(1, unknown.exit());
         assertTrue(unknown.err().contains("components: sim, card-node, host-bridge"), unknown.err());
 

@@ -74,6 +74,44 @@ final class TestLab implements AutoCloseable {
         });
     }
 
+    /** One transfer's two ends: what the sender sent and what the receiving sink counted and hashed. */
+    record Transfer(io.cardnet.lab.tools.Sender.Result sent, io.cardnet.card.services.TransferReport received) {
+        boolean intact() {
+            return received.bytes() == sent.bytes() && received.sha256().equals(sent.sha256());
+        }
+    }
+
+    /** {@code size} bytes from the host to the card's sink (port 9), across the bus. */
+    Transfer hostToCard(long size) throws Exception {
+        var r = in(hostNs(), () -> io.cardnet.lab.tools.Sender.send(new java.net.InetSocketAddress("198.18.0.2", 9),
+                size, n -> { }));
+        return new Transfer(r, r.sink());
+    }
+
+    /** {@code size} bytes from the card to a sink on the host at 198.18.0.1:{@code port}, across the bus. */
+    Transfer cardToHost(long size, int port) throws Exception {
+        try (var sink = in(hostNs(), () -> io.cardnet.lab.tools.Sink.listen(new java.net.InetSocketAddress("198.18.0.1", port)))) {
+            var received = receiveOne(sink);
+            var sent = in(cardNs(), () -> io.cardnet.lab.tools.Sender.send(
+                    new java.net.InetSocketAddress("198.18.0.1", port), size, n -> { }));
+            return new Transfer(sent, received.get(180, java.util.concurrent.TimeUnit.SECONDS));
+        }
+    }
+
+    /** A request to the simulator's control socket, e.g. link("op", "set", "model", "gen2x1"). */
+    com.fasterxml.jackson.databind.JsonNode link(Object... keysAndValues) throws IOException {
+        java.util.Map<String, Object> r = new java.util.LinkedHashMap<>();
+        for (int i = 0; i < keysAndValues.length; i += 2) {
+            r.put((String) keysAndValues[i], keysAndValues[i + 1]);
+        }
+        return io.cardnet.lab.runtime.ControlClient.request(lab.runDir().resolve("control.sock"), r);
+    }
+
+    /** A bus counter from `status` ("interrupt/h2c/receive", ...), 0 if it never moved. */
+    long counter(String name) throws IOException {
+        return lab.linkStatus().path("counters").path(name).asLong(0);
+    }
+
     /** Runs a command in a namespace and returns its result (never throws for a non-zero exit). */
     static Shell.Result exec(String ns, String... command) throws IOException {
         return Shell.run(Shell.inNamespace(ns, List.of(command)), 120);

@@ -1,0 +1,317 @@
+package io.cardnet.lab;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.cardnet.lab.runtime.Shell;
+import io.cardnet.link.model.LinkProfile;
+import io.cardnet.link.model.TlpModel;
+import io.cardnet.link.port.ChecksumMode;
+import io.cardnet.netdev.testing.RootRequired;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The link model on a real lab: pacing against the TLP model's prediction, interrupt coalescing, faults,
+ * flap and surprise removal, capture read by tshark, and bad control input. One lab; each test restores the
+ * defaults first.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class LinkModelIT {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final String CARD = "198.18.0.2";
+    private TestLab t;
+
+    @RegisterExtension
+    final FailureLogs logs = new FailureLogs(() -> t);
+
+    @BeforeAll
+    void up() throws Exception {
+        t = TestLab.up(c -> c);
+        // Warm the three JVMs' data paths before anything is measured.
+        t.hostToCard(256L << 20);
+    }
+
+    @AfterAll
+    void down() throws Exception {
+        if (t != null) {
+            t.close();
+        }
+    }
+
+    @BeforeEach
+    void defaults() throws Exception {
+        t.link("op", "fault", "kind", "clear");
+        t.link("op", "set", "model", "unlimited", "coalesceFrames", 1, "coalesceMicros", 0, "adaptive", false);
+        t.lab.awaitLinkUp(java.time.Duration.ofSeconds(10));
+    }
+
+    // ------------------------------------------------------------------ 1. pacing
+
+    @Test
+    void iperf3GoodputFollowsTheTlpModelForGen1AndGen2() throws Exception {
+        RootRequired.requireTool("iperf3");
+        for (String model : List.of("gen1x1", "gen2x1")) {
+            t.link("op", "set", "model", model);
+            JsonNode before = t.lab.linkStatus();
+            double measured = iperf3HostToCard(5);
+            JsonNode after = t.lab.linkStatus();
+            long frames = delta(before, after, "traffic", "h2c", "frames");
+            long bytes = delta(before, after, "traffic", "h2c", "bytes");
+            // Small TLPs that share the h2c wire: doorbells from the host, receive interrupts to the card,
+            // completion interrupts to the card for its own (ACK) descriptors.
+            long notifications = delta(before, after, "counters", "doorbell/h2c", null)
+                    + delta(before, after, "counters", "interrupt/h2c/receive", null)
+                    + delta(before, after, "counters", "interrupt/c2h/completion", null);
+            int packet = (int) (bytes / frames);
+            TlpModel tlp = new TlpModel(LinkProfile.parse(model));
+            double predictedPackets = tlp.packetBytesPerSecond(packet, (double) frames / notifications) * 8 / 1e9;
+            // iperf3 reports TCP payload: each packet also carries 20 bytes of IP and 32 of TCP (with timestamps).
+            double predicted = predictedPackets * (packet - 52) / packet;
+            System.out.printf("%s: iperf3 host→card %.3f Gb/s, model predicts %.3f Gb/s (packets of %d bytes, %.2f per"
+                    + " notification TLP): %+.1f%%%n", model, measured, predicted, packet, (double) frames / notifications,
+                    (measured / predicted - 1) * 100);
+            assertTrue(Math.abs(measured / predicted - 1) <= 0.05,
+                    model + ": measured " + measured + " Gb/s is not within ±5% of the predicted " + predicted);
+        }
+    }
+
+    private double iperf3HostToCard(int seconds) throws Exception {
+        Process server = new ProcessBuilder(Shell.inNamespace(t.cardNs(), List.of("iperf3", "-s", "-1", "-B", CARD)))
+                .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        try {
+            Shell.Result r = null;
+            for (int attempt = 0; attempt < 20; attempt++) {
+                r = TestLab.exec(t.hostNs(), "iperf3", "-c", CARD, "-t", Integer.toString(seconds), "-O", "1", "-Z", "-J");
+                if (r.ok()) {
+                    break;
+                }
+                Thread.sleep(200);
+            }
+            assertTrue(r.ok(), "iperf3 failed: " + r.output());
+            return JSON.readTree(r.output()).path("end").path("sum_received").path("bits_per_second").asDouble() / 1e9;
+        } finally {
+            server.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
+        }
+    }
+
+    private static long delta(JsonNode before, JsonNode after, String section, String key, String field) {
+        JsonNode b = before.path(section).path(key);
+        JsonNode a = after.path(section).path(key);
+        return field == null ? a.asLong(0) - b.asLong(0) : a.path(field).asLong(0) - b.path(field).asLong(0);
+    }
+
+    // ------------------------------------------------------------------ 2. coalescing
+
+    @Test
+    void coalescingBatchesInterruptsInBulkAndShowsAsLatencyInPing() throws Exception {
+        double off = receiveInterruptsPerFrame(64L << 20);
+        t.link("op", "set", "coalesceFrames", 32, "coalesceMicros", 5000);
+        double on = receiveInterruptsPerFrame(64L << 20);
+        System.out.printf("receive interrupts per descriptor, 64 MiB host→card: %.3f with coalescing off, %.3f with"
+                + " 32 frames / 5 ms%n", off, on);
+        assertTrue(off >= 0.9, "without coalescing there should be about one interrupt per descriptor, was " + off);
+        assertTrue(on < 0.1, "with coalescing there should be fewer than one interrupt per 10 descriptors, was " + on);
+
+        t.link("op", "set", "coalesceFrames", 1, "coalesceMicros", 0);
+        double base = pingAverageMillis();
+        t.link("op", "set", "coalesceFrames", 64, "coalesceMicros", 2000);
+        double delayed = pingAverageMillis();
+        System.out.printf("ping RTT: %.2f ms without coalescing, %.2f ms with 2 ms coalescing each way%n", base, delayed);
+        // Each echo waits ~2 ms for its receive interrupt at the card, the reply ~2 ms at the host.
+        assertTrue(delayed - base >= 3.5 && delayed - base <= 8,
+                "ping RTT grew by " + (delayed - base) + " ms; expected about 4 ms (2 ms each way)");
+    }
+
+    private double receiveInterruptsPerFrame(long size) throws Exception {
+        long frames0 = t.lab.linkStatus().path("traffic").path("h2c").path("frames").asLong();
+        long irq0 = t.counter("interrupt/h2c/receive");
+        assertTrue(t.hostToCard(size).intact());
+        long frames = t.lab.linkStatus().path("traffic").path("h2c").path("frames").asLong() - frames0;
+        return (double) (t.counter("interrupt/h2c/receive") - irq0) / frames;
+    }
+
+    private double pingAverageMillis() throws Exception {
+        Shell.Result r = TestLab.exec(t.hostNs(), "ping", "-c", "10", "-i", "0.05", "-W", "2", CARD);
+        assertTrue(r.ok(), r.output());
+        String rtt = r.output().lines().filter(l -> l.contains("min/avg/max")).findFirst().orElseThrow();
+        return Double.parseDouble(rtt.split("=")[1].trim().split("/")[1]);
+    }
+
+    // ------------------------------------------------------------------ 3. faults
+
+    @Test
+    void tcpCarries256MibIntactThroughOnePercentDrops() throws Exception {
+        t.link("op", "fault", "kind", "drop", "probability", 0.01);
+        long dropped0 = t.counter("drop/h2c/fault_drop") + t.counter("drop/c2h/fault_drop");
+        TestLab.Transfer x = t.hostToCard(256L << 20);
+        long dropped = t.counter("drop/h2c/fault_drop") + t.counter("drop/c2h/fault_drop") - dropped0;
+        System.out.printf("drop 1%%: %d descriptors dropped, 256 MiB at %.2f Gb/s, sha256 %s%n", dropped,
+                x.sent().gbps(), x.intact() ? "equal" : "DIFFERENT");
+        assertTrue(dropped > 0, "no descriptor was dropped");
+        assertTrue(x.intact(), "TCP should have recovered every drop");
+    }
+
+    @Test
+    void everyBitFlipIsCaughtByTheLinkCrcAndReplayed() throws Exception {
+        t.link("op", "fault", "kind", "bitflip", "probability", 0.02);
+        long injected0 = t.counter("injected/h2c/bitflip") + t.counter("injected/c2h/bitflip");
+        long replays0 = t.counter("replay/h2c") + t.counter("replay/c2h");
+        TestLab.Transfer x = t.hostToCard(256L << 20);
+        long injected = t.counter("injected/h2c/bitflip") + t.counter("injected/c2h/bitflip") - injected0;
+        long replays = t.counter("replay/h2c") + t.counter("replay/c2h") - replays0;
+        System.out.printf("bitflip 2%%: %d flips injected, %d replays, sha256 %s%n", injected, replays,
+                x.intact() ? "equal" : "DIFFERENT");
+        assertTrue(injected > 10, "too few flips to show anything: " + injected);
+        assertEquals(injected, replays, "every flip before the CRC must be detected and replayed");
+        assertTrue(x.intact(), "nothing corrupt may be delivered");
+    }
+
+    @Test
+    void poisonAfterTheCrcReachesTheApplicationUnlessTheHostVerifies() throws Exception {
+        t.link("op", "fault", "kind", "poison", "probability", 0.05, "direction", "c2h");
+        TestLab.Transfer trusting = t.cardToHost(16L << 20, 5011);
+        long poisoned = t.counter("injected/c2h/poison");
+        System.out.printf("poison 5%% card→host, checksum-unnecessary: %d poisoned, sha256 %s%n", poisoned,
+                trusting.intact() ? "equal" : "DIFFERENT (corruption reached the application)");
+        assertTrue(poisoned > 0, "nothing was poisoned");
+        assertFalse(trusting.intact(), "a trusting host should have passed the poisoned bytes to the application");
+
+        try (TestLab verifying = TestLab.up(c -> c.withCsum(ChecksumMode.VERIFY))) {
+            verifying.link("op", "fault", "kind", "poison", "probability", 0.05, "direction", "c2h");
+            long errors0 = ChecksumSemanticsIT.tcpCounter(verifying.hostNs(), "InCsumErrors");
+            TestLab.Transfer checked = verifying.cardToHost(16L << 20, 5012);
+            long errors = ChecksumSemanticsIT.tcpCounter(verifying.hostNs(), "InCsumErrors") - errors0;
+            System.out.printf("poison 5%% card→host, --csum verify: %d poisoned, host TcpInCsumErrors +%d, sha256 %s%n",
+                    verifying.counter("injected/c2h/poison"), errors, checked.intact() ? "equal" : "DIFFERENT");
+            assertTrue(errors > 0, "the verifying host should have dropped poisoned segments");
+            assertTrue(checked.intact(), "a verifying host must deliver only good data");
+        }
+    }
+
+    // ------------------------------------------------------------------ 4. flap and surprise removal
+
+    @Test
+    void aTcpTransferSurvivesATwoSecondFlap() throws Exception {
+        CompletableFuture<TestLab.Transfer> transfer = CompletableFuture.supplyAsync(() -> {
+            try {
+                return t.hostToCard(256L << 20);
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        Thread.sleep(300);
+        long epoch = t.lab.linkStatus().path("epoch").asLong();
+        t.link("op", "fault", "kind", "flap", "millis", 2000);
+        boolean sawNoCarrier = false;
+        for (int i = 0; i < 50 && !sawNoCarrier; i++) {
+            sawNoCarrier = !t.lab.hostCarrier();
+            Thread.sleep(20);
+        }
+        assertTrue(sawNoCarrier, "toe0 kept its carrier during the flap");
+        TestLab.Transfer x = transfer.get(120, TimeUnit.SECONDS);
+        System.out.printf("2 s flap during 256 MiB host→card: sha256 %s, link epoch %d → %d%n",
+                x.intact() ? "equal" : "DIFFERENT", epoch, t.lab.linkStatus().path("epoch").asLong());
+        assertTrue(x.intact());
+        assertTrue(t.lab.hostCarrier(), "toe0 has no carrier after the flap");
+        assertTrue(t.lab.linkStatus().path("epoch").asLong() > epoch, "the link should have retrained");
+    }
+
+    @Test
+    void surpriseRemovalDropsTheCarrierUntilTheCardIsBack() throws Exception {
+        t.link("op", "fault", "kind", "surprise-removal", "millis", 1500);
+        Thread.sleep(200);
+        assertFalse(t.lab.hostCarrier(), "toe0 kept its carrier with the card removed");
+        Shell.Result gone = TestLab.exec(t.hostNs(), "ping", "-c", "1", "-W", "1", CARD);
+        assertFalse(gone.ok(), "a removed card answered ping");
+        t.lab.awaitLinkUp(java.time.Duration.ofSeconds(15));
+        Shell.Result back = TestLab.exec(t.hostNs(), "ping", "-c", "2", "-i", "0.2", "-W", "2", CARD);
+        assertTrue(back.ok(), back.output());
+        assertTrue(t.counter("drop/h2c/port_refused") + t.counter("drop/c2h/port_refused") > 0,
+                "the card should have been refused while its slot was empty");
+    }
+
+    // ------------------------------------------------------------------ 5. capture
+
+    @Test
+    void tsharkReadsTheCaptureAndCountsWhatTheBusCarried() throws Exception {
+        RootRequired.requireTool("tshark");
+        Path file = Files.createTempFile("cardnet-bus", ".pcapng");
+        try {
+            CompletableFuture<CardnetCli.Run> capture = CompletableFuture.supplyAsync(() -> {
+                try {
+                    return CardnetCli.run("link", "capture", "--name", t.name, "-w", file.toString(),
+                            "--duration", "4s", "--json");
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            Thread.sleep(1500);
+            assertTrue(TestLab.exec(t.hostNs(), "ping", "-c", "5", "-i", "0.1", CARD).ok());
+            assertTrue(TestLab.exec(t.hostNs(), "ping", "-M", "do", "-s", "65000", "-c", "2", "-i", "0.2", CARD).ok());
+            assertTrue(t.hostToCard(4L << 20).intact());
+            CardnetCli.Run run = capture.get(60, TimeUnit.SECONDS);
+            assertEquals(0, run.exit(), run.err());
+            JsonNode summary = JSON.readTree(run.out());
+            long carried = summary.path("end").path("h2c").asLong() - summary.path("start").path("h2c").asLong()
+                    + summary.path("end").path("c2h").asLong() - summary.path("start").path("c2h").asLong();
+            assertEquals(0, summary.path("dropped").asLong());
+
+            Shell.Result fields = Shell.run(List.of("tshark", "-r", file.toString(), "-T", "fields",
+                    "-e", "frame.packet_flags_direction", "-e", "frame.comment", "-e", "frame.len"), 60);
+            assertTrue(fields.ok(), fields.output());
+            List<String> rows = fields.output().lines().filter(l -> l.startsWith("0x")).toList();
+            System.out.printf("capture: tshark read %d packets; the bus carried %d in the window%n", rows.size(), carried);
+            assertEquals(carried, rows.size(), "tshark's packet count must equal the bus's counters for the window");
+            assertEquals(summary.path("captured").asLong(), rows.size());
+            assertTrue(rows.stream().anyMatch(r -> r.startsWith("0x00000002")), "no outbound (host→card) packet");
+            assertTrue(rows.stream().anyMatch(r -> r.startsWith("0x00000001")), "no inbound (card→host) packet");
+            assertTrue(rows.stream().allMatch(r -> r.contains(" seq=") && r.contains(" slot=") && r.contains(" csum=")),
+                    "every packet carries its descriptor in a comment");
+            assertTrue(rows.stream().anyMatch(r -> r.endsWith("\t65028")), "the 64K ping crossed as one packet");
+        } finally {
+            Files.deleteIfExists(file);
+        }
+    }
+
+    // ------------------------------------------------------------------ 6. bad control input
+
+    private record Refusal(List<String> args, String expected) {
+    }
+
+    @Test
+    void badControlInputIsRefusedWithTheAllowedValuesAndTheLinkKeepsRunning() throws Exception {
+        List<Refusal> cases = List.of(
+                new Refusal(List.of("link", "set", "--model", "gen9x4"), "genGxL with G 1..5"),
+                new Refusal(List.of("link", "set", "--ring-depth", "-3"), "ring depth must be 1..4096"),
+                new Refusal(List.of("link", "fault", "drop", "--probability", "1.5"), "between 0 and 1"),
+                new Refusal(List.of("link", "fault", "warp", "--probability", "0.1"), "faults: drop, bitflip, poison"),
+                new Refusal(List.of("link", "set", "--model", "gen2x1", "--mps", "100"), "128, 256, 512, 1024, 2048 or 4096"),
+                new Refusal(List.of("link", "set", "--direction", "up", "--coalesce-frames", "4"), "h2c, c2h or both"));
+        for (Refusal c : cases) {
+            List<String> args = new java.util.ArrayList<>(c.args());
+            args.addAll(List.of("--name", t.name));
+            CardnetCli.Run r = CardnetCli.run(args.toArray(String[]::new));
+            assertEquals(1, r.exit(), String.join(" ", c.args()) + ": " + r.err());
+            assertTrue(r.err().contains(c.expected()), String.join(" ", c.args()) + " should say '" + c.expected()
+                    + "': " + r.err());
+        }
+        assertEquals("UP", t.lab.linkStatus().path("state").asText());
+        assertEquals("unlimited", t.link("op", "show").path("settings").path("model").asText(),
+                "a refused request changed the settings");
+        assertTrue(TestLab.exec(t.hostNs(), "ping", "-c", "2", "-i", "0.2", CARD).ok());
+    }
+}
