@@ -6,7 +6,6 @@ import io.cardnet.card.services.TransferReport;
 import io.cardnet.lab.runtime.Shell;
 import io.cardnet.lab.tools.Sender;
 import io.cardnet.lab.tools.Sink;
-import io.cardnet.netdev.testing.RootRequired;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -129,27 +128,9 @@ class DataPathIT {
 
     @Test
     void iperf3HostToCard() throws Exception {
-        RootRequired.requireTool("iperf3");
-        Process server = new ProcessBuilder(Shell.inNamespace(t.cardNs(),
-                java.util.List.of("iperf3", "-s", "-1", "-B", CARD, "-p", "5201")))
-                .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
-        try {
-            Shell.Result r = null;
-            for (int attempt = 0; attempt < 20; attempt++) {
-                r = TestLab.exec(t.hostNs(), "iperf3", "-c", CARD, "-p", "5201", "-t", "5", "-Z", "-J");
-                if (r.ok()) {
-                    break;
-                }
-                Thread.sleep(200);
-            }
-            assertTrue(r.ok(), "iperf3 failed: " + r.output());
-            JsonNode end = JSON.readTree(r.output()).path("end");
-            double gbps = end.path("sum_received").path("bits_per_second").asDouble() / 1e9;
-            System.out.printf("iperf3 -Z host→card, 5 s, one stream: %.2f Gb/s%n", gbps);
-            assertTrue(gbps > 0, "iperf3 moved nothing: " + r.output());
-        } finally {
-            server.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
-        }
+        double gbps = Iperf3.run(t.cardNs(), t.hostNs(), CARD, 5);
+        System.out.printf("iperf3 -Z host→card, 5 s, one stream: %.2f Gb/s%n", gbps);
+        assertTrue(gbps > 0, "iperf3 moved nothing");
     }
 
     @Test

@@ -62,9 +62,9 @@ class LinkModelIT {
     // ------------------------------------------------------------------ 1. pacing
 
     @Test
-    void iperf3GoodputFollowsTheTlpModelForGen1AndGen2() throws Exception {
+    void iperf3GoodputFollowsTheTlpModelForGen1Gen2AndGen3() throws Exception {
         RootRequired.requireTool("iperf3");
-        for (String model : List.of("gen1x1", "gen2x1")) {
+        for (String model : List.of("gen1x1", "gen2x1", "gen3x1")) {
             t.link("op", "set", "model", model);
             JsonNode before = t.lab.linkStatus();
             double measured = iperf3HostToCard(5);
@@ -81,7 +81,7 @@ class LinkModelIT {
             double predictedPackets = tlp.packetBytesPerSecond(packet, (double) frames / notifications) * 8 / 1e9;
             // iperf3 reports TCP payload: each packet also carries 20 bytes of IP and 32 of TCP (with timestamps).
             double predicted = predictedPackets * (packet - 52) / packet;
-            System.out.printf("%s: iperf3 host→card %.3f Gb/s, model predicts %.3f Gb/s (packets of %d bytes, %.2f per"
+            System.out.printf("%s: iperf3 -P 2 host→card %.3f Gb/s, model predicts %.3f Gb/s (packets of %d bytes, %.2f per"
                     + " notification TLP): %+.1f%%%n", model, measured, predicted, packet, (double) frames / notifications,
                     (measured / predicted - 1) * 100);
             assertTrue(Math.abs(measured / predicted - 1) <= 0.05,
@@ -89,23 +89,13 @@ class LinkModelIT {
         }
     }
 
+    /**
+     * Two streams: on two cores, one stream's receiver now and then misses its turn to read, and a paced link
+     * with nothing queued goes idle (measured: the wire 94-96% busy with one stream, ~99% with two). The model
+     * is the same either way; two streams just keep it fed.
+     */
     private double iperf3HostToCard(int seconds) throws Exception {
-        Process server = new ProcessBuilder(Shell.inNamespace(t.cardNs(), List.of("iperf3", "-s", "-1", "-B", CARD)))
-                .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
-        try {
-            Shell.Result r = null;
-            for (int attempt = 0; attempt < 20; attempt++) {
-                r = TestLab.exec(t.hostNs(), "iperf3", "-c", CARD, "-t", Integer.toString(seconds), "-O", "1", "-Z", "-J");
-                if (r.ok()) {
-                    break;
-                }
-                Thread.sleep(200);
-            }
-            assertTrue(r.ok(), "iperf3 failed: " + r.output());
-            return JSON.readTree(r.output()).path("end").path("sum_received").path("bits_per_second").asDouble() / 1e9;
-        } finally {
-            server.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
-        }
+        return Iperf3.run(t.cardNs(), t.hostNs(), CARD, seconds, 2);
     }
 
     private static long delta(JsonNode before, JsonNode after, String section, String key, String field) {

@@ -153,6 +153,7 @@ final class TestLab implements AutoCloseable {
         String netns = Shell.check(List.of("ip", "netns", "list"));
         assertTrue(!netns.contains("cardnet-" + name + "-"), "ip netns list still shows the lab: " + netns);
         assertTrue(!Files.exists(LabConfig.RUN_ROOT.resolve(name)), "run directory of " + name + " was left behind");
+        assertTrue(!Files.exists(LabConfig.defaults(name).dmaDir()), "the DMA regions of " + name + " were left behind");
         for (long pid : pids) {
             assertEquals(false, Lab.isRunning(pid), "process " + pid + " of lab " + name + " is still running");
         }

@@ -84,6 +84,11 @@ final class Components {
         @Option(names = "--metrics", defaultValue = "127.0.0.1:9470", description = "HOST:PORT for /metrics (default: ${DEFAULT-VALUE}).")
         String metrics;
 
+        @Option(names = "--dma", paramLabel = "DIR",
+                description = "Create the shared-memory DMA regions here (a tmpfs directory, e.g. /dev/shm/cardnet-lab):"
+                        + " packets then stay in memory all three processes map, and only descriptors cross the sockets.")
+        Path dma;
+
         @Option(names = "--test-corrupt-tcp-csum-to-host", defaultValue = "0", paramLabel = "N",
                 description = "Test switch: flip the TCP checksum of every Nth TCP packet toward the host (0 = off).")
         int corruptEvery;
@@ -95,7 +100,7 @@ final class Components {
         public Integer call() throws Exception {
             var addr = Converters.hostPort(metrics, "--metrics");
             SimulatorConfig cfg = new SimulatorConfig(BusAddress.parse(hostPort), BusAddress.parse(cardPort), control,
-                    bus.liveness(), corruptEvery);
+                    bus.liveness(), corruptEvery, dma);
             var registry = MetricsServer.newRegistry("pci-link-sim");
             MetricsServer server = MetricsServer.start(registry, addr.getHostString(), addr.getPort());
             LinkSimulator sim;
@@ -127,9 +132,13 @@ final class Components {
                 description = "unnecessary: the bus is trusted, no checksum work on the host; verify: full checksums, receiver verifies (default: ${DEFAULT-VALUE}).")
         String csum;
 
+        @Option(names = "--dma", paramLabel = "DIR",
+                description = "The simulator's shared-memory DMA regions (its --dma); without it packets travel inside frames.")
+        Path dma;
+
         TunEndConfig config(Role role, String device, Liveness liveness) {
             return new TunEndConfig(role, device, EndpointAddress.parse(address), mtu, BusAddress.parse(bus),
-                    ChecksumMode.parse(csum), liveness);
+                    ChecksumMode.parse(csum), liveness, dma);
         }
     }
 

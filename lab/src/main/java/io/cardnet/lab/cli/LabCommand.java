@@ -72,6 +72,10 @@ final class LabCommand {
                 description = "Test switch: the simulator flips every Nth TCP checksum toward the host.")
         int corruptEvery;
 
+        @Option(names = "--no-shared-memory",
+                description = "Send packets inside the bus frames instead of through shared DMA memory (slower; for comparison).")
+        boolean noSharedMemory;
+
         @Option(names = {"-d", "--detach"}, description = "Return once the lab is up instead of staying in the foreground.")
         boolean detach;
 
@@ -85,7 +89,8 @@ final class LabCommand {
             }
             LabConfig cfg = new LabConfig(lab.name, isolated, ChecksumMode.parse(csum),
                     LabAddresses.of(linkSubnet, wireSubnet), LabConfig.defaults(lab.name).liveness(), corruptEvery,
-                    new LabConfig.MetricsPorts(metricsPorts[0], metricsPorts[1], metricsPorts[2]), lab.runRoot, timeout);
+                    new LabConfig.MetricsPorts(metricsPorts[0], metricsPorts[1], metricsPorts[2]), lab.runRoot, timeout,
+                    !noSharedMemory);
             long start = System.nanoTime();
             Lab l = Lab.up(cfg, Output::progress);
             double seconds = (System.nanoTime() - start) / 1e9;

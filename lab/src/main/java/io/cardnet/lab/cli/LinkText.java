@@ -28,8 +28,8 @@ final class LinkText {
                 e.getValue().path("micros").asInt(), e.getValue().path("adaptive").asBoolean() ? ", adaptive" : "")));
         s.path("faults").fields().forEachRemaining(e -> b.append(String.format("faults     %s: %s%n", e.getKey(),
                 e.getValue().isEmpty() ? "none" : e.getValue().toString())));
-        b.append(String.format("link       %s since %s, epoch %d%n", st.path("state").asText(), st.path("since").asText(),
-                st.path("epoch").asLong()));
+        b.append(String.format("link       %s since %s, epoch %d, features %s%n", st.path("state").asText(),
+                st.path("since").asText(), st.path("epoch").asLong(), st.path("features").asText()));
         st.path("traffic").fields().forEachRemaining(e -> b.append(String.format("traffic    %s %,d frames %,d bytes%n",
                 e.getKey(), e.getValue().path("frames").asLong(), e.getValue().path("bytes").asLong())));
         st.path("counters").fields().forEachRemaining(e -> b.append(String.format("  %-40s %,d%n", e.getKey(),

@@ -19,11 +19,15 @@ import java.util.Objects;
  * @param metricsPorts  /metrics ports of the simulator, host-bridge and card-node
  * @param runRoot       parent of the lab's run directory (sockets, logs, state)
  * @param healthTimeout how long {@code up} waits for the link to train
+ * @param sharedMemory  packets in shared DMA memory (/dev/shm/cardnet-NAME) rather than inside frames
  */
 public record LabConfig(String name, boolean isolated, ChecksumMode csum, LabAddresses addresses, Liveness liveness,
-                        int corruptEvery, MetricsPorts metricsPorts, Path runRoot, Duration healthTimeout) {
+                        int corruptEvery, MetricsPorts metricsPorts, Path runRoot, Duration healthTimeout,
+                        boolean sharedMemory) {
 
     public static final Path RUN_ROOT = Path.of("/run/cardnet");
+    /** tmpfs, so DMA regions live in memory (this machine's /run is on disk). */
+    public static final Path DMA_ROOT = Path.of("/dev/shm");
     public static final String DEFAULT_NAME = "lab";
 
     public LabConfig {
@@ -49,35 +53,44 @@ public record LabConfig(String name, boolean isolated, ChecksumMode csum, LabAdd
     /** Defaults for a lab of this name: the design's addresses, unnecessary checksums, standard ports. */
     public static LabConfig defaults(String name) {
         return new LabConfig(name, false, ChecksumMode.UNNECESSARY, LabAddresses.DEFAULT, Liveness.DEFAULT, 0,
-                MetricsPorts.DEFAULT, RUN_ROOT, Duration.ofSeconds(30));
+                MetricsPorts.DEFAULT, RUN_ROOT, Duration.ofSeconds(30), true);
     }
 
     public LabConfig withIsolated(boolean v) {
-        return new LabConfig(name, v, csum, addresses, liveness, corruptEvery, metricsPorts, runRoot, healthTimeout);
+        return new LabConfig(name, v, csum, addresses, liveness, corruptEvery, metricsPorts, runRoot, healthTimeout, sharedMemory);
     }
 
     public LabConfig withCsum(ChecksumMode v) {
-        return new LabConfig(name, isolated, v, addresses, liveness, corruptEvery, metricsPorts, runRoot, healthTimeout);
+        return new LabConfig(name, isolated, v, addresses, liveness, corruptEvery, metricsPorts, runRoot, healthTimeout, sharedMemory);
     }
 
     public LabConfig withCorruptEvery(int v) {
-        return new LabConfig(name, isolated, csum, addresses, liveness, v, metricsPorts, runRoot, healthTimeout);
+        return new LabConfig(name, isolated, csum, addresses, liveness, v, metricsPorts, runRoot, healthTimeout, sharedMemory);
     }
 
     public LabConfig withAddresses(LabAddresses v) {
-        return new LabConfig(name, isolated, csum, v, liveness, corruptEvery, metricsPorts, runRoot, healthTimeout);
+        return new LabConfig(name, isolated, csum, v, liveness, corruptEvery, metricsPorts, runRoot, healthTimeout, sharedMemory);
     }
 
     public LabConfig withMetricsPorts(MetricsPorts v) {
-        return new LabConfig(name, isolated, csum, addresses, liveness, corruptEvery, v, runRoot, healthTimeout);
+        return new LabConfig(name, isolated, csum, addresses, liveness, corruptEvery, v, runRoot, healthTimeout, sharedMemory);
     }
 
     public LabConfig withHealthTimeout(Duration v) {
-        return new LabConfig(name, isolated, csum, addresses, liveness, corruptEvery, metricsPorts, runRoot, v);
+        return new LabConfig(name, isolated, csum, addresses, liveness, corruptEvery, metricsPorts, runRoot, v, sharedMemory);
+    }
+
+    public LabConfig withSharedMemory(boolean v) {
+        return new LabConfig(name, isolated, csum, addresses, liveness, corruptEvery, metricsPorts, runRoot, healthTimeout, v);
     }
 
     public Path runDir() {
         return runRoot.resolve(name);
+    }
+
+    /** Where the simulator keeps this lab's DMA regions. */
+    public Path dmaDir() {
+        return DMA_ROOT.resolve("cardnet-" + name);
     }
 
     /** /metrics ports: simulator and host-bridge on the host side's loopback, card-node on the card's addresses. */

@@ -1,19 +1,26 @@
 package io.cardnet.link.port;
 
+import io.cardnet.link.dma.DmaRegion;
 import io.cardnet.link.protocol.BusTransport;
 import io.cardnet.link.protocol.Data;
+import io.cardnet.link.protocol.Desc;
+import io.cardnet.link.protocol.Direction;
 import io.cardnet.link.protocol.Doorbell;
-import io.cardnet.link.protocol.Interrupt;
+import io.cardnet.link.protocol.Features;
 import io.cardnet.link.protocol.FrameDecoder;
 import io.cardnet.link.protocol.FrameEncoder;
 import io.cardnet.link.protocol.FrameFault;
 import io.cardnet.link.protocol.Heartbeat;
+import io.cardnet.link.protocol.Interrupt;
 import io.cardnet.link.protocol.LinkDown;
 import io.cardnet.link.protocol.LinkUp;
 import io.cardnet.link.protocol.Protocol;
+import io.cardnet.link.protocol.RxDone;
 import io.cardnet.link.protocol.Train;
 import io.cardnet.link.protocol.TrainReject;
 import io.netty.bootstrap.Bootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
@@ -29,7 +36,12 @@ import io.netty.util.ReferenceCountUtil;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.io.IOException;
+import java.util.ArrayDeque;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 
@@ -37,16 +49,20 @@ import java.util.concurrent.locks.ReentrantLock;
  * An end's attachment to the bus, the driver's view of the device: connects to its simulator port, trains,
  * keeps the heartbeat, and reconnects and retrains for as long as it runs.
  *
- * <p>Transmit: each descriptor takes a credit (a free ring slot) and gets the next sequence number;
- * {@link #flush} rings the doorbell for everything written since the last one. With no credits left the
- * producer waits ({@link #awaitWritable}) until a completion interrupt returns some: a credit stall.
- * Receive: descriptors from the other end wait in the receive ring until an interrupt says to process them,
- * so interrupt coalescing shows up as latency, as on real hardware. The listener hears link up, link down and
- * each processed descriptor, all on the bus thread.
+ * <p>Transmit ({@link #nextBuffer}, {@link #post}, {@link #flush}): each descriptor takes a credit (a free ring
+ * slot) and the next sequence number; a flush rings the doorbell for everything posted since the last one.
+ * With shared memory the packet is read straight into the DMA slot of its sequence and only a 24-byte
+ * {@code DESC} crosses the socket; otherwise the whole DATA frame does. With no credit left the producer waits
+ * ({@link #awaitWritable}): a credit stall.
+ *
+ * <p>Receive: descriptors wait in the receive ring until an interrupt says to process them (so coalescing shows
+ * up as latency, as behind NAPI); after each batch an {@code RX_DONE} tells the simulator the buffers are free,
+ * which is what returns the producer's credits. The listener hears link up, link down and each processed
+ * descriptor, all on the bus thread.
  */
 public final class BusPort implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(BusPort.class);
-    private static final WriteBufferWaterMark RING = new WriteBufferWaterMark(512 * 1024, 2 * 1024 * 1024);
+    private static final WriteBufferWaterMark SOCKET = new WriteBufferWaterMark(512 * 1024, 2 * 1024 * 1024);
     /** While the bus stays unreachable, say so again after this long. */
     private static final long REPEAT_NOTICE_NANOS = TimeUnit.SECONDS.toNanos(10);
 
@@ -60,19 +76,29 @@ public final class BusPort implements AutoCloseable {
         void receive(Data data);
     }
 
+    /** A buffer for the next packet: a DMA slot reserved for one sequence of one epoch, or a pooled buffer. */
+    public record TxBuffer(ByteBuf buffer, long epoch, long sequence, int slot) {
+        public boolean shared() {
+            return slot >= 0;
+        }
+    }
+
     private final BusPortConfig config;
     private final Listener listener;
     private final EventLoopGroup group;
     private final Bootstrap bootstrap;
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition writable = lock.newCondition();
-    private final java.util.ArrayDeque<Data> receiveRing = new java.util.ArrayDeque<>();
-    private final java.util.concurrent.atomic.AtomicInteger credits = new java.util.concurrent.atomic.AtomicInteger();
-    private final java.util.concurrent.atomic.AtomicLong txSequence = new java.util.concurrent.atomic.AtomicLong();
-    private final java.util.concurrent.atomic.LongAdder creditStalls = new java.util.concurrent.atomic.LongAdder();
+    private final ArrayDeque<Data> receiveRing = new ArrayDeque<>();
+    private final AtomicInteger credits = new AtomicInteger();
+    private final AtomicLong txSequence = new AtomicLong();
+    private final LongAdder creditStalls = new LongAdder();
+    private DmaRegion txRegion;
+    private DmaRegion rxRegion;
     private long doorbellRungAt;
     private volatile Channel channel;
     private volatile LinkUp up;
+    private volatile boolean shared;
     private volatile boolean closed;
     private long lastNotice;
     private String lastProblem = "";
@@ -85,7 +111,7 @@ public final class BusPort implements AutoCloseable {
         long dead = config.liveness().deadline().toMillis();
         this.bootstrap = new Bootstrap().group(group)
                 .channel(BusTransport.clientChannel(config.address()))
-                .option(ChannelOption.WRITE_BUFFER_WATER_MARK, RING)
+                .option(ChannelOption.WRITE_BUFFER_WATER_MARK, SOCKET)
                 .handler(new ChannelInitializer<>() {
                     @Override
                     protected void initChannel(Channel ch) {
@@ -135,6 +161,8 @@ public final class BusPort implements AutoCloseable {
         }
     }
 
+    // ------------------------------------------------------------------ link state for the producer
+
     /** The link's negotiated parameters while it is up, else null. */
     public LinkUp link() {
         return up;
@@ -142,6 +170,11 @@ public final class BusPort implements AutoCloseable {
 
     public boolean isUp() {
         return up != null;
+    }
+
+    /** True while packets travel in shared DMA memory. */
+    public boolean sharedMemory() {
+        return shared && up != null;
     }
 
     /** True while the link is up, this end holds a credit, and the socket takes more. */
@@ -160,24 +193,50 @@ public final class BusPort implements AutoCloseable {
         return creditStalls.sum();
     }
 
+    // ------------------------------------------------------------------ transmit (one producer thread)
+
     /**
-     * Posts a descriptor toward the other end (one producer thread): stamps the epoch and the next sequence
-     * number and spends a credit. False if the link is not up; call only when {@link #isWritable()}.
+     * Where to read the next packet (at {@link Data#VNET_OFFSET}): the DMA slot of the next sequence when the
+     * link shares memory, else a buffer from {@code alloc}. Call when {@link #isWritable()}.
      */
-    public boolean write(Data data) {
+    public TxBuffer nextBuffer(ByteBufAllocator alloc) {
+        LinkUp link = up;
+        if (link != null && shared) {
+            long seq = txSequence.get() + 1;
+            int slot = (int) (seq % link.ringDepth());
+            return new TxBuffer(txRegion.slot(slot).writerIndex(Data.VNET_OFFSET), link.epoch(), seq, slot);
+        }
+        return new TxBuffer(Data.allocateForRead(alloc), link == null ? -1 : link.epoch(), -1, -1);
+    }
+
+    /**
+     * Posts a descriptor sealed in {@code tx}'s buffer: stamps the epoch and sequence, spends a credit, and
+     * queues the frame (DATA) or its descriptor (DESC). False if the link is down or retrained since
+     * {@code tx} was taken; the caller drops the packet.
+     */
+    public boolean post(TxBuffer tx, Data data) {
         Channel ch = channel;
         LinkUp link = up;
-        if (ch == null || link == null) {
+        if (ch == null || link == null || (tx.shared() && (tx.epoch() != link.epoch() || !shared))) {
+            return false;
+        }
+        long seq = txSequence.incrementAndGet();
+        if (tx.shared() && seq != tx.sequence()) {
+            txSequence.decrementAndGet();
             return false;
         }
         credits.decrementAndGet();
         data.epoch(link.epoch());
-        data.sequence(txSequence.incrementAndGet());
-        ch.write(data, ch.voidPromise());
+        data.sequence(seq);
+        if (tx.shared()) {
+            ch.write(new Desc(seq, tx.slot(), data.content().writerIndex(), (int) link.epoch() & 0xffff), ch.voidPromise());
+        } else {
+            ch.write(data, ch.voidPromise());
+        }
         return true;
     }
 
-    /** Rings the doorbell for the descriptors written since the last one, and sends everything. */
+    /** Rings the doorbell for the descriptors posted since the last one, and sends everything. */
     public void flush() {
         Channel ch = channel;
         LinkUp link = up;
@@ -216,9 +275,49 @@ public final class BusPort implements AutoCloseable {
         }
     }
 
-    private void dropReceiveRing() {
-        receiveRing.forEach(Data::release);
-        receiveRing.clear();
+    // ------------------------------------------------------------------ shared memory
+
+    /**
+     * Maps the two regions when the link trains with shared memory, and maps them again if the simulator was
+     * restarted and made new ones. The old mappings are closed a moment later, once no packet is in flight in
+     * them (their descriptors belong to a dead epoch and are refused anyway).
+     */
+    private boolean mapRegions() {
+        Direction out = Direction.from(config.role());
+        Direction in = Direction.from(config.role().peer());
+        java.nio.file.Path txPath = config.dmaDir().resolve(out.tag() + ".dma");
+        java.nio.file.Path rxPath = config.dmaDir().resolve(in.tag() + ".dma");
+        if (txRegion != null && txRegion.fileKey() != null
+                && txRegion.fileKey().equals(DmaRegion.fileKeyOf(txPath))
+                && rxRegion.fileKey().equals(DmaRegion.fileKeyOf(rxPath))) {
+            return true;
+        }
+        try {
+            DmaRegion tx = DmaRegion.open(txPath);
+            DmaRegion rx;
+            try {
+                rx = DmaRegion.open(rxPath);
+            } catch (IOException e) {
+                tx.close();
+                throw e;
+            }
+            retire(txRegion, rxRegion);
+            txRegion = tx;
+            rxRegion = rx;
+            return true;
+        } catch (IOException e) {
+            log.error("shared memory was negotiated but cannot be mapped ({}); falling back to frames", e.getMessage());
+            return false;
+        }
+    }
+
+    private void retire(DmaRegion... old) {
+        for (DmaRegion r : old) {
+            if (r != null) {
+                log.info("the simulator made a new DMA region; unmapping the old {}", r.path());
+                group.schedule(r::close, 2, TimeUnit.SECONDS);
+            }
+        }
     }
 
     @Override
@@ -229,10 +328,16 @@ public final class BusPort implements AutoCloseable {
             ch.close().awaitUninterruptibly(2, TimeUnit.SECONDS);
         }
         group.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly(5, TimeUnit.SECONDS);
+        if (txRegion != null) {
+            txRegion.close();
+            rxRegion.close();
+        }
     }
 
     /** The pipeline's last handler: training, link events, heartbeats, descriptors. */
     private final class EndHandler extends ChannelInboundHandlerAdapter {
+        private long processedUpTo;
+
         @Override
         public void channelActive(ChannelHandlerContext ctx) {
             channel = ctx.channel();
@@ -251,27 +356,13 @@ public final class BusPort implements AutoCloseable {
                         receiveRing.addLast(data);
                     }
                 }
-                case Interrupt irq -> {
-                    while (!receiveRing.isEmpty() && receiveRing.peekFirst().sequence() <= irq.rxUpTo()) {
-                        listener.receive(receiveRing.pollFirst());
-                    }
-                    if (irq.credits() > 0 && up != null) {
-                        credits.addAndGet(irq.credits());
-                        signalWritable();
+                case Desc desc -> {
+                    if (up != null && shared && desc.epoch() == ((int) up.epoch() & 0xffff)) {
+                        receiveRing.addLast(new Data(rxRegion.frame(desc.slot(), desc.length())));
                     }
                 }
-                case LinkUp linkUp -> {
-                    log.info("link up: epoch {}, max packet {}, ring {}, features {}", linkUp.epoch(),
-                            linkUp.maxPacket(), linkUp.ringDepth(),
-                            io.cardnet.link.protocol.Features.describe(linkUp.features()));
-                    dropReceiveRing();
-                    txSequence.set(0);
-                    doorbellRungAt = 0;
-                    credits.set(linkUp.ringDepth());
-                    up = linkUp;
-                    listener.linkUp(linkUp);
-                    signalWritable();
-                }
+                case Interrupt irq -> interrupt(ctx, irq);
+                case LinkUp linkUp -> linkUp(linkUp);
                 case LinkDown down -> goDown(down.reason());
                 case TrainReject reject -> {
                     problem("the bus refused this end: " + reject.reason());
@@ -285,9 +376,39 @@ public final class BusPort implements AutoCloseable {
             }
         }
 
-        @Override
-        public void channelReadComplete(ChannelHandlerContext ctx) {
-            ctx.fireChannelReadComplete();
+        /** Processes received descriptors up to the interrupt's mark, frees them, and takes credits back. */
+        private void interrupt(ChannelHandlerContext ctx, Interrupt irq) {
+            boolean processed = false;
+            while (!receiveRing.isEmpty() && receiveRing.peekFirst().sequence() <= irq.rxUpTo()) {
+                Data d = receiveRing.pollFirst();
+                processedUpTo = d.sequence();
+                listener.receive(d);
+                processed = true;
+            }
+            LinkUp link = up;
+            if (processed && link != null) {
+                ctx.writeAndFlush(new RxDone(processedUpTo, link.epoch()), ctx.voidPromise());
+            }
+            if (irq.credits() > 0 && link != null) {
+                credits.addAndGet(irq.credits());
+                signalWritable();
+            }
+        }
+
+        private void linkUp(LinkUp linkUp) {
+            boolean wantShared = Features.has(linkUp.features(), Features.SHARED_MEMORY);
+            shared = wantShared && mapRegions();
+            log.info("link up: epoch {}, max packet {}, ring {}, features {}{}", linkUp.epoch(), linkUp.maxPacket(),
+                    linkUp.ringDepth(), Features.describe(linkUp.features()),
+                    wantShared && !shared ? " (shared memory unavailable here)" : "");
+            dropReceiveRing();
+            processedUpTo = 0;
+            txSequence.set(0);
+            doorbellRungAt = 0;
+            credits.set(linkUp.ringDepth());
+            up = linkUp;
+            listener.linkUp(linkUp);
+            signalWritable();
         }
 
         @Override
@@ -336,5 +457,10 @@ public final class BusPort implements AutoCloseable {
             listener.linkDown(reason);
             signalWritable();
         }
+    }
+
+    private void dropReceiveRing() {
+        receiveRing.forEach(Data::release);
+        receiveRing.clear();
     }
 }

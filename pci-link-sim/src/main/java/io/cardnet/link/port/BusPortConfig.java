@@ -15,12 +15,22 @@ import java.util.Objects;
  * @param features feature bits offered in training ({@link io.cardnet.link.protocol.Features})
  * @param liveness heartbeat contract with the simulator
  * @param retry    pause between attempts to reach or retrain the bus
+ * @param dmaDir   where the simulator keeps its shared-memory DMA regions; null to send packets in frames.
+ *                 Shared memory needs a Unix-socket bus (same machine); it is offered in training only then.
  */
-public record BusPortConfig(Role role, BusAddress address, long features, Liveness liveness, Duration retry) {
+public record BusPortConfig(Role role, BusAddress address, long features, Liveness liveness, Duration retry,
+                            java.nio.file.Path dmaDir) {
     public BusPortConfig {
         Objects.requireNonNull(role, "role");
+        if (dmaDir != null && address instanceof BusAddress.Unix) {
+            features |= io.cardnet.link.protocol.Features.SHARED_MEMORY;
+        }
         Objects.requireNonNull(address, "address");
         Objects.requireNonNull(liveness, "liveness");
         Objects.requireNonNull(retry, "retry");
+    }
+
+    public BusPortConfig(Role role, BusAddress address, long features, Liveness liveness, Duration retry) {
+        this(role, address, features, liveness, retry, null);
     }
 }

@@ -17,9 +17,10 @@ import java.util.Objects;
  * @param bus     the simulator port for this end
  * @param csum    checksum mode this end offers in training
  * @param liveness heartbeat contract with the simulator
+ * @param dmaDir   the simulator's shared-memory DMA regions; null sends packets inside frames
  */
 public record TunEndConfig(Role role, String device, EndpointAddress address, int mtu, BusAddress bus,
-                           ChecksumMode csum, Liveness liveness) {
+                           ChecksumMode csum, Liveness liveness, java.nio.file.Path dmaDir) {
     public static final int MTU_64K = 65535;
 
     public TunEndConfig {
@@ -38,6 +39,6 @@ public record TunEndConfig(Role role, String device, EndpointAddress address, in
     }
 
     BusPortConfig busPortConfig() {
-        return new BusPortConfig(role, bus, csum.features(), liveness, Duration.ofMillis(100));
+        return new BusPortConfig(role, bus, csum.features(), liveness, Duration.ofMillis(100), dmaDir);
     }
 }

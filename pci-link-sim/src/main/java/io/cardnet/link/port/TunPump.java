@@ -146,14 +146,35 @@ public final class TunPump implements BusPort.Listener, AutoCloseable {
     }
 
     private void readLoop() {
-        ByteBuf buf = Data.allocateForRead(alloc);
+        ByteBuf spare = null;
         int batch = 0;
         try {
             while (running) {
-                int n = tun.read(buf.nioBuffer(Data.VNET_OFFSET, VnetHeader.SIZE + Data.MAX_PACKET));
+                BusPort p = port;
+                // Wait for a credit before reading: with shared memory the packet goes straight into the slot
+                // that credit stands for.
+                while (p.isUp() && !p.isWritable() && running) {
+                    p.flush();
+                    batch = 0;
+                    p.awaitWritable(50);
+                }
+                BusPort.TxBuffer tx = spare != null && !p.sharedMemory()
+                        ? new BusPort.TxBuffer(spare, -1, -1, -1) : p.nextBuffer(alloc);
+                spare = null;
+                ByteBuf buf = tx.buffer();
+                int n;
+                try {
+                    n = tun.read(buf.nioBuffer(Data.VNET_OFFSET, VnetHeader.SIZE + Data.MAX_PACKET));
+                } catch (IllegalStateException unmapped) {
+                    // The slot belonged to a DMA region retired when the simulator restarted: take a fresh one.
+                    drop(outbound, "stale_buffer");
+                    continue;
+                }
                 if (n == 0) {
+                    // Nothing read: an unposted slot is simply not claimed; a pooled buffer waits for the next read.
+                    spare = tx.shared() ? null : buf;
                     if (batch > 0) {
-                        port.flush();
+                        p.flush();
                         batch = 0;
                     }
                     tun.awaitReadable(100);
@@ -161,26 +182,28 @@ public final class TunPump implements BusPort.Listener, AutoCloseable {
                 }
                 if (n < VnetHeader.SIZE + Data.MIN_PACKET) {
                     drop(outbound, "runt");
+                    spare = tx.shared() ? null : buf;
                     continue;
                 }
-                ByteBuf frame;
-                if (n <= COPY_BELOW) {
+                ByteBuf frame = buf;
+                if (!tx.shared() && n <= COPY_BELOW) {
+                    // An ACK-sized packet: copy it out so the 64 KiB buffer is reused, not parked in a socket queue.
                     frame = alloc.directBuffer(Data.VNET_OFFSET + n);
                     frame.writerIndex(Data.VNET_OFFSET);
                     frame.writeBytes(buf, Data.VNET_OFFSET, n);
-                } else {
-                    frame = buf;
-                    buf = Data.allocateForRead(alloc);
+                    spare = buf;
                 }
                 Data data = Data.seal(frame, n);
                 policy.outbound(data);
-                if (!send(data)) {
+                if (!p.post(tx, data)) {
+                    drop(outbound, "link_down");
+                    data.release();
                     continue;
                 }
                 outPackets.increment();
                 outBytes.increment(n - VnetHeader.SIZE);
                 if (++batch >= FLUSH_BATCH) {
-                    port.flush();
+                    p.flush();
                     batch = 0;
                 }
             }
@@ -191,23 +214,10 @@ public final class TunPump implements BusPort.Listener, AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } finally {
-            buf.release();
+            if (spare != null) {
+                spare.release();
+            }
         }
-    }
-
-    /** Hands a descriptor to the bus, waiting while the ring is full; false (and dropped) if the link is down. */
-    private boolean send(Data data) throws InterruptedException {
-        BusPort p = port;
-        while (p.isUp() && !p.isWritable()) {
-            p.flush();
-            p.awaitWritable(50);
-        }
-        if (!p.write(data)) {
-            drop(outbound, "link_down");
-            data.release();
-            return false;
-        }
-        return true;
     }
 
     @Override

@@ -10,6 +10,9 @@ public final class Features {
     /** Packets may be GSO super-packets (TSO); needs {@link #CSUM_UNNECESSARY}. */
     public static final long GSO = 1L << 1;
 
+    /** Packets travel in shared DMA memory (same machine, Unix sockets); frames carry only descriptors. */
+    public static final long SHARED_MEMORY = 1L << 2;
+
     private Features() {
     }
 
@@ -24,6 +27,9 @@ public final class Features {
         }
         if (has(features, GSO)) {
             sb.append(sb.isEmpty() ? "" : ",").append("gso");
+        }
+        if (has(features, SHARED_MEMORY)) {
+            sb.append(sb.isEmpty() ? "" : ",").append("shared-memory");
         }
         return sb.isEmpty() ? "none" : sb.toString();
     }

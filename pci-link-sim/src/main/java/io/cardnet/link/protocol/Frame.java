@@ -14,7 +14,7 @@ package io.cardnet.link.protocol;
  * Control frames (training, link state, heartbeats) are small records; {@link Data} keeps its wire bytes
  * so that the simulator forwards a packet without re-encoding and a TUN reads or writes it in place.
  */
-public sealed interface Frame permits Train, LinkUp, LinkDown, TrainReject, Heartbeat, Doorbell, Interrupt, Data {
+public sealed interface Frame permits Train, LinkUp, LinkDown, TrainReject, Heartbeat, Doorbell, Interrupt, RxDone, Desc, Data {
 
     /** Bytes of the common header including the length field. */
     int HEADER = 8;

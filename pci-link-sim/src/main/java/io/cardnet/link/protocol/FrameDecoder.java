@@ -103,6 +103,9 @@ public final class FrameDecoder extends ByteToMessageDecoder {
                     : new LinkDown(f.toString(b, body, StandardCharsets.UTF_8));
             case TRAIN_REJECT -> body > MAX_TEXT ? badBody(type, body, MAX_TEXT)
                     : new TrainReject(f.toString(b, body, StandardCharsets.UTF_8));
+            case RX_DONE -> body != RxDone.BODY ? badBody(type, body, RxDone.BODY) : new RxDone(f.getLongLE(b), f.getLongLE(b + 8));
+            case DESC -> body != Desc.BODY ? badBody(type, body, Desc.BODY)
+                    : new Desc(f.getLongLE(b), f.getIntLE(b + 8), f.getIntLE(b + 12), f.getUnsignedShortLE(6));
             case DATA -> dataOrFault(f);
         };
     }
@@ -122,7 +125,8 @@ public final class FrameDecoder extends ByteToMessageDecoder {
                         || type == FrameType.TRAIN_REJECT ? "at most " : "") + expected);
     }
 
-    private static Object dataOrFault(ByteBuf f) {
+    /** Checks a DATA frame's bytes (from a socket or a DMA slot): a Data, or the FrameFault that names the problem. */
+    public static Object dataOrFault(ByteBuf f) {
         int packet = f.readableBytes() - Data.PACKET_OFFSET;
         if (packet < Data.MIN_PACKET) {
             return new FrameFault(FrameFault.Kind.BAD_LENGTH, "DATA frame carries " + Math.max(packet, 0)

@@ -54,6 +54,16 @@ public final class FrameEncoder extends MessageToMessageEncoder<Frame> {
                 buf.writeLongLE(d.tail());
                 buf.writeLongLE(d.epoch());
             }
+            case RxDone r -> {
+                buf.writeLongLE(r.upTo());
+                buf.writeLongLE(r.epoch());
+            }
+            case Desc d -> {
+                buf.setShortLE(6, d.epoch());
+                buf.writeLongLE(d.sequence());
+                buf.writeIntLE(d.slot());
+                buf.writeIntLE(d.length());
+            }
             case Interrupt i -> {
                 buf.writeLongLE(i.rxUpTo());
                 buf.writeIntLE(i.credits());

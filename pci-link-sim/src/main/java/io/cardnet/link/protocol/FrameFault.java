@@ -16,7 +16,9 @@ public record FrameFault(Kind kind, String detail) {
         /** a frame longer than a 65535-byte packet allows; its bytes are skipped */
         OVERSIZE("oversize"),
         /** a DATA frame whose payload is not an IPv4 or IPv6 packet */
-        NOT_IP("not_ip");
+        NOT_IP("not_ip"),
+        /** a DESC naming a DMA slot that is not its sequence's, or no shared memory was negotiated */
+        BAD_SLOT("bad_slot");
 
         private final String tag;
 

@@ -16,6 +16,10 @@ public enum FrameType {
     DOORBELL(0x06),
     /** simulator → end: received descriptors to process, and completed ones (credits) returned. */
     INTERRUPT(0x07),
+    /** consumer → simulator: received descriptors processed up to a sequence; their buffers are free. */
+    RX_DONE(0x08),
+    /** a descriptor whose packet sits in a shared-memory DMA slot. */
+    DESC(0x11),
     /** a descriptor: one IP packet and its metadata. */
     DATA(0x10);
 

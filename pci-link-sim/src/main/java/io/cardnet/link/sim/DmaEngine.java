@@ -1,9 +1,14 @@
 package io.cardnet.link.sim;
 
+import io.cardnet.link.dma.DmaRegion;
 import io.cardnet.link.model.FaultKind;
 import io.cardnet.link.model.LinkSettings;
 import io.cardnet.link.model.TlpModel;
 import io.cardnet.link.protocol.Data;
+import io.cardnet.link.protocol.Desc;
+import io.cardnet.link.protocol.Features;
+import io.cardnet.link.protocol.FrameDecoder;
+import io.cardnet.link.protocol.FrameFault;
 import io.cardnet.link.protocol.Direction;
 import io.cardnet.link.protocol.Interrupt;
 import io.cardnet.link.protocol.Role;
@@ -33,8 +38,14 @@ import java.util.zip.CRC32C;
  */
 final class DmaEngine {
     private static final Logger log = LoggerFactory.getLogger(DmaEngine.class);
+    /**
+     * Descriptors due within this much of now go out with the current timer tick. The wire clock still advances
+     * by exactly the modelled time per descriptor, so the long-run rate is the model's; this only keeps timer
+     * lateness and per-descriptor timers from costing wire time the model never meant to idle.
+     */
+    private static final long SLACK_NANOS = 20_000;
 
-    private record InFlight(Data data, long deliverAt) {
+    private record InFlight(Data data, long deliverAt, long producerSeq) {
     }
 
     private final Direction direction;
@@ -45,6 +56,7 @@ final class DmaEngine {
     private final EventLoop loop;
     private final BusTap tap;
     private final ChecksumCorruptor corruptor;
+    private final DmaRegion region;
     private final SplittableRandom random = new SplittableRandom();
     private final ArrayDeque<Data> ring = new ArrayDeque<>();
     private final ArrayDeque<InFlight> inFlight = new ArrayDeque<>();
@@ -62,16 +74,24 @@ final class DmaEngine {
     private long stalledUntil;
     private long rxSeq;
     private boolean blocked;
-    private Data held;
+    private InFlight held;
     private ScheduledFuture<?> deliveryTimer;
     private long deliveryTimerAt;
     private ScheduledFuture<?> pollTimer;
     private ScheduledFuture<?> stallTimer;
     private long lastOverrunLog;
+    /** Producer sequence of each delivered descriptor, by receive sequence, until the consumer frees it. */
+    private long[] delivered = new long[0];
+    /** Completed (consumed or dropped) descriptors beyond the head, by producer sequence. */
+    private boolean[] done = new boolean[0];
+    private long head;
+    private long consumedUpTo;
+    private FrameFault lastViewFault;
 
     DmaEngine(Direction direction, Link link, SimMetrics metrics, EventLoop loop, LinkSettings settings,
-              ChecksumCorruptor corruptor, BusTap tap) {
+              ChecksumCorruptor corruptor, DmaRegion region, BusTap tap) {
         this.corruptor = corruptor;
+        this.region = region;
         this.direction = direction;
         this.producer = direction == Direction.H2C ? Role.ROOT_COMPLEX : Role.ENDPOINT;
         this.consumer = producer.peer();
@@ -81,6 +101,8 @@ final class DmaEngine {
         this.tap = tap;
         this.settings = settings;
         this.model = new TlpModel(settings.profile());
+        this.delivered = new long[settings.ringDepth()];
+        this.done = new boolean[settings.ringDepth()];
         this.receive = new InterruptCoalescer(loop, settings.coalescing(direction), this::raiseReceive);
         this.completion = new InterruptCoalescer(loop, settings.coalescing(direction), this::raiseCompletion);
     }
@@ -125,6 +147,70 @@ final class DmaEngine {
             metrics.ringFull(direction);
         }
         armPoll();
+    }
+
+    /**
+     * The descriptor a DESC names, read from this direction's DMA slot and checked like a DATA frame from a
+     * socket; or null, with {@link #lastViewFault()} saying why not.
+     */
+    Data view(Desc desc) {
+        int depth = settings.ringDepth();
+        if (region == null || !shared()) {
+            lastViewFault = new FrameFault(FrameFault.Kind.BAD_SLOT, "DESC without negotiated shared memory");
+        } else if (desc.slot() != desc.sequence() % depth) {
+            lastViewFault = new FrameFault(FrameFault.Kind.BAD_SLOT, "descriptor " + desc.sequence() + " names slot "
+                    + desc.slot() + "; in a ring of " + depth + " it lives in slot " + desc.sequence() % depth);
+        } else if (desc.length() < Data.PACKET_OFFSET + Data.MIN_PACKET || desc.length() > Data.PACKET_OFFSET + Data.MAX_PACKET) {
+            lastViewFault = new FrameFault(FrameFault.Kind.BAD_LENGTH, "DESC of " + desc.length()
+                    + " bytes; a descriptor holds " + (Data.PACKET_OFFSET + Data.MIN_PACKET) + ".." + (Data.PACKET_OFFSET + Data.MAX_PACKET));
+        } else {
+            Object checked = FrameDecoder.dataOrFault(region.frame(desc.slot(), desc.length()));
+            if (checked instanceof Data d) {
+                return d;
+            }
+            lastViewFault = (FrameFault) checked;
+        }
+        return null;
+    }
+
+    FrameFault lastViewFault() {
+        return lastViewFault;
+    }
+
+    private boolean shared() {
+        var up = link.current();
+        return up != null && Features.has(up.features(), Features.SHARED_MEMORY);
+    }
+
+    /**
+     * The consumer processed its receive ring up to {@code upTo}: those buffers are free. Credits go back to the
+     * producer as the ring's head advances, in ring order, so a slot is never handed out while still in use.
+     */
+    void consumed(long upTo, long epoch) {
+        var up = link.current();
+        if (up == null || up.epoch() != epoch) {
+            return;
+        }
+        for (long rx = consumedUpTo + 1; rx <= Math.min(upTo, rxSeq); rx++) {
+            complete(delivered[(int) (rx % delivered.length)]);
+        }
+        consumedUpTo = Math.max(consumedUpTo, Math.min(upTo, rxSeq));
+        flush();
+    }
+
+    /** Marks one descriptor done and advances the head over every contiguous done one. */
+    private void complete(long producerSeq) {
+        done[(int) (producerSeq % done.length)] = true;
+        int freed = 0;
+        while (head < lastPosted && done[(int) ((head + 1) % done.length)]) {
+            done[(int) ((head + 1) % done.length)] = false;
+            head++;
+            freed++;
+        }
+        if (freed > 0) {
+            occupancy -= freed;
+            completion.add(freed);
+        }
     }
 
     /** The producer's MMIO write of its ring tail. */
@@ -183,16 +269,19 @@ final class DmaEngine {
                 wire += flipDetectAndReplay(d);
             }
             long start = Math.max(now, wireFree);
-            wireFree = start + model.nanos(wire);
+            long busy = model.nanos(wire);
+            wireFree = start + busy;
+            metrics.wireBusy(direction, busy);
             if (fires(FaultKind.DROP)) {
                 metrics.faultInjected(direction, FaultKind.DROP);
                 metrics.drop(direction, "fault_drop");
+                long seq = d.sequence();
                 d.release();
-                completed(1);
+                complete(seq);
                 continue;
             }
             long deliverAt = model.profile().paced() ? wireFree + settings.profile().latency().toNanos() : now;
-            inFlight.addLast(new InFlight(d, deliverAt));
+            inFlight.addLast(new InFlight(d, deliverAt, d.sequence()));
         }
         deliverDue();
     }
@@ -209,21 +298,21 @@ final class DmaEngine {
             return;
         }
         long now = System.nanoTime();
-        while (!inFlight.isEmpty() && inFlight.peekFirst().deliverAt() <= now) {
+        while (!inFlight.isEmpty() && inFlight.peekFirst().deliverAt() <= now + SLACK_NANOS) {
             if (!out.isWritable()) {
                 // The consumer is not draining its receive ring: hold everything until it does.
                 blocked = true;
                 break;
             }
-            Data d = inFlight.pollFirst().data();
+            InFlight f = inFlight.pollFirst();
             if (held == null && inFlight.size() + ring.size() > 0 && fires(FaultKind.REORDER)) {
                 metrics.faultInjected(direction, FaultKind.REORDER);
-                held = d;
+                held = f;
                 continue;
             }
-            deliver(d, out);
+            deliver(f, out);
             if (held != null) {
-                Data h = held;
+                InFlight h = held;
                 held = null;
                 deliver(h, out);
             }
@@ -242,13 +331,19 @@ final class DmaEngine {
                 deliveryTimer = loop.schedule(() -> {
                     deliveryTimer = null;
                     deliverDue();
-                }, Math.max(0, at - now), TimeUnit.NANOSECONDS);
+                }, Math.max(0, at - now - SLACK_NANOS), TimeUnit.NANOSECONDS);
             }
         }
         flush();
     }
 
-    private void deliver(Data d, Channel out) {
+    /**
+     * Hands a descriptor to the consumer: the frame itself, or with shared memory just a DESC naming the
+     * producer's slot (the consumer reads the packet from there). The buffer stays the consumer's until its
+     * RX_DONE; only then does the producer get the credit back.
+     */
+    private void deliver(InFlight f, Channel out) {
+        Data d = f.data();
         if (fires(FaultKind.POISON) && poison(d)) {
             metrics.faultInjected(direction, FaultKind.POISON);
         }
@@ -257,16 +352,17 @@ final class DmaEngine {
         }
         rxSeq++;
         d.sequence(rxSeq);
-        tap.record(direction, d, (rxSeq - 1) % settings.ringDepth());
+        delivered[(int) (rxSeq % delivered.length)] = f.producerSeq();
+        tap.record(direction, d, f.producerSeq() % settings.ringDepth());
         metrics.carried(direction, d.packetLength());
-        out.write(d, out.voidPromise());
+        if (shared()) {
+            out.write(new Desc(rxSeq, (int) (f.producerSeq() % settings.ringDepth()), d.content().writerIndex(),
+                    d.epoch()), out.voidPromise());
+            d.release();
+        } else {
+            out.write(d, out.voidPromise());
+        }
         receive.add(1);
-        completed(1);
-    }
-
-    private void completed(int n) {
-        occupancy -= n;
-        completion.add(n);
     }
 
     /** The consumer's channel drained: deliver what waited. */
@@ -390,7 +486,7 @@ final class DmaEngine {
         inFlight.forEach(f -> f.data().release());
         inFlight.clear();
         if (held != null) {
-            held.release();
+            held.data().release();
             held = null;
         }
         for (int i = 0; i < lost; i++) {
@@ -409,6 +505,10 @@ final class DmaEngine {
         lastPosted = 0;
         doorbellTail = 0;
         occupancy = 0;
+        head = 0;
+        consumedUpTo = 0;
+        delivered = new long[settings.ringDepth()];
+        done = new boolean[settings.ringDepth()];
         rxSeq = 0;
         wireFree = 0;
         blocked = false;

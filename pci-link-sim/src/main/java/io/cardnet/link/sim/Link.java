@@ -45,6 +45,7 @@ final class Link {
     private final SimMetrics metrics;
     private final EventLoop loop;
     private final IntSupplier ringDepth;
+    private final long supported;
     private Listener listener = up -> { };
     private LinkState state = LinkState.DOWN;
     private Instant since = Instant.now();
@@ -53,10 +54,12 @@ final class Link {
     private long flapUntil;
     private long removedUntil;
 
-    Link(SimMetrics metrics, EventLoop loop, IntSupplier ringDepth) {
+    /** {@code supported}: the feature bits this simulator can carry (no shared memory without DMA regions). */
+    Link(SimMetrics metrics, EventLoop loop, IntSupplier ringDepth, long supported) {
         this.metrics = metrics;
         this.loop = loop;
         this.ringDepth = ringDepth;
+        this.supported = supported;
     }
 
     void listener(Listener l) {
@@ -130,7 +133,7 @@ final class Link {
         Train card = ends.get(Role.ENDPOINT).train();
         epoch++;
         current = new LinkUp(Math.min(host.version(), card.version()), Math.min(host.maxPacket(), card.maxPacket()),
-                host.features() & card.features(), epoch, ringDepth.getAsInt());
+                host.features() & card.features() & supported, epoch, ringDepth.getAsInt());
         listener.linkChanged(true);
         moveTo(LinkState.UP, "both ends trained: max packet " + current.maxPacket() + ", ring " + current.ringDepth()
                 + ", features " + Features.describe(current.features()) + ", epoch " + epoch);

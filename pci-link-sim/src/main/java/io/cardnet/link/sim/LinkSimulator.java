@@ -6,7 +6,9 @@ import io.cardnet.link.protocol.Direction;
 import io.cardnet.link.protocol.FrameDecoder;
 import io.cardnet.link.protocol.FrameEncoder;
 import io.cardnet.link.protocol.Role;
+import io.cardnet.link.dma.DmaRegion;
 import io.cardnet.link.model.FaultKind;
+import io.cardnet.link.protocol.Features;
 import io.cardnet.link.model.LinkSettings;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -45,6 +47,7 @@ public final class LinkSimulator implements AutoCloseable {
     private final EventLoopGroup group;
     private final EventLoop loop;
     private final Map<Direction, DmaEngine> engines = new EnumMap<>(Direction.class);
+    private final Map<Direction, DmaRegion> regions = new EnumMap<>(Direction.class);
     private final List<Channel> servers = new ArrayList<>();
     private volatile LinkSettings settings;
     private volatile BusTap tap = BusTap.NONE;
@@ -60,11 +63,23 @@ public final class LinkSimulator implements AutoCloseable {
         this.metrics = new SimMetrics(registry);
         this.group = BusTransport.newGroup(1, "bus");
         this.loop = group.next();
-        this.link = new Link(metrics, loop, () -> this.settings.ringDepth());
+        try {
+            if (config.dmaDir() != null) {
+                for (Direction d : Direction.values()) {
+                    regions.put(d, DmaRegion.create(config.dmaDir().resolve(d.tag() + ".dma")));
+                }
+            }
+        } catch (java.io.IOException e) {
+            regions.values().forEach(DmaRegion::close);
+            group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+            throw new java.io.UncheckedIOException(e);
+        }
+        this.link = new Link(metrics, loop, () -> this.settings.ringDepth(),
+                regions.isEmpty() ? ~Features.SHARED_MEMORY : -1L);
         for (Direction d : Direction.values()) {
             // The corrupt-checksum test switch acts on packets toward the host only.
             ChecksumCorruptor corruptor = new ChecksumCorruptor(d == Direction.C2H ? config.corruptTcpChecksumToHostEvery() : 0);
-            DmaEngine e = new DmaEngine(d, link, metrics, loop, settings, corruptor,
+            DmaEngine e = new DmaEngine(d, link, metrics, loop, settings, corruptor, regions.get(d),
                     (dir, data, slot) -> tap.record(dir, data, slot));
             engines.put(d, e);
             Gauge.builder("cardnet.ring.occupancy", e, DmaEngine::occupancy)
@@ -236,6 +251,21 @@ public final class LinkSimulator implements AutoCloseable {
             s.close().awaitUninterruptibly(2, TimeUnit.SECONDS);
         }
         group.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly(5, TimeUnit.SECONDS);
+        for (DmaRegion r : regions.values()) {
+            r.close();
+            try {
+                Files.deleteIfExists(r.path());
+            } catch (IOException e) {
+                log.warn("could not remove {}: {}", r.path(), e.toString());
+            }
+        }
+        if (config.dmaDir() != null) {
+            try {
+                Files.deleteIfExists(config.dmaDir());
+            } catch (IOException e) {
+                log.warn("could not remove {}: {}", config.dmaDir(), e.toString());
+            }
+        }
         for (BusAddress a : List.of(config.hostPort(), config.cardPort())) {
             if (a instanceof BusAddress.Unix u) {
                 try {

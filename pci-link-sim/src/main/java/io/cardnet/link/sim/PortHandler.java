@@ -1,6 +1,8 @@
 package io.cardnet.link.sim;
 
 import io.cardnet.link.protocol.Data;
+import io.cardnet.link.protocol.Desc;
+import io.cardnet.link.protocol.RxDone;
 import io.cardnet.link.protocol.Direction;
 import io.cardnet.link.protocol.Doorbell;
 import io.cardnet.link.protocol.FrameFault;
@@ -67,6 +69,21 @@ final class PortHandler extends ChannelInboundHandlerAdapter {
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
         switch (msg) {
             case Data data -> post(data);
+            case Desc desc -> {
+                if (!attached || link.peerIfUp(role) == null) {
+                    metrics.drop(direction, "link_down");
+                } else if (engines.apply(direction).view(desc) instanceof Data data) {
+                    post(data);
+                } else {
+                    // view() returned the fault that names what is wrong with this descriptor
+                    fault(engines.apply(direction).lastViewFault());
+                }
+            }
+            case RxDone done -> {
+                if (attached && link.peerIfUp(role) != null) {
+                    engines.apply(Direction.from(role.peer())).consumed(done.upTo(), done.epoch());
+                }
+            }
             case Doorbell doorbell -> {
                 if (attached && link.peerIfUp(role) != null) {
                     engines.apply(direction).doorbell(doorbell.tail());

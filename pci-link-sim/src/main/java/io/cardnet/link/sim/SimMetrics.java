@@ -70,6 +70,12 @@ final class SimMetrics {
                 "direction", d.tag()).increment(n);
     }
 
+    /** Modelled time the wire spent carrying descriptors; divided by elapsed time, the link's utilisation. */
+    void wireBusy(Direction d, long nanos) {
+        counter("wirebusy/" + d.tag(), "cardnet.bus.wire.busy.nanoseconds",
+                "modelled time the wire was busy with descriptors (paced models only)", "direction", d.tag()).increment(nanos);
+    }
+
     void ringFull(Direction d) {
         counter("ringfull/" + d.tag(), "cardnet.ring.full", "times a ring filled: the producer is out of credits",
                 "direction", d.tag()).increment();

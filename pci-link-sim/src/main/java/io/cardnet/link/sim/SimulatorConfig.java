@@ -15,9 +15,16 @@ import java.util.Objects;
  * @param heartbeat           the liveness contract both ends are held to
  * @param corruptTcpChecksumToHostEvery test switch: flip the TCP checksum of every Nth TCP packet toward
  *                            the host (0 = off); shows what a checksum-unnecessary link does with it
+ * @param dmaDir              where to create the shared-memory DMA regions (a tmpfs directory); null for none,
+ *                            and then packets always travel inside frames
  */
 public record SimulatorConfig(BusAddress hostPort, BusAddress cardPort, Path controlSocket, Liveness heartbeat,
-                              int corruptTcpChecksumToHostEvery) {
+                              int corruptTcpChecksumToHostEvery, Path dmaDir) {
+
+    public SimulatorConfig(BusAddress hostPort, BusAddress cardPort, Path controlSocket, Liveness heartbeat,
+                           int corruptTcpChecksumToHostEvery) {
+        this(hostPort, cardPort, controlSocket, heartbeat, corruptTcpChecksumToHostEvery, null);
+    }
 
     public SimulatorConfig {
         Objects.requireNonNull(hostPort, "hostPort");

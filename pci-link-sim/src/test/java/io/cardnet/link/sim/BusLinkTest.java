@@ -1,14 +1,12 @@
 package io.cardnet.link.sim;
 
 import io.cardnet.link.protocol.BusAddress;
-import io.cardnet.link.protocol.Data;
+import io.cardnet.link.protocol.Features;
 import io.cardnet.link.protocol.LinkUp;
 import io.cardnet.link.protocol.Liveness;
 import io.cardnet.link.protocol.Role;
 import io.cardnet.link.protocol.TestPackets;
-import io.cardnet.netdev.VnetHeader;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import io.netty.buffer.ByteBufAllocator;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -28,15 +26,18 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class BusLinkTest {
 
-    private record Ports(BusAddress host, BusAddress card, Path dir) {
+    private record Ports(BusAddress host, BusAddress card, Path dir, Path dma) {
     }
 
     private static Ports ports(String transport) throws IOException {
         Path dir = Files.createTempDirectory("cardnet-link");
-        if (transport.equals("unix")) {
-            return new Ports(new BusAddress.Unix(dir.resolve("host.sock")), new BusAddress.Unix(dir.resolve("card.sock")), dir);
-        }
-        return new Ports(new BusAddress.Tcp("127.0.0.1", freePort()), new BusAddress.Tcp("127.0.0.1", freePort()), dir);
+        return switch (transport) {
+            case "unix" -> new Ports(new BusAddress.Unix(dir.resolve("host.sock")),
+                    new BusAddress.Unix(dir.resolve("card.sock")), dir, null);
+            case "unix+shared-memory" -> new Ports(new BusAddress.Unix(dir.resolve("host.sock")),
+                    new BusAddress.Unix(dir.resolve("card.sock")), dir, Files.createTempDirectory(Path.of("/dev/shm"), "cardnet-link"));
+            default -> new Ports(new BusAddress.Tcp("127.0.0.1", freePort()), new BusAddress.Tcp("127.0.0.1", freePort()), dir, null);
+        };
     }
 
     private static int freePort() throws IOException {
@@ -46,33 +47,40 @@ class BusLinkTest {
     }
 
     @ParameterizedTest(name = "over {0}")
-    @ValueSource(strings = {"unix", "tcp"})
+    @ValueSource(strings = {"unix", "unix+shared-memory", "tcp"})
     void trainsCarriesDescriptorsBothWaysAndRetrainsAfterAnEndLeaves(String transport) throws Exception {
         Ports p = ports(transport);
         try (LinkSimulator sim = new LinkSimulator(new SimulatorConfig(p.host(), p.card(), null,
-                new Liveness(Duration.ofMillis(100), 5), 0), new SimpleMeterRegistry()).start();
-             TestEnd host = new TestEnd(Role.ROOT_COMPLEX, p.host())) {
+                new Liveness(Duration.ofMillis(100), 5), 0, p.dma()), new SimpleMeterRegistry()).start();
+             TestEnd host = new TestEnd(Role.ROOT_COMPLEX, p.host(), p.dma())) {
             LinkUp first;
-            try (TestEnd card = new TestEnd(Role.ENDPOINT, p.card())) {
+            try (TestEnd card = new TestEnd(Role.ENDPOINT, p.card(), p.dma())) {
                 first = host.next(LinkUp.class);
                 assertEquals(first, card.next(LinkUp.class));
                 host.awaitUp();
                 card.awaitUp();
+                assertEquals(p.dma() != null, host.port.sharedMemory(), "shared memory negotiated as configured");
+                assertEquals(p.dma() != null, Features.has(first.features(), Features.SHARED_MEMORY));
 
                 byte[] big = TestPackets.udp(new byte[65535 - 28]);
                 assertEquals(65535, big.length);
-                assertTrue(host.port.write(Data.of(ByteBufAllocator.DEFAULT, 1, VnetHeader.none(), big)));
-                host.port.flush();
+                assertTrue(host.send(big));
                 assertArrayEquals(big, card.next(byte[].class));
 
                 byte[] reply = TestPackets.tcp("reply".getBytes());
-                assertTrue(card.port.write(Data.of(ByteBufAllocator.DEFAULT, 1, VnetHeader.none(), reply)));
-                card.port.flush();
+                assertTrue(card.send(reply));
                 assertArrayEquals(reply, host.next(byte[].class));
+
+                // More than a ring's worth of descriptors: credits must come back as the consumer frees them.
+                int depth = first.ringDepth();
+                for (int i = 0; i < depth * 3; i++) {
+                    byte[] pkt = TestPackets.udp(java.nio.ByteBuffer.allocate(4).putInt(i).array());
+                    assertTrue(host.send(pkt), "descriptor " + i + " was not posted");
+                    assertArrayEquals(pkt, card.next(byte[].class), "descriptor " + i);
+                }
                 LinkStatus s = sim.status();
                 assertEquals("UP", s.state());
-                assertEquals(1, s.traffic().get("h2c").frames());
-                assertEquals(65535, s.traffic().get("h2c").bytes());
+                assertEquals(1 + 3L * depth, s.traffic().get("h2c").frames());
                 assertEquals(1, s.traffic().get("c2h").frames());
             }
             String down = host.next(String.class);
@@ -83,6 +91,9 @@ class BusLinkTest {
                 assertEquals(second, host.next(LinkUp.class));
             }
         } finally {
+            if (p.dma() != null) {
+                assertTrue(!Files.exists(p.dma()), "the simulator left its DMA regions behind");
+            }
             Files.deleteIfExists(p.dir().resolve("host.sock"));
             Files.deleteIfExists(p.dir().resolve("card.sock"));
             Files.delete(p.dir());

@@ -174,14 +174,10 @@ class SimulatorBadInputTest {
                 LinkUp up = replacement.next(LinkUp.class);
                 assertEquals(up, healthy.next(LinkUp.class));
                 byte[] hello = TestPackets.tcp("after the rogue".getBytes());
-                replacement.awaitUp();
-                assertTrue(replacement.port.write(Data.of(ByteBufAllocator.DEFAULT, 1, VnetHeader.none(), hello)));
-                replacement.port.flush();
+                assertTrue(replacement.send(hello));
                 assertArrayEquals(hello, healthy.next(byte[].class));
                 byte[] back = TestPackets.udp("and back".getBytes());
-                healthy.awaitUp();
-                assertTrue(healthy.port.write(Data.of(ByteBufAllocator.DEFAULT, 1, VnetHeader.none(), back)));
-                healthy.port.flush();
+                assertTrue(healthy.send(back));
                 assertArrayEquals(back, replacement.next(byte[].class));
             }
         }

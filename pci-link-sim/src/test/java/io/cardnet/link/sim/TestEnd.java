@@ -8,6 +8,9 @@ import io.cardnet.link.protocol.Features;
 import io.cardnet.link.protocol.LinkUp;
 import io.cardnet.link.protocol.Liveness;
 import io.cardnet.link.protocol.Role;
+import io.cardnet.netdev.VnetHeader;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
 
 import java.nio.file.Path;
 import java.time.Duration;
@@ -23,8 +26,32 @@ final class TestEnd implements BusPort.Listener, AutoCloseable {
     final BusPort port;
 
     TestEnd(Role role, BusAddress address) {
+        this(role, address, null);
+    }
+
+    /** With {@code dmaDir}, packets travel through the simulator's shared DMA memory. */
+    TestEnd(Role role, BusAddress address, Path dmaDir) {
         port = new BusPort(new BusPortConfig(role, address, Features.CSUM_UNNECESSARY,
-                new Liveness(Duration.ofMillis(100), 5), Duration.ofMillis(50)), this).start();
+                new Liveness(Duration.ofMillis(100), 5), Duration.ofMillis(50), dmaDir), this).start();
+    }
+
+    /** Posts one packet (no virtio flags) the way a TUN pump does, and rings the doorbell. */
+    boolean send(byte[] packet) throws InterruptedException {
+        awaitUp();
+        for (int i = 0; i < 250 && !port.isWritable(); i++) {
+            port.awaitWritable(20);
+        }
+        BusPort.TxBuffer tx = port.nextBuffer(ByteBufAllocator.DEFAULT);
+        ByteBuf b = tx.buffer();
+        b.setZero(Data.VNET_OFFSET, VnetHeader.SIZE);
+        b.setBytes(Data.PACKET_OFFSET, packet);
+        Data d = Data.seal(b, VnetHeader.SIZE + packet.length);
+        boolean posted = port.post(tx, d);
+        if (!posted) {
+            d.release();
+        }
+        port.flush();
+        return posted;
     }
 
     TestEnd(Role role, Path socket) {
