@@ -135,8 +135,16 @@ class DataPathIT {
 
     @Test
     void everyProcessServesCardnetMetrics() throws Exception {
-        assertTrue(TestLab.in(t.hostNs(), () -> get("http://127.0.0.1:9470/metrics")).contains("cardnet_bus_frames_total"));
-        assertTrue(TestLab.in(t.hostNs(), () -> get("http://127.0.0.1:9471/metrics")).contains("cardnet_tun_packets_total"));
+        String bus = TestLab.in(t.hostNs(), () -> get("http://127.0.0.1:9470/metrics"));
+        for (String name : java.util.List.of("cardnet_bus_frames_total", "cardnet_bus_bytes_total", "cardnet_bus_tlps_total",
+                "cardnet_ring_occupancy", "cardnet_bus_doorbells_total", "cardnet_bus_interrupts_total",
+                "cardnet_bus_frames_per_interrupt", "cardnet_link_state", "cardnet_link_transitions_total")) {
+            assertTrue(bus.contains(name), "the simulator's /metrics lacks " + name);
+        }
+        assertTrue(bus.contains("cardnet_link_state{component=\"pci-link-sim\"} 3.0"), "link state gauge should say up (3)");
+        String bridge = TestLab.in(t.hostNs(), () -> get("http://127.0.0.1:9471/metrics"));
+        assertTrue(bridge.contains("cardnet_tun_packets_total"), bridge);
+        assertTrue(bridge.contains("cardnet_tun_credit_stalls_total"), bridge);
         // The card's metrics are scraped across the link itself, at the card's address.
         String card = TestLab.in(t.hostNs(), () -> get("http://" + CARD + ":9472/metrics"));
         assertTrue(card.contains("cardnet_card_sink_bytes_total"), card);

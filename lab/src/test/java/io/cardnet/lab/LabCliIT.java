@@ -116,6 +116,10 @@ class LabCliIT {
         assertEquals(1, subnet.exit());
         assertTrue(subnet.err().contains("198.18.0.0/15"), subnet.err());
 
+        CardnetCli.Run link = CardnetCli.run("lab", "up", "--isolated", "--name", name, "--link", "gen6x3");
+        assertEquals(1, link.exit());
+        assertTrue(link.err().contains("genGxL with G 1..5"), link.err());
+
         CardnetCli.Run size = CardnetCli.run("tool", "send", "--to", "198.18.0.2:9", "--size", "12X");
         assertEquals(2, size.exit());
         assertTrue(size.err().contains("'12X' is not a size"), size.err());

@@ -84,6 +84,10 @@ final class Components {
         @Option(names = "--metrics", defaultValue = "127.0.0.1:9470", description = "HOST:PORT for /metrics (default: ${DEFAULT-VALUE}).")
         String metrics;
 
+        @Option(names = "--model", defaultValue = "unlimited",
+                description = "The link model to start with: unlimited, or genGxL (e.g. gen3x4); `cardnet link set` changes it later (default: ${DEFAULT-VALUE}).")
+        String model;
+
         @Option(names = "--dma", paramLabel = "DIR",
                 description = "Create the shared-memory DMA regions here (a tmpfs directory, e.g. /dev/shm/cardnet-lab):"
                         + " packets then stay in memory all three processes map, and only descriptors cross the sockets.")
@@ -105,7 +109,8 @@ final class Components {
             MetricsServer server = MetricsServer.start(registry, addr.getHostString(), addr.getPort());
             LinkSimulator sim;
             try {
-                sim = new LinkSimulator(cfg, registry).start();
+                sim = new LinkSimulator(cfg, io.cardnet.link.model.LinkSettings.DEFAULT
+                        .withProfile(io.cardnet.link.model.LinkProfile.parse(model)), registry).start();
             } catch (Exception e) {
                 server.close();
                 throw e;

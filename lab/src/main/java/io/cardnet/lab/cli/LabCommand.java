@@ -72,6 +72,11 @@ final class LabCommand {
                 description = "Test switch: the simulator flips every Nth TCP checksum toward the host.")
         int corruptEvery;
 
+        @Option(names = "--link", defaultValue = "unlimited",
+                description = "The bus's model at start: unlimited, or a PCIe link genGxL such as gen3x4 (default: ${DEFAULT-VALUE});"
+                        + " `cardnet link set` changes it later.")
+        String link;
+
         @Option(names = "--no-shared-memory",
                 description = "Send packets inside the bus frames instead of through shared DMA memory (slower; for comparison).")
         boolean noSharedMemory;
@@ -90,7 +95,7 @@ final class LabCommand {
             LabConfig cfg = new LabConfig(lab.name, isolated, ChecksumMode.parse(csum),
                     LabAddresses.of(linkSubnet, wireSubnet), LabConfig.defaults(lab.name).liveness(), corruptEvery,
                     new LabConfig.MetricsPorts(metricsPorts[0], metricsPorts[1], metricsPorts[2]), lab.runRoot, timeout,
-                    !noSharedMemory);
+                    !noSharedMemory, link);
             long start = System.nanoTime();
             Lab l = Lab.up(cfg, Output::progress);
             double seconds = (System.nanoTime() - start) / 1e9;

@@ -18,7 +18,8 @@ final class Topology {
         String run = hostNs == null ? "" : "sudo ip netns exec " + hostNs + " ";
         String hostWhere = hostNs == null ? "this namespace" : hostNs;
         StringBuilder b = new StringBuilder();
-        b.append(String.format("%nlab '%s' is up in %.1f s (checksums %s)%n%n", s.name(), seconds, s.csum()));
+        b.append(String.format("%nlab '%s' is up in %.1f s (checksums %s, link %s, packets %s)%n%n", s.name(), seconds,
+                s.csum(), lab.config().linkModel(), lab.config().sharedMemory() ? "in shared DMA memory" : "inside the bus frames"));
         b.append(String.format("  host (%s)%n", hostWhere));
         b.append(String.format("    %s %-18s ══ bus (pci-link-sim, %s/{host,card}.sock) ══╗%n", LabNames.HOST_DEVICE,
                 a.get("host.toe0"), s.runDir()));
@@ -36,8 +37,10 @@ final class Topology {
                 run + "./cardnet tool send --to " + card + ":9 --size 1G"));
         b.append(String.format("  %-60s # the card's own routes%n", "sudo ip netns exec " + s.cardNamespace() + " ip route"));
         b.append(String.format("  %-60s # bus counters%n", run + "curl -s " + s.metrics().get("sim") + " | grep ^cardnet_"));
-        b.append(String.format("  %-60s # link state and counters%n", "./cardnet lab status"
-                + (s.name().equals("lab") ? "" : " --name " + s.name())));
+        String name = s.name().equals("lab") ? "" : " --name " + s.name();
+        b.append(String.format("  %-60s # link state and counters%n", "./cardnet lab status" + name));
+        b.append(String.format("  %-60s # pace the bus like PCIe Gen3 x4%n", "sudo ./cardnet link set --model gen3x4" + name));
+        b.append(String.format("  %-60s # watch the bus in Wireshark%n", "sudo ./cardnet link capture -w bus.pcapng" + name));
         b.append("Logs: ").append(s.runDir()).append("/*.log. Ctrl-C or `cardnet lab down` removes everything.\n");
         return b.toString();
     }

@@ -147,7 +147,8 @@ public final class Lab implements AutoCloseable {
                         "--card-port", "unix:" + runDir.resolve("card.sock"),
                         "--control", runDir.resolve("control.sock").toString(),
                         "--metrics", "127.0.0.1:" + config.metricsPorts().sim(),
-                        "--heartbeat", hb, "--heartbeat-misses", misses));
+                        "--heartbeat", hb, "--heartbeat-misses", misses,
+                        "--model", config.linkModel()));
                 args.addAll(dma());
                 if (config.corruptEvery() > 0) {
                     args.addAll(List.of("--test-corrupt-tcp-csum-to-host", Integer.toString(config.corruptEvery())));
@@ -244,7 +245,7 @@ public final class Lab implements AutoCloseable {
         LabConfig cfg = LabConfig.defaults(name).withIsolated(s.isolated())
                 .withCsum(ChecksumMode.valueOf(s.csum().toUpperCase()));
         cfg = new LabConfig(cfg.name(), cfg.isolated(), cfg.csum(), cfg.addresses(), cfg.liveness(), 0,
-                cfg.metricsPorts(), runRoot, cfg.healthTimeout(), cfg.sharedMemory());
+                cfg.metricsPorts(), runRoot, cfg.healthTimeout(), cfg.sharedMemory(), cfg.linkModel());
         return new Lab(cfg, s, progress);
     }
 

@@ -20,10 +20,11 @@ import java.util.Objects;
  * @param runRoot       parent of the lab's run directory (sockets, logs, state)
  * @param healthTimeout how long {@code up} waits for the link to train
  * @param sharedMemory  packets in shared DMA memory (/dev/shm/cardnet-NAME) rather than inside frames
+ * @param linkModel     the bus's model at start: unlimited or genGxL
  */
 public record LabConfig(String name, boolean isolated, ChecksumMode csum, LabAddresses addresses, Liveness liveness,
                         int corruptEvery, MetricsPorts metricsPorts, Path runRoot, Duration healthTimeout,
-                        boolean sharedMemory) {
+                        boolean sharedMemory, String linkModel) {
 
     public static final Path RUN_ROOT = Path.of("/run/cardnet");
     /** tmpfs, so DMA regions live in memory (this machine's /run is on disk). */
@@ -38,6 +39,7 @@ public record LabConfig(String name, boolean isolated, ChecksumMode csum, LabAdd
         Objects.requireNonNull(runRoot, "runRoot");
         Objects.requireNonNull(healthTimeout, "healthTimeout");
         requireValidName(name);
+        io.cardnet.link.model.LinkProfile.parse(linkModel);
         if (corruptEvery < 0) {
             throw new IllegalArgumentException("corrupt-every must be 0 (off) or positive");
         }
@@ -53,35 +55,35 @@ public record LabConfig(String name, boolean isolated, ChecksumMode csum, LabAdd
     /** Defaults for a lab of this name: the design's addresses, unnecessary checksums, standard ports. */
     public static LabConfig defaults(String name) {
         return new LabConfig(name, false, ChecksumMode.UNNECESSARY, LabAddresses.DEFAULT, Liveness.DEFAULT, 0,
-                MetricsPorts.DEFAULT, RUN_ROOT, Duration.ofSeconds(30), true);
+                MetricsPorts.DEFAULT, RUN_ROOT, Duration.ofSeconds(30), true, "unlimited");
     }
 
     public LabConfig withIsolated(boolean v) {
-        return new LabConfig(name, v, csum, addresses, liveness, corruptEvery, metricsPorts, runRoot, healthTimeout, sharedMemory);
+        return new LabConfig(name, v, csum, addresses, liveness, corruptEvery, metricsPorts, runRoot, healthTimeout, sharedMemory, linkModel);
     }
 
     public LabConfig withCsum(ChecksumMode v) {
-        return new LabConfig(name, isolated, v, addresses, liveness, corruptEvery, metricsPorts, runRoot, healthTimeout, sharedMemory);
+        return new LabConfig(name, isolated, v, addresses, liveness, corruptEvery, metricsPorts, runRoot, healthTimeout, sharedMemory, linkModel);
     }
 
     public LabConfig withCorruptEvery(int v) {
-        return new LabConfig(name, isolated, csum, addresses, liveness, v, metricsPorts, runRoot, healthTimeout, sharedMemory);
+        return new LabConfig(name, isolated, csum, addresses, liveness, v, metricsPorts, runRoot, healthTimeout, sharedMemory, linkModel);
     }
 
     public LabConfig withAddresses(LabAddresses v) {
-        return new LabConfig(name, isolated, csum, v, liveness, corruptEvery, metricsPorts, runRoot, healthTimeout, sharedMemory);
+        return new LabConfig(name, isolated, csum, v, liveness, corruptEvery, metricsPorts, runRoot, healthTimeout, sharedMemory, linkModel);
     }
 
     public LabConfig withMetricsPorts(MetricsPorts v) {
-        return new LabConfig(name, isolated, csum, addresses, liveness, corruptEvery, v, runRoot, healthTimeout, sharedMemory);
+        return new LabConfig(name, isolated, csum, addresses, liveness, corruptEvery, v, runRoot, healthTimeout, sharedMemory, linkModel);
     }
 
     public LabConfig withHealthTimeout(Duration v) {
-        return new LabConfig(name, isolated, csum, addresses, liveness, corruptEvery, metricsPorts, runRoot, v, sharedMemory);
+        return new LabConfig(name, isolated, csum, addresses, liveness, corruptEvery, metricsPorts, runRoot, v, sharedMemory, linkModel);
     }
 
     public LabConfig withSharedMemory(boolean v) {
-        return new LabConfig(name, isolated, csum, addresses, liveness, corruptEvery, metricsPorts, runRoot, healthTimeout, v);
+        return new LabConfig(name, isolated, csum, addresses, liveness, corruptEvery, metricsPorts, runRoot, healthTimeout, v, linkModel);
     }
 
     public Path runDir() {

@@ -21,9 +21,10 @@ import java.util.function.IntSupplier;
  * thread, so it needs no locks; other threads read it through {@link LinkSimulator#status()}.
  *
  * <pre>
- *   DOWN ──one end trains──▶ TRAINING ──other end trains──▶ UP
- *    ▲                           │   ▲                       │
- *    └─────── end leaves ────────┘   └─ flap / end leaves ───┘  (a remaining end stays attached and retrains)
+ *   DOWN ──an end attaches──▶ DETECT ──one end trains──▶ TRAINING ──other end trains──▶ UP
+ *    ▲                           │                          │   ▲                       │
+ *    └────── last end leaves ────┴──────────────────────────┘   └─ flap / end leaves ───┘
+ *                                         (a remaining trained end stays attached and retrains)
  * </pre>
  *
  * Every time the link leaves or enters UP the engines are reset: descriptors in flight are lost and both ends
@@ -108,6 +109,9 @@ final class Link {
                     + existing.channel().remoteAddress() + "); stop it first";
         }
         ends.put(role, new End(channel, null));
+        if (state == LinkState.DOWN) {
+            moveTo(LinkState.DETECT, role.description() + " detected on its port");
+        }
         return null;
     }
 
@@ -150,7 +154,7 @@ final class Link {
         }
         ends.remove(role);
         End peer = ends.get(role.peer());
-        goDown(peer != null && peer.train() != null ? LinkState.TRAINING : LinkState.DOWN,
+        goDown(peer == null ? LinkState.DOWN : peer.train() != null ? LinkState.TRAINING : LinkState.DETECT,
                 role.description() + " left: " + reason);
         if (peer != null && peer.train() != null) {
             peer.channel().writeAndFlush(new LinkDown(role.description() + " went away: " + reason));

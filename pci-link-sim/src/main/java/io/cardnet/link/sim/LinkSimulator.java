@@ -100,7 +100,7 @@ public final class LinkSimulator implements AutoCloseable {
             }
         });
         Gauge.builder("cardnet.link.state", link, l -> l.state().code())
-                .description("link state: 0 down, 1 training, 2 up").register(registry);
+                .description("link state: 0 down, 1 detect, 2 training, 3 up").register(registry);
     }
 
     /** The settings in force. */
