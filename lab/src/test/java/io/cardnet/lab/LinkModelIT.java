@@ -192,6 +192,52 @@ class LinkModelIT {
         }
     }
 
+    @Test
+    void lostDoorbellsAreRecoveredByThePollTimer() throws Exception {
+        t.link("op", "fault", "kind", "lost-doorbell", "probability", 0.3);
+        long lost0 = t.counter("injected/h2c/lost-doorbell");
+        long polled0 = t.counter("poll/h2c");
+        TestLab.Transfer x = t.hostToCard(64L << 20);
+        long lost = t.counter("injected/h2c/lost-doorbell") - lost0;
+        long polled = t.counter("poll/h2c") - polled0;
+        System.out.printf("lost-doorbell 30%%: %d doorbells lost, %d poll-timer recoveries, sha256 %s%n", lost, polled,
+                x.intact() ? "equal" : "DIFFERENT");
+        assertTrue(lost > 0, "no doorbell was lost");
+        assertTrue(polled > 0, "the poll timer recovered nothing");
+        assertTrue(x.intact());
+    }
+
+    @Test
+    void reorderedDescriptorsStillDeliverIntactData() throws Exception {
+        t.link("op", "fault", "kind", "reorder", "probability", 0.05);
+        long reordered0 = t.counter("injected/h2c/reorder") + t.counter("injected/c2h/reorder");
+        TestLab.Transfer x = t.hostToCard(64L << 20);
+        long reordered = t.counter("injected/h2c/reorder") + t.counter("injected/c2h/reorder") - reordered0;
+        System.out.printf("reorder 5%%: %d descriptors delivered after their successor, sha256 %s%n", reordered,
+                x.intact() ? "equal" : "DIFFERENT");
+        assertTrue(reordered > 0, "nothing was reordered");
+        assertTrue(x.intact());
+    }
+
+    @Test
+    void aStallHoldsEveryDescriptorForItsDuration() throws Exception {
+        t.link("op", "fault", "kind", "stall", "millis", 500, "direction", "h2c");
+        // ping starts well inside the 500 ms, so its echo request waits out the rest of the stall
+        double millis = onePingMillis(3);
+        System.out.printf("stall 500 ms h2c: a ping sent during it took %.1f ms%n", millis);
+        assertTrue(millis >= 300, "the ping crossed a stalled engine in " + millis + " ms");
+        assertEquals(1, t.counter("injected/h2c/stall"));
+        double after = onePingMillis(1);
+        assertTrue(after < 100, "the engine should run freely after the stall, yet a ping took " + after + " ms");
+    }
+
+    private double onePingMillis(int waitSeconds) throws Exception {
+        Shell.Result r = TestLab.exec(t.hostNs(), "ping", "-c", "1", "-W", Integer.toString(waitSeconds), CARD);
+        assertTrue(r.ok(), r.output());
+        String line = r.output().lines().filter(l -> l.contains("time=")).findFirst().orElseThrow();
+        return Double.parseDouble(line.replaceAll(".*time=([0-9.]+).*", "$1"));
+    }
+
     // ------------------------------------------------------------------ 4. flap and surprise removal
 
     @Test
