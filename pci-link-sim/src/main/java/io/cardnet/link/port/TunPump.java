@@ -158,8 +158,15 @@ public final class TunPump implements BusPort.Listener, AutoCloseable {
                     batch = 0;
                     p.awaitWritable(50);
                 }
-                BusPort.TxBuffer tx = spare != null && !p.sharedMemory()
-                        ? new BusPort.TxBuffer(spare, -1, -1, -1) : p.nextBuffer(alloc);
+                BusPort.TxBuffer tx;
+                if (spare != null && !p.sharedMemory()) {
+                    tx = new BusPort.TxBuffer(spare, -1, -1, -1);
+                } else {
+                    if (spare != null) {
+                        spare.release();
+                    }
+                    tx = p.nextBuffer(alloc);
+                }
                 spare = null;
                 ByteBuf buf = tx.buffer();
                 int n;

@@ -81,9 +81,9 @@ final class DmaEngine {
     private ScheduledFuture<?> stallTimer;
     private long lastOverrunLog;
     /** Producer sequence of each delivered descriptor, by receive sequence, until the consumer frees it. */
-    private long[] delivered = new long[0];
+    private long[] delivered;
     /** Completed (consumed or dropped) descriptors beyond the head, by producer sequence. */
-    private boolean[] done = new boolean[0];
+    private boolean[] done;
     private long head;
     private long consumedUpTo;
     private FrameFault lastViewFault;
@@ -128,14 +128,17 @@ final class DmaEngine {
     /** A descriptor written into the ring; it moves once a doorbell (or the poll timer) says it is posted. */
     void post(Data d) {
         if (occupancy >= settings.ringDepth()) {
-            // The producer wrote past its credits: a driver bug on real hardware. Refuse the descriptor.
+            // The producer wrote past its credits: a driver bug on real hardware. Refuse the descriptor, but
+            // account it as posted and dropped, so the ring's head can move past its sequence.
+            long seq = d.sequence();
             metrics.drop(direction, "ring_overrun");
             d.release();
+            discard(seq);
             long now = System.nanoTime();
             if (now - lastOverrunLog > 1_000_000_000L) {
                 lastOverrunLog = now;
                 log.warn("{}: the {} posted beyond its {} credits; descriptor dropped (cardnet_bus_drops_total"
-                        + "{{reason=\"ring_overrun\"}})", direction.tag(), producer.description(), settings.ringDepth());
+                        + " reason=ring_overrun)", direction.tag(), producer.description(), settings.ringDepth());
             }
             return;
         }
@@ -196,6 +199,26 @@ final class DmaEngine {
         }
         consumedUpTo = Math.max(consumedUpTo, Math.min(upTo, rxSeq));
         flush();
+    }
+
+    /**
+     * A sequence the producer spent a credit on but that will never move (refused, malformed, or lost before it
+     * reached the ring): counted as posted and done at once, so the head, and the producer's credits, go on.
+     */
+    void discard(long seq) {
+        if (seq <= head || seq > head + settings.ringDepth()) {
+            return;
+        }
+        occupancy++;
+        lastPosted = Math.max(lastPosted, seq);
+        complete(seq);
+    }
+
+    /** Writes off {@code from} (inclusive) to {@code to} (exclusive); only the part a ring can hold matters. */
+    void discard(long from, long to) {
+        for (long s = Math.max(from, to - settings.ringDepth()); s < to; s++) {
+            discard(s);
+        }
     }
 
     /** Marks one descriptor done and advances the head over every contiguous done one. */

@@ -77,6 +77,9 @@ final class PortHandler extends ChannelInboundHandlerAdapter {
                 } else {
                     // view() returned the fault that names what is wrong with this descriptor
                     fault(engines.apply(direction).lastViewFault());
+                    if (desc.sequence() >= expectedSequence) {
+                        skipTo(desc.sequence() + 1);
+                    }
                 }
             }
             case RxDone done -> {
@@ -141,8 +144,9 @@ final class PortHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         if (seq != expectedSequence) {
-            metrics.drop(direction, "sequence_gap");
+            metrics.sequenceGap(direction);
             log.debug("{} port: sequence {} where {} was expected", role.shortName(), seq, expectedSequence);
+            skipTo(seq);
         }
         expectedSequence = seq + 1;
         engines.apply(direction).post(data);
@@ -154,6 +158,12 @@ final class PortHandler extends ChannelInboundHandlerAdapter {
             engines.apply(Direction.from(role.peer())).resume();
         }
         ctx.fireChannelWritabilityChanged();
+    }
+
+    /** Sequences the end posted but that never arrived whole (a malformed frame) are written off up to {@code next}. */
+    private void skipTo(long next) {
+        engines.apply(direction).discard(expectedSequence, next);
+        expectedSequence = next;
     }
 
     /** The link retrained: the end's sequence starts over. */

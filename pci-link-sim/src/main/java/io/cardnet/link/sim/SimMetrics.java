@@ -76,6 +76,12 @@ final class SimMetrics {
                 "modelled time the wire was busy with descriptors (paced models only)", "direction", d.tag()).increment(nanos);
     }
 
+    /** A descriptor whose sequence skipped ahead (it is still carried: the gap is what went missing before it). */
+    void sequenceGap(Direction d) {
+        counter("seqgap/" + d.tag(), "cardnet.bus.sequence.gaps", "descriptors whose sequence number skipped ahead",
+                "direction", d.tag()).increment();
+    }
+
     void ringFull(Direction d) {
         counter("ringfull/" + d.tag(), "cardnet.ring.full", "times a ring filled: the producer is out of credits",
                 "direction", d.tag()).increment();

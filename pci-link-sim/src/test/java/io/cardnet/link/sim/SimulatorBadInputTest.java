@@ -86,6 +86,39 @@ class SimulatorBadInputTest {
             }
         }
 
+        /** Reads what the simulator sends until completion interrupts have returned {@code want} credits (5 s). */
+        int creditsReturned(int want) throws IOException {
+            io.netty.channel.embedded.EmbeddedChannel decoder =
+                    new io.netty.channel.embedded.EmbeddedChannel(new io.cardnet.link.protocol.FrameDecoder());
+            ByteBuffer buf = ByteBuffer.allocate(64 * 1024);
+            int credits = 0;
+            long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(5);
+            ch.configureBlocking(false);
+            try {
+                while (credits < want && System.nanoTime() < deadline) {
+                    int n = ch.read(buf);
+                    if (n > 0) {
+                        buf.flip();
+                        decoder.writeInbound(Unpooled.copiedBuffer(buf));
+                        buf.clear();
+                        Object f;
+                        while ((f = decoder.readInbound()) != null) {
+                            if (f instanceof io.cardnet.link.protocol.Interrupt irq) {
+                                credits += irq.credits();
+                            }
+                            io.netty.util.ReferenceCountUtil.release(f);
+                        }
+                    } else {
+                        Thread.onSpinWait();
+                    }
+                }
+            } finally {
+                ch.configureBlocking(true);
+                decoder.finishAndReleaseAll();
+            }
+            return credits;
+        }
+
         /**
          * Ends the stream where it is (possibly mid-frame), reads whatever the simulator sent until it closes
          * its side, then closes: the simulator sees the cut exactly where the rogue stopped.
@@ -185,6 +218,31 @@ class SimulatorBadInputTest {
             Thread.sleep(20);
         }
         assertEquals("DOWN", sim.status().state(), "both ends closed, yet the link is not down");
+    }
+
+    @org.junit.jupiter.api.Test
+    void descriptorsLostToMalformedFramesStillReturnTheirCredits() throws Exception {
+        try (TestEnd card = new TestEnd(Role.ENDPOINT, dir.resolve("card.sock"));
+             RogueEnd host = new RogueEnd(dir.resolve("host.sock"))) {
+            host.send(FrameEncoder.encodeControl(ByteBufAllocator.DEFAULT,
+                    new Train(Protocol.VERSION, Role.ROOT_COMPLEX, Data.MAX_PACKET, Features.CSUM_UNNECESSARY)));
+            card.next(LinkUp.class);
+            // Sequence 1 is mangled on the way (its IP length lies), sequence 2 is fine.
+            byte[] lying = TestPackets.udp(new byte[32]);
+            lying[3] = 99;
+            Data bad = Data.of(ByteBufAllocator.DEFAULT, 1, VnetHeader.none(), lying);
+            bad.epoch(1);
+            host.send(bad.content());
+            byte[] good = TestPackets.udp("two".getBytes());
+            Data second = Data.of(ByteBufAllocator.DEFAULT, 2, VnetHeader.none(), good);
+            second.epoch(1);
+            host.send(second.content());
+            host.send(FrameEncoder.encodeControl(ByteBufAllocator.DEFAULT, new Doorbell(2, 1)));
+            assertArrayEquals(good, card.next(byte[].class));
+            // The card frees what it received; the head passes the lost sequence 1 too: two credits come back.
+            assertEquals(2, host.creditsReturned(2));
+            assertEquals(0, sim.status().counters().getOrDefault("ringfull/h2c", 0.0));
+        }
     }
 
     @org.junit.jupiter.api.Test
