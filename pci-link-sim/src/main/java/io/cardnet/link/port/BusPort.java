@@ -96,6 +96,8 @@ public final class BusPort implements AutoCloseable {
     private DmaRegion txRegion;
     private DmaRegion rxRegion;
     private long doorbellRungAt;
+    /** Frames posted by the producer thread since its last flush; handed to the bus thread in one task. */
+    private java.util.List<Object> pending = new java.util.ArrayList<>();
     private volatile Channel channel;
     private volatile LinkUp up;
     private volatile boolean shared;
@@ -229,26 +231,41 @@ public final class BusPort implements AutoCloseable {
         data.epoch(link.epoch());
         data.sequence(seq);
         if (tx.shared()) {
-            ch.write(new Desc(seq, tx.slot(), data.content().writerIndex(), (int) link.epoch() & 0xffff), ch.voidPromise());
+            pending.add(new Desc(seq, tx.slot(), data.content().writerIndex(), (int) link.epoch() & 0xffff));
         } else {
-            ch.write(data, ch.voidPromise());
+            pending.add(data);
         }
         return true;
     }
 
-    /** Rings the doorbell for the descriptors posted since the last one, and sends everything. */
+    /**
+     * Rings the doorbell for the descriptors posted since the last one, and sends everything: the posted frames
+     * and the doorbell go to the bus thread as one task, not one cross-thread hand-off per packet.
+     */
     public void flush() {
         Channel ch = channel;
         LinkUp link = up;
+        java.util.List<Object> batch = pending;
         if (ch == null) {
+            batch.forEach(ReferenceCountUtil::release);
+            batch.clear();
             return;
         }
         long tail = txSequence.get();
         if (link != null && tail != doorbellRungAt) {
             doorbellRungAt = tail;
-            ch.write(new Doorbell(tail, link.epoch()), ch.voidPromise());
+            batch.add(new Doorbell(tail, link.epoch()));
         }
-        ch.flush();
+        if (batch.isEmpty()) {
+            return;
+        }
+        pending = new java.util.ArrayList<>(batch.size() + 2);
+        ch.eventLoop().execute(() -> {
+            for (Object frame : batch) {
+                ch.write(frame, ch.voidPromise());
+            }
+            ch.flush();
+        });
     }
 
     /** Waits up to {@code millis} for a credit and socket room (a full ring back-pressures the producer). */
