@@ -26,9 +26,7 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 
 @Command(name = "capture", mixinStandardHelpOptions = true,
-        description = {"Capture the packets crossing the bus into a pcapng file (raw IP link type). The direction is",
-                "in each packet's flags (outbound = host→card), the descriptor (checksum state, sequence, ring slot,",
-                "GSO) in its comment. Starting or stopping a capture does not disturb the link."},
+        description = "Capture the packets crossing the bus into a pcapng file (raw IP link type). The direction is in each packet's flags (outbound = host→card), the descriptor (checksum state, sequence, ring slot, GSO) in its comment. Starting or stopping a capture does not disturb the link.",
         footer = {"", "Examples:",
                 "  cardnet link capture -w bus.pcapng                  # until Ctrl-C",
                 "  cardnet link capture -w bus.pcapng --duration 10s",

@@ -68,8 +68,7 @@ final class Components {
     }
 
     @Command(name = "sim", mixinStandardHelpOptions = true,
-            description = {"Run pci-link-sim, the bus: a port for the host (root complex) and one for the card (endpoint).",
-                    "Descriptors cross from one port to the other once both ends have trained."},
+            description = "Run pci-link-sim, the bus: a port for the host (root complex) and one for the card (endpoint). Descriptors cross from one port to the other once both ends have trained.",
             footer = {"", "Example:", "  cardnet sim --host-port unix:/tmp/b/host.sock --card-port unix:/tmp/b/card.sock --control /tmp/b/control.sock"})
     static final class Sim implements Callable<Integer> {
         @Option(names = "--host-port", required = true, description = "Where host-bridge attaches: unix:PATH or tcp:HOST:PORT.")
@@ -148,8 +147,7 @@ final class Components {
     }
 
     @Command(name = "host-bridge", mixinStandardHelpOptions = true,
-            description = {"Run host-bridge, the root-complex side: creates toe0 in this network namespace and",
-                    "moves its packets across the bus. toe0's carrier follows the link."})
+            description = "Run host-bridge, the root-complex side: creates toe0 in this network namespace and moves its packets across the bus. toe0's carrier follows the link.")
     static final class HostBridgeCmd implements Callable<Integer> {
         @Mixin
         EndOptions end;
@@ -186,8 +184,7 @@ final class Components {
     }
 
     @Command(name = "card-node", mixinStandardHelpOptions = true,
-            description = {"Run card-node, the card's firmware runtime: creates host0 in this (the card's) network",
-                    "namespace, attaches it to the bus, turns on forwarding and serves the sink and echo services."})
+            description = "Run card-node, the card's firmware runtime: creates host0 in this (the card's) network namespace, attaches it to the bus, turns on forwarding and serves the sink and echo services.")
     static final class CardNodeCmd implements Callable<Integer> {
         @Mixin
         EndOptions end;

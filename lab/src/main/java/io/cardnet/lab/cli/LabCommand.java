@@ -20,8 +20,7 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 
 @Command(name = "lab", mixinStandardHelpOptions = true,
-        description = {"Run the embedded lab in network namespaces: host ⇄ bus ⇄ card ⇄ wire peer.",
-                "Needs root (it creates namespaces, a veth pair and TUN devices)."},
+        description = "Run the embedded lab in network namespaces: host ⇄ bus ⇄ card ⇄ wire peer. Needs root (it creates namespaces, a veth pair and TUN devices).",
         subcommands = {LabCommand.Up.class, LabCommand.Down.class, LabCommand.Status.class, LabCommand.Restart.class})
 final class LabCommand {
 
@@ -36,9 +35,7 @@ final class LabCommand {
     }
 
     @Command(name = "up", mixinStandardHelpOptions = true,
-            description = {"Create the lab, start pci-link-sim, card-node and host-bridge, and wait until the link",
-                    "has trained. Stays in the foreground; Ctrl-C removes everything. With --detach it returns",
-                    "once the lab is up, and `cardnet lab down` removes it."},
+            description = "Create the lab, start pci-link-sim, card-node and host-bridge, and wait until the link has trained. Stays in the foreground; Ctrl-C removes everything. With --detach it returns once the lab is up, and `cardnet lab down` removes it.",
             footer = {"", "Examples:",
                     "  sudo ./cardnet lab up                      # toe0 in this namespace, card and wire peer in their own",
                     "  sudo ./cardnet lab up --isolated --name t1  # host side in its own namespace too",

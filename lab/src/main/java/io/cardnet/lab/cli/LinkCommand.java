@@ -15,8 +15,7 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 
 @Command(name = "link", mixinStandardHelpOptions = true,
-        description = {"Look at and steer the running bus: the PCIe model, rings, interrupt coalescing, faults, capture.",
-                "Changes take effect at once, without restarting anything."},
+        description = "Look at and steer the running bus: the PCIe model, rings, interrupt coalescing, faults, capture. Changes take effect at once, without restarting anything.",
         subcommands = {LinkCommand.Show.class, LinkCommand.Set.class, LinkCommand.Fault.class, CaptureCommand.class})
 final class LinkCommand {
 
@@ -142,9 +141,7 @@ final class LinkCommand {
     }
 
     @Command(name = "fault", mixinStandardHelpOptions = true,
-            description = {"Inject a fault into the running bus, or clear the probabilistic ones.",
-                    "With a probability: drop, bitflip (caught by the link CRC and replayed), poison (corrupted after",
-                    "the CRC: delivered), reorder, lost-doorbell. One-shot, with a duration: stall, flap, surprise-removal."},
+            description = "Inject a fault into the running bus, or clear the probabilistic ones. With a probability: drop, bitflip (caught by the link CRC and replayed), poison (corrupted after the CRC: delivered), reorder, lost-doorbell. One-shot, with a duration: stall, flap, surprise-removal.",
             footer = {"", "Examples:",
                     "  cardnet link fault drop --probability 0.01",
                     "  cardnet link fault bitflip --probability 0.001 --direction h2c",

@@ -23,16 +23,16 @@ final class LinkText {
         }
         b.append(String.format("rings      %d descriptors each way (credits), doorbell poll %d µs%n",
                 s.path("ringDepth").asInt(), s.path("pollMicros").asInt()));
-        s.path("coalescing").fields().forEachRemaining(e -> b.append(String.format(
+        s.path("coalescing").properties().forEach(e -> b.append(String.format(
                 "coalescing %s: %d frames / %d µs%s%n", e.getKey(), e.getValue().path("frames").asInt(),
                 e.getValue().path("micros").asInt(), e.getValue().path("adaptive").asBoolean() ? ", adaptive" : "")));
-        s.path("faults").fields().forEachRemaining(e -> b.append(String.format("faults     %s: %s%n", e.getKey(),
+        s.path("faults").properties().forEach(e -> b.append(String.format("faults     %s: %s%n", e.getKey(),
                 e.getValue().isEmpty() ? "none" : e.getValue().toString())));
         b.append(String.format("link       %s since %s, epoch %d, features %s%n", st.path("state").asText(),
                 st.path("since").asText(), st.path("epoch").asLong(), st.path("features").asText()));
-        st.path("traffic").fields().forEachRemaining(e -> b.append(String.format("traffic    %s %,d frames %,d bytes%n",
+        st.path("traffic").properties().forEach(e -> b.append(String.format("traffic    %s %,d frames %,d bytes%n",
                 e.getKey(), e.getValue().path("frames").asLong(), e.getValue().path("bytes").asLong())));
-        st.path("counters").fields().forEachRemaining(e -> b.append(String.format("  %-40s %,d%n", e.getKey(),
+        st.path("counters").properties().forEach(e -> b.append(String.format("  %-40s %,d%n", e.getKey(),
                 e.getValue().asLong())));
         return b.toString();
     }

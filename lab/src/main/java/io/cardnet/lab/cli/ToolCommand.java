@@ -16,8 +16,7 @@ import java.util.concurrent.Callable;
 final class ToolCommand {
 
     @Command(name = "send", mixinStandardHelpOptions = true,
-            description = {"Send SIZE bytes over TCP to a sink, then compare byte count and SHA-256 with the sink's report.",
-                    "Exits 1 if they differ."},
+            description = "Send SIZE bytes over TCP to a sink, then compare byte count and SHA-256 with the sink's report. Exits 1 if they differ.",
             footer = {"", "Examples:",
                     "  cardnet tool send --to 198.18.0.2:9 --size 1G          # to the card's sink, across the bus",
                     "  cardnet tool send --to 198.19.0.1:5001 --size 256M     # to a `tool sink` on the wire peer, routed by the card"})

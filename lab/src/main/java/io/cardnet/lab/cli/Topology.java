@@ -59,9 +59,9 @@ final class Topology {
         b.append(String.format("  link %s since %s, epoch %d, max packet %d, features %s%n", link.path("state").asText(),
                 link.path("since").asText(), link.path("epoch").asLong(), link.path("maxPacket").asInt(),
                 link.path("features").asText()));
-        link.path("traffic").fields().forEachRemaining(e -> b.append(String.format("  %s %,d frames %,d bytes%n",
+        link.path("traffic").properties().forEach(e -> b.append(String.format("  %s %,d frames %,d bytes%n",
                 e.getKey(), e.getValue().path("frames").asLong(), e.getValue().path("bytes").asLong())));
-        link.path("counters").fields().forEachRemaining(e -> b.append(String.format("  %-32s %,d%n", e.getKey(),
+        link.path("counters").properties().forEach(e -> b.append(String.format("  %-32s %,d%n", e.getKey(),
                 e.getValue().asLong())));
         return b.toString();
     }
