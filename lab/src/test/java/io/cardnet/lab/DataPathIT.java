@@ -6,6 +6,7 @@ import io.cardnet.card.services.TransferReport;
 import io.cardnet.lab.runtime.Shell;
 import io.cardnet.lab.tools.Sender;
 import io.cardnet.lab.tools.Sink;
+import io.cardnet.netdev.testing.RootRequired;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -128,7 +129,8 @@ class DataPathIT {
 
     @Test
     void iperf3HostToCard() throws Exception {
-        double gbps = Iperf3.run(t.cardNs(), t.hostNs(), CARD, 5);
+        RootRequired.requireTool("iperf3");
+        double gbps = io.cardnet.lab.bench.Iperf3.run(t.cardNs(), t.hostNs(), CARD, 5);
         System.out.printf("iperf3 -Z host→card, 5 s, one stream: %.2f Gb/s%n", gbps);
         assertTrue(gbps > 0, "iperf3 moved nothing");
     }

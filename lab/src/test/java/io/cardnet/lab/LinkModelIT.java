@@ -3,8 +3,7 @@ package io.cardnet.lab;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.cardnet.lab.runtime.Shell;
-import io.cardnet.link.model.LinkProfile;
-import io.cardnet.link.model.TlpModel;
+import io.cardnet.lab.bench.LinkPrediction;
 import io.cardnet.link.port.ChecksumMode;
 import io.cardnet.netdev.testing.RootRequired;
 import org.junit.jupiter.api.AfterAll;
@@ -84,24 +83,11 @@ class LinkModelIT {
         long started = System.nanoTime();
         double measured = iperf3HostToCard(5);
         double elapsed = (System.nanoTime() - started) / 1e9;
-        JsonNode after = t.lab.linkStatus();
-        long frames = delta(before, after, "traffic", "h2c", "frames");
-        long bytes = delta(before, after, "traffic", "h2c", "bytes");
-        // Small TLPs that share the h2c wire: doorbells from the host, receive interrupts to the card,
-        // completion interrupts to the card for its own (ACK) descriptors.
-        long notifications = delta(before, after, "counters", "doorbell/h2c", null)
-                + delta(before, after, "counters", "interrupt/h2c/receive", null)
-                + delta(before, after, "counters", "interrupt/c2h/completion", null);
-        double busy = delta(before, after, "counters", "wirebusy/h2c", null) / 1e9;
-        int packet = (int) (bytes / frames);
-        TlpModel tlp = new TlpModel(LinkProfile.parse(model));
-        double predictedPackets = tlp.packetBytesPerSecond(packet, (double) frames / notifications) * 8 / 1e9;
-        // iperf3 reports TCP payload: each packet also carries 20 bytes of IP and 32 of TCP (with timestamps).
-        double predicted = predictedPackets * (packet - 52) / packet;
-        double error = measured / predicted - 1;
+        LinkPrediction p = LinkPrediction.hostToCard(model, before, t.lab.linkStatus());
+        double error = measured / p.predictedGbps() - 1;
         System.out.printf("%s: iperf3 -P 2 host→card %.3f Gb/s, model predicts %.3f Gb/s (packets of %d bytes, %.2f per"
-                + " notification TLP): %+.1f%%; wire busy %.0f%% of the run%n", model, measured, predicted, packet,
-                (double) frames / notifications, error * 100, busy / elapsed * 100);
+                + " notification TLP): %+.1f%%; wire busy %.0f%% of the run%n", model, measured, p.predictedGbps(),
+                p.packetBytes(), p.framesPerNotification(), error * 100, p.wireBusySeconds() / elapsed * 100);
         return error;
     }
 
@@ -111,13 +97,7 @@ class LinkModelIT {
      * is the same either way; two streams just keep it fed.
      */
     private double iperf3HostToCard(int seconds) throws Exception {
-        return Iperf3.run(t.cardNs(), t.hostNs(), CARD, seconds, 2);
-    }
-
-    private static long delta(JsonNode before, JsonNode after, String section, String key, String field) {
-        JsonNode b = before.path(section).path(key);
-        JsonNode a = after.path(section).path(key);
-        return field == null ? a.asLong(0) - b.asLong(0) : a.path(field).asLong(0) - b.path(field).asLong(0);
+        return io.cardnet.lab.bench.Iperf3.run(t.cardNs(), t.hostNs(), CARD, seconds, 2);
     }
 
     // ------------------------------------------------------------------ 2. coalescing

@@ -140,9 +140,14 @@ final class Components {
                 description = "The simulator's shared-memory DMA regions (its --dma); without it packets travel inside frames.")
         Path dma;
 
+        @Option(names = "--offload", defaultValue = "on",
+                description = "on: the kernel hands over partial checksums and 64K TSO packets (the design); off: a plain NIC,"
+                        + " the kernel checksums and segments in software (default: ${DEFAULT-VALUE}).")
+        String offload;
+
         TunEndConfig config(Role role, String device, Liveness liveness) {
             return new TunEndConfig(role, device, EndpointAddress.parse(address), mtu, BusAddress.parse(bus),
-                    ChecksumMode.parse(csum), liveness, dma);
+                    ChecksumMode.parse(csum), liveness, dma, Converters.onOff(offload, "--offload"));
         }
     }
 

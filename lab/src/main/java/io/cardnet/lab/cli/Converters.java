@@ -53,6 +53,15 @@ final class Converters {
         }
     }
 
+    /** "on" or "off", as options like --offload take them. */
+    static boolean onOff(String value, String option) {
+        return switch (value) {
+            case "on" -> true;
+            case "off" -> false;
+            default -> throw new IllegalArgumentException(option + " takes on or off, not '" + value + "'");
+        };
+    }
+
     /** HOST:PORT. */
     static java.net.InetSocketAddress hostPort(String value, String option) {
         int colon = value.lastIndexOf(':');

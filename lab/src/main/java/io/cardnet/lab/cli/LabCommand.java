@@ -74,6 +74,10 @@ final class LabCommand {
                         + " `cardnet link set` changes it later.")
         String link;
 
+        @Option(names = "--offload", defaultValue = "on",
+                description = "on: toe0 and host0 take partial checksums and 64K TSO packets (the design); off: plain NICs (default: ${DEFAULT-VALUE}).")
+        String offload;
+
         @Option(names = "--no-shared-memory",
                 description = "Send packets inside the bus frames instead of through shared DMA memory (slower; for comparison).")
         boolean noSharedMemory;
@@ -92,7 +96,7 @@ final class LabCommand {
             LabConfig cfg = new LabConfig(lab.name, isolated, ChecksumMode.parse(csum),
                     LabAddresses.of(linkSubnet, wireSubnet), LabConfig.defaults(lab.name).liveness(), corruptEvery,
                     new LabConfig.MetricsPorts(metricsPorts[0], metricsPorts[1], metricsPorts[2]), lab.runRoot, timeout,
-                    !noSharedMemory, link);
+                    !noSharedMemory, link, Converters.onOff(offload, "--offload"));
             long start = System.nanoTime();
             Lab l = Lab.up(cfg, Output::progress);
             double seconds = (System.nanoTime() - start) / 1e9;

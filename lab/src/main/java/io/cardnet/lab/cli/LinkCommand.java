@@ -128,10 +128,7 @@ final class LinkCommand {
                 r.put("coalesceMicros", usecs);
             }
             if (adaptive != null) {
-                if (!adaptive.equals("on") && !adaptive.equals("off")) {
-                    throw new IllegalArgumentException("--adaptive takes on or off, not '" + adaptive + "'");
-                }
-                r.put("adaptive", adaptive.equals("on"));
+                r.put("adaptive", Converters.onOff(adaptive, "--adaptive"));
             }
             if (r.size() == 2) {
                 throw new IllegalArgumentException("nothing to set; see `cardnet link set --help`");

@@ -123,7 +123,7 @@ public final class Lab implements AutoCloseable {
      * starve it (a paced Gen3 x1 link measured 6.6 instead of 7.0 Gb/s). Only in namespaces the lab created:
      * the caller's own namespace is never changed. /proc/sys/net belongs to the writing thread's namespace.
      */
-    private static void tuneTcpBuffers(String ns) throws IOException {
+    public static void tuneTcpBuffers(String ns) throws IOException {
         try {
             io.cardnet.netdev.NetNamespace.call(ns, () -> {
                 Files.writeString(Path.of("/proc/sys/net/ipv4/tcp_wmem"), "4096 16384 33554432\n");
@@ -155,14 +155,14 @@ public final class Lab implements AutoCloseable {
                 }
                 yield args;
             }
-            case CARD_NODE -> concat(dma(),
+            case CARD_NODE -> concat(endOptions(),
                     "--bus", "unix:" + runDir.resolve("card.sock"),
                     "--device", LabNames.CARD_DEVICE,
                     "--address", a.cardLink().toString(),
                     "--csum", csum,
                     "--metrics-port", Integer.toString(config.metricsPorts().card()),
                     "--heartbeat", hb, "--heartbeat-misses", misses);
-            case HOST_BRIDGE -> concat(dma(),
+            case HOST_BRIDGE -> concat(endOptions(),
                     "--bus", "unix:" + runDir.resolve("host.sock"),
                     "--device", LabNames.HOST_DEVICE,
                     "--address", a.hostLink().toString(),
@@ -175,6 +175,11 @@ public final class Lab implements AutoCloseable {
 
     private List<String> dma() {
         return config.sharedMemory() ? List.of("--dma", config.dmaDir().toString()) : List.of();
+    }
+
+    /** Options both ends share: where the DMA regions are, and whether the TUNs offload. */
+    private List<String> endOptions() {
+        return concat(dma(), "--offload", config.offload() ? "on" : "off");
     }
 
     private static List<String> concat(List<String> first, String... rest) {
@@ -245,7 +250,7 @@ public final class Lab implements AutoCloseable {
         LabConfig cfg = LabConfig.defaults(name).withIsolated(s.isolated())
                 .withCsum(ChecksumMode.valueOf(s.csum().toUpperCase()));
         cfg = new LabConfig(cfg.name(), cfg.isolated(), cfg.csum(), cfg.addresses(), cfg.liveness(), 0,
-                cfg.metricsPorts(), runRoot, cfg.healthTimeout(), cfg.sharedMemory(), cfg.linkModel());
+                cfg.metricsPorts(), runRoot, cfg.healthTimeout(), cfg.sharedMemory(), cfg.linkModel(), cfg.offload());
         return new Lab(cfg, s, progress);
     }
 

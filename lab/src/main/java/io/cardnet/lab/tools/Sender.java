@@ -21,8 +21,6 @@ import java.util.function.LongConsumer;
  */
 public final class Sender {
     private static final int PATTERN = 4 << 20;
-    /** A transfer that moves nothing for this long has failed (the link or the sink is gone). */
-    static final java.time.Duration STALL = java.time.Duration.ofSeconds(60);
 
     private Sender() {
     }
@@ -45,10 +43,8 @@ public final class Sender {
                 throw new IOException("cannot connect to " + to + ": " + e.getMessage()
                         + " (is the lab up and the sink listening? `cardnet lab status`)", e);
             }
-            java.util.concurrent.atomic.AtomicLong moved = new java.util.concurrent.atomic.AtomicLong();
-            Thread watchdog = Thread.ofVirtual().name("send-watchdog").start(() -> watch(ch, moved));
             long sent = 0;
-            try {
+            try (StallWatch watch = StallWatch.on(ch)) {
                 while (sent < size) {
                     int chunk = (int) Math.min(PATTERN, size - sent);
                     ByteBuffer b = direct.duplicate().limit(chunk);
@@ -57,7 +53,7 @@ public final class Sender {
                     }
                     sha.update(pattern, 0, chunk);
                     sent += chunk;
-                    moved.set(sent);
+                    watch.moved(sent);
                     progress.accept(sent);
                 }
                 ch.shutdownOutput();
@@ -74,32 +70,9 @@ public final class Sender {
                 return new Result(to.getHostString() + ":" + to.getPort(), sent, seconds, sent * 8 / seconds / 1e9, mine,
                         sink, match);
             } catch (java.nio.channels.AsynchronousCloseException e) {
-                throw new IOException("the transfer to " + to + " made no progress for " + STALL.toSeconds() + " s after "
-                        + moved.get() + " of " + size + " bytes (link down? `cardnet lab status`)", e);
-            } finally {
-                watchdog.interrupt();
+                throw new IOException("the transfer to " + to + " made no progress for " + StallWatch.STALL.toSeconds()
+                        + " s after " + sent + " of " + size + " bytes (link down? `cardnet lab status`)", e);
             }
-        }
-    }
-
-    /** Closes the channel when the transfer stops moving, so a dead link fails the transfer instead of hanging it. */
-    private static void watch(SocketChannel ch, java.util.concurrent.atomic.AtomicLong moved) {
-        long last = -1;
-        long since = System.nanoTime();
-        try {
-            while (ch.isOpen()) {
-                Thread.sleep(1000);
-                long now = moved.get();
-                if (now != last) {
-                    last = now;
-                    since = System.nanoTime();
-                } else if (System.nanoTime() - since > STALL.toNanos()) {
-                    ch.close();
-                    return;
-                }
-            }
-        } catch (InterruptedException | IOException ignored) {
-            // the transfer ended
         }
     }
 }

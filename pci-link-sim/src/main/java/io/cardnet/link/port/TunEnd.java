@@ -30,12 +30,12 @@ public final class TunEnd implements AutoCloseable {
     /** Creates and configures the device in this process's network namespace, then attaches to the bus. */
     public static TunEnd open(TunEndConfig config, MeterRegistry registry) throws NetdevException {
         ChecksumPolicy initial = ChecksumPolicy.forFeatures(config.csum().features());
-        Tun tun = Tun.open(config.device(), initial.offloads());
+        Tun tun = Tun.open(config.device(), config.offload() ? initial.offloads() : java.util.EnumSet.noneOf(Tun.Offload.class));
         try {
             NetInterface.setMtu(tun.name(), config.mtu());
             NetInterface.setIpv4Address(tun.name(), config.address().address(), config.address().prefix());
             NetInterface.setUp(tun.name(), true);
-            TunPump pump = new TunPump(tun, config.role(), config.csum().features(), registry);
+            TunPump pump = new TunPump(tun, config.role(), config.csum().features(), config.offload(), registry);
             BusPort port = new BusPort(config.busPortConfig(), pump);
             pump.start(port);
             port.start();

@@ -18,9 +18,11 @@ import java.util.Objects;
  * @param csum    checksum mode this end offers in training
  * @param liveness heartbeat contract with the simulator
  * @param dmaDir   the simulator's shared-memory DMA regions; null sends packets inside frames
+ * @param offload  let the kernel hand over partial checksums and TSO super-packets (the design); false models a
+ *                 plain NIC: the kernel checksums and segments in software before the packet reaches the TUN
  */
 public record TunEndConfig(Role role, String device, EndpointAddress address, int mtu, BusAddress bus,
-                           ChecksumMode csum, Liveness liveness, java.nio.file.Path dmaDir) {
+                           ChecksumMode csum, Liveness liveness, java.nio.file.Path dmaDir, boolean offload) {
     public static final int MTU_64K = 65535;
 
     public TunEndConfig {

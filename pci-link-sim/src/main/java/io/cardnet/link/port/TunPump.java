@@ -37,6 +37,8 @@ public final class TunPump implements BusPort.Listener, AutoCloseable {
     private static final int FLUSH_BATCH = 32;
 
     private final Tun tun;
+    /** False models a plain NIC: no checksum or segmentation offload, whatever the checksum policy. */
+    private final boolean offload;
     private final long offeredFeatures;
     private final Direction outbound;
     private final Direction inbound;
@@ -53,8 +55,10 @@ public final class TunPump implements BusPort.Listener, AutoCloseable {
     private Thread reader;
     private long lastWriteErrorLog;
 
-    public TunPump(Tun tun, io.cardnet.link.protocol.Role role, long offeredFeatures, MeterRegistry registry) {
+    public TunPump(Tun tun, io.cardnet.link.protocol.Role role, long offeredFeatures, boolean offload,
+                   MeterRegistry registry) {
         this.tun = tun;
+        this.offload = offload;
         this.offeredFeatures = offeredFeatures;
         this.outbound = Direction.from(role);
         this.inbound = Direction.from(role.peer());
@@ -99,7 +103,7 @@ public final class TunPump implements BusPort.Listener, AutoCloseable {
     public void linkUp(LinkUp up) {
         ChecksumPolicy next = ChecksumPolicy.forFeatures(up.features());
         try {
-            if (next != policy) {
+            if (next != policy && offload) {
                 tun.setOffloads(next.offloads());
             }
             policy = next;

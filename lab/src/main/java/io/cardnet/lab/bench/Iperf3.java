@@ -1,40 +1,43 @@
-package io.cardnet.lab;
+package io.cardnet.lab.bench;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.cardnet.lab.runtime.Shell;
-import io.cardnet.netdev.testing.RootRequired;
 
+import java.io.IOException;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-
-import static org.junit.jupiter.api.Assertions.fail;
 
 /**
  * iperf3 between two namespaces: a one-off server in one, the client in the other. iperf3 3.12 exits 0 even
  * when it cannot connect (the error is only in its JSON), so a run counts only if its JSON has no error.
  */
-final class Iperf3 {
+public final class Iperf3 {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private Iperf3() {
     }
 
+    /** True if iperf3 is on the PATH. */
+    public static boolean installed() {
+        return java.util.Arrays.stream(System.getenv().getOrDefault("PATH", "").split(java.io.File.pathSeparator))
+                .anyMatch(dir -> java.nio.file.Files.isExecutable(java.nio.file.Path.of(dir, "iperf3")));
+    }
+
     /** Goodput in Gb/s of one TCP stream, zero-copy sender, {@code seconds} long, first second omitted. */
-    static double run(String serverNs, String clientNs, String address, int seconds) throws Exception {
+    public static double run(String serverNs, String clientNs, String address, int seconds) throws Exception {
         return run(serverNs, clientNs, address, seconds, 1);
     }
 
     /** As {@link #run(String, String, String, int)} with {@code streams} parallel TCP streams, summed. */
-    static double run(String serverNs, String clientNs, String address, int seconds, int streams) throws Exception {
-        RootRequired.requireTool("iperf3");
+    public static double run(String serverNs, String clientNs, String address, int seconds, int streams) throws Exception {
         Process server = new ProcessBuilder(Shell.inNamespace(serverNs, List.of("iperf3", "-s", "-1", "-B", address)))
                 .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
         try {
             String last = "";
             for (int attempt = 0; attempt < 25; attempt++) {
-                Shell.Result r = TestLab.exec(clientNs, "iperf3", "-c", address, "-t", Integer.toString(seconds),
-                        "-O", "1", "-Z", "-P", Integer.toString(streams), "-J");
+                Shell.Result r = Shell.run(Shell.inNamespace(clientNs, List.of("iperf3", "-c", address, "-t",
+                        Integer.toString(seconds), "-O", "1", "-Z", "-P", Integer.toString(streams), "-J")), seconds + 60L);
                 JsonNode out = r.output().isBlank() ? null : JSON.readTree(r.output());
                 if (r.ok() && out != null && !out.has("error") && out.path("end").has("sum_received")) {
                     return out.path("end").path("sum_received").path("bits_per_second").asDouble() / 1e9;
@@ -42,7 +45,7 @@ final class Iperf3 {
                 last = out != null && out.has("error") ? out.get("error").asText() : r.output();
                 Thread.sleep(200);
             }
-            return fail("iperf3 never ran: " + last);
+            throw new IOException("iperf3 never ran: " + last);
         } finally {
             server.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
         }

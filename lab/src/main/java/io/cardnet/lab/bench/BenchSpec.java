@@ -1,0 +1,65 @@
+package io.cardnet.lab.bench;
+
+import io.cardnet.link.model.LinkProfile;
+import io.cardnet.link.port.ChecksumMode;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * A sendfile benchmark: the matrix (each a list; the cases are every combination), how much to send, how often.
+ *
+ * @param lab an existing lab to use, or null to bring up an isolated one per checksum/offload setting
+ */
+public record BenchSpec(List<Integer> mtus, List<Boolean> offloads, List<ChecksumMode> csums, List<String> links,
+                        List<String> directions, long size, int runs, int warmup, Path out, String lab) {
+    public BenchSpec {
+        Objects.requireNonNull(out, "out");
+        mtus = List.copyOf(mtus);
+        offloads = List.copyOf(offloads);
+        csums = List.copyOf(csums);
+        links = List.copyOf(links);
+        directions = List.copyOf(directions);
+        for (int mtu : mtus) {
+            if (mtu < 576 || mtu > 65535) {
+                throw new IllegalArgumentException("--mtu values must be 576..65535, not " + mtu);
+            }
+        }
+        for (String l : links) {
+            LinkProfile.parse(l);
+        }
+        for (String d : directions) {
+            if (!d.equals("h2c") && !d.equals("c2h")) {
+                throw new IllegalArgumentException("--direction takes h2c and/or c2h, not '" + d + "'");
+            }
+        }
+        if (mtus.isEmpty() || offloads.isEmpty() || csums.isEmpty() || links.isEmpty() || directions.isEmpty()) {
+            throw new IllegalArgumentException("every matrix option needs at least one value");
+        }
+        if (size < 1 << 20) {
+            throw new IllegalArgumentException("--size must be at least 1M, was " + size);
+        }
+        if (runs < 1 || warmup < 0) {
+            throw new IllegalArgumentException("--runs must be at least 1 and --warmup at least 0");
+        }
+    }
+
+    /** Every combination, grouped so that cases sharing a lab (checksum mode, offload) run together. */
+    public List<BenchCase> cases() {
+        List<BenchCase> out = new ArrayList<>();
+        for (ChecksumMode c : csums) {
+            for (boolean o : offloads) {
+                for (String l : links) {
+                    for (int m : mtus) {
+                        for (String d : directions) {
+                            out.add(new BenchCase(m, o, c, l, d));
+                        }
+                    }
+                }
+            }
+        }
+        return out;
+    }
+}

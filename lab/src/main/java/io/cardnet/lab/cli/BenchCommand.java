@@ -1,0 +1,84 @@
+package io.cardnet.lab.cli;
+
+import io.cardnet.lab.bench.BenchSpec;
+import io.cardnet.lab.bench.ReportWriter;
+import io.cardnet.lab.bench.Results;
+import io.cardnet.lab.bench.SendfileBench;
+import io.cardnet.lab.runtime.Privileges;
+import io.cardnet.link.port.ChecksumMode;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Path;
+import java.time.LocalDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.List;
+import java.util.concurrent.Callable;
+
+@Command(name = "bench", mixinStandardHelpOptions = true,
+        description = "Benchmarks through the card, each against a kernel-only baseline measured in the same run.",
+        subcommands = {BenchCommand.Sendfile.class})
+final class BenchCommand {
+
+    @Command(name = "sendfile", mixinStandardHelpOptions = true,
+            description = "A host application sends a file with sendfile(2) to the card's sink (h2c), or the card sends it"
+                    + " to the host (c2h), for every combination of the matrix options; the sink checks the byte count and"
+                    + " SHA-256. The same transfer over a veth pair at each MTU is the baseline. Each checksum/offload"
+                    + " setting gets its own isolated lab, removed at the end. Writes results/<time>/results.json,"
+                    + " results.md and goodput.png.",
+            footer = {"", "Examples:",
+                    "  sudo ./cardnet bench sendfile                                        # 64K MTU, offload on, unlimited link",
+                    "  sudo ./cardnet bench sendfile --mtu 1500,9000,65535 --offload off    # the 64K-MTU claim",
+                    "  sudo ./cardnet bench sendfile --csum unnecessary,verify --link unlimited,gen3x4 --direction h2c,c2h"})
+    static final class Sendfile implements Callable<Integer> {
+        @Option(names = "--mtu", split = ",", defaultValue = "65535", description = "MTUs of toe0 and host0 (default: ${DEFAULT-VALUE}).")
+        List<Integer> mtus;
+
+        @Option(names = "--offload", split = ",", defaultValue = "on",
+                description = "on (TSO and checksum offload on toe0 and host0) and/or off (a plain NIC) (default: ${DEFAULT-VALUE}).")
+        List<String> offloads;
+
+        @Option(names = "--csum", split = ",", defaultValue = "unnecessary", description = "unnecessary and/or verify (default: ${DEFAULT-VALUE}).")
+        List<String> csums;
+
+        @Option(names = "--link", split = ",", defaultValue = "unlimited", description = "Link models: unlimited, genGxL (default: ${DEFAULT-VALUE}).")
+        List<String> links;
+
+        @Option(names = "--direction", split = ",", defaultValue = "h2c", description = "h2c and/or c2h (default: ${DEFAULT-VALUE}).")
+        List<String> directions;
+
+        @Option(names = "--size", defaultValue = "1G", converter = Converters.SizeConverter.class,
+                description = "Bytes per transfer (default: ${DEFAULT-VALUE}).")
+        long size;
+
+        @Option(names = "--runs", defaultValue = "3", description = "Timed transfers per configuration (default: ${DEFAULT-VALUE}).")
+        int runs;
+
+        @Option(names = "--warmup", defaultValue = "1", description = "Untimed transfers first, so the JVMs are warm (default: ${DEFAULT-VALUE}).")
+        int warmup;
+
+        @Option(names = "--out", defaultValue = "results", description = "Where results/<time>/ goes (default: ${DEFAULT-VALUE}).")
+        Path out;
+
+        @Option(names = "--json", description = "Print the results as JSON instead of the table.")
+        boolean json;
+
+        @Override
+        public Integer call() throws Exception {
+            List<Boolean> offload = offloads.stream().map(o -> Converters.onOff(o, "--offload")).toList();
+            BenchSpec spec = new BenchSpec(mtus, offload, csums.stream().map(ChecksumMode::parse).toList(), links,
+                    directions, size, runs, warmup, out, null);
+            Privileges.requireNetAdmin("cardnet bench sendfile");
+            Path dir = out.resolve(LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyy-MM-dd'T'HH-mm-ss")));
+            Results.Report report = new SendfileBench(spec, Output::progress).run();
+            ReportWriter.write(report, dir);
+            if (json) {
+                Output.json(System.out, report);
+            } else {
+                System.out.print(ReportWriter.markdown(report));
+                System.out.println("\nwritten to " + dir.resolve("results.json") + ", results.md and goodput.png");
+            }
+            return report.cases().stream().allMatch(Results.Case::sha256Ok) ? 0 : 1;
+        }
+    }
+}

@@ -1,0 +1,74 @@
+package io.cardnet.lab;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.cardnet.netdev.testing.RootRequired;
+import org.junit.jupiter.api.Test;
+
+import javax.imageio.ImageIO;
+import java.awt.image.BufferedImage;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Comparator;
+import java.util.List;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * `cardnet bench sendfile` as a user runs it, on a small matrix: it must produce the JSON, the Markdown and the PNG,
+ * every transfer must pass its SHA-256 check, and the labs and the veth baseline must leave nothing behind.
+ * Speed is reported, never asserted.
+ */
+class BenchIT {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    @Test
+    void aSmallSendfileMatrixWritesJsonMarkdownAndAChart() throws Exception {
+        RootRequired.check();
+        Path out = Files.createTempDirectory("cardnet-bench");
+        try {
+            CardnetCli.Run run = CardnetCli.run("bench", "sendfile", "--mtu", "1500,65535", "--size", "16M",
+                    "--runs", "1", "--warmup", "1", "--out", out.toString());
+            System.out.println(run.out());
+            assertEquals(0, run.exit(), run.err());
+
+            Path dir;
+            try (Stream<Path> s = Files.list(out)) {
+                dir = s.findFirst().orElseThrow();
+            }
+            JsonNode report = JSON.readTree(dir.resolve("results.json").toFile());
+            assertEquals(2, report.path("cases").size());
+            for (JsonNode c : report.path("cases")) {
+                assertTrue(c.path("sha256Ok").asBoolean(), "a transfer failed its SHA-256 check: " + c);
+                assertTrue(c.path("medianGbps").asDouble() > 0, c.toString());
+                assertTrue(c.path("vethGbps").asDouble() > 0, "no veth baseline for " + c);
+                assertTrue(c.path("kernelCpuSecondsPerGiB").asDouble() >= 0, c.toString());
+            }
+            assertEquals(2, report.path("baselines").size(), "one veth baseline per MTU");
+
+            String md = Files.readString(dir.resolve("results.md"));
+            List<String> rows = md.lines().filter(l -> l.startsWith("| 1500 ") || l.startsWith("| 65535 ")).toList();
+            assertEquals(2, rows.size(), md);
+            assertTrue(rows.stream().allMatch(r -> r.endsWith("| equal |")), md);
+
+            BufferedImage png = ImageIO.read(dir.resolve("goodput.png").toFile());
+            assertNotNull(png, "goodput.png is not an image");
+            assertTrue(png.getWidth() >= 800 && png.getHeight() >= 600);
+
+            for (String ns : List.of("cardnet-benchuo-card", "cardnet-benchuo-host", "cardnet-bench-veth-a",
+                    "cardnet-bench-veth-b")) {
+                assertTrue(!Files.exists(Path.of("/run/netns", ns)), ns + " was left behind");
+            }
+            TestLab.assertNothingLeft("benchuo", List.of());
+        } finally {
+            try (Stream<Path> s = Files.walk(out)) {
+                for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {
+                    Files.deleteIfExists(p);
+                }
+            }
+        }
+    }
+}
