@@ -71,4 +71,39 @@ class BenchIT {
             }
         }
     }
+
+    @Test
+    void latencyReportsPercentilesForBothPathsAndEachSize() throws Exception {
+        RootRequired.check();
+        Path out = Files.createTempDirectory("cardnet-bench");
+        try {
+            CardnetCli.Run run = CardnetCli.run("bench", "latency", "--size", "64,65536", "--count", "200",
+                    "--warmup", "100", "--out", out.toString(), "--json");
+            assertEquals(0, run.exit(), run.err());
+            JsonNode report = JSON.readTree(run.out());
+            for (String path : List.of("card", "veth")) {
+                assertEquals(2, report.path(path).size(), run.out());
+                for (JsonNode s : report.path(path)) {
+                    double p50 = s.path("p50").asDouble();
+                    assertTrue(p50 > 0 && s.path("p99").asDouble() >= p50 && s.path("max").asDouble() >= s.path("p99").asDouble(),
+                            "percentiles out of order: " + s);
+                }
+            }
+            assertTrue(report.path("ratios").path("64").asDouble() > 0);
+            Path dir;
+            try (Stream<Path> s = Files.list(out)) {
+                dir = s.findFirst().orElseThrow();
+            }
+            assertTrue(Files.readString(dir.resolve("latency.md")).contains("| 65536 | card |"));
+            assertTrue(Files.exists(dir.resolve("latency.json")));
+            TestLab.assertNothingLeft("benchlat", List.of());
+            assertTrue(!Files.exists(Path.of("/run/netns", "cardnet-bench-veth-a")), "the veth baseline was left behind");
+        } finally {
+            try (Stream<Path> s = Files.walk(out)) {
+                for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {
+                    Files.deleteIfExists(p);
+                }
+            }
+        }
+    }
 }

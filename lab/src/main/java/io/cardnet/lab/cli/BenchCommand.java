@@ -17,7 +17,7 @@ import java.util.concurrent.Callable;
 
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = "Benchmarks through the card, each against a kernel-only baseline measured in the same run.",
-        subcommands = {BenchCommand.Sendfile.class})
+        subcommands = {BenchCommand.Sendfile.class, BenchCommand.Latency.class})
 final class BenchCommand {
 
     @Command(name = "sendfile", mixinStandardHelpOptions = true,
@@ -79,6 +79,53 @@ final class BenchCommand {
                 System.out.println("\nwritten to " + dir.resolve("results.json") + ", results.md and goodput.png");
             }
             return report.cases().stream().allMatch(Results.Case::sha256Ok) ? 0 : 1;
+        }
+    }
+
+    @Command(name = "latency", mixinStandardHelpOptions = true,
+            description = "Request/response round trips over TCP to the card's echo service (p50, p99, max) for each"
+                    + " message size, against the same round trips over a veth pair measured in the same run. Writes"
+                    + " results/<time>/latency.json and latency.md.",
+            footer = {"", "Examples:",
+                    "  sudo ./cardnet bench latency                          # 64-byte and 64 KiB messages",
+                    "  sudo ./cardnet bench latency --link gen3x4 --count 5000"})
+    static final class Latency implements Callable<Integer> {
+        @Option(names = "--size", split = ",", defaultValue = "64,65536", description = "Message sizes in bytes (default: ${DEFAULT-VALUE}).")
+        List<Integer> sizes;
+
+        @Option(names = "--count", defaultValue = "2000", description = "Timed round trips per size (default: ${DEFAULT-VALUE}).")
+        int count;
+
+        @Option(names = "--warmup", defaultValue = "500", description = "Untimed round trips first (default: ${DEFAULT-VALUE}).")
+        int warmup;
+
+        @Option(names = "--link", defaultValue = "unlimited", description = "The link model (default: ${DEFAULT-VALUE}).")
+        String link;
+
+        @Option(names = "--out", defaultValue = "results", description = "Where results/<time>/ goes (default: ${DEFAULT-VALUE}).")
+        Path out;
+
+        @Option(names = "--json", description = "Print the results as JSON instead of the table.")
+        boolean json;
+
+        @Override
+        public Integer call() throws Exception {
+            io.cardnet.lab.bench.LatencyBench bench = new io.cardnet.lab.bench.LatencyBench(sizes, count, warmup, link,
+                    Output::progress);
+            Privileges.requireNetAdmin("cardnet bench latency");
+            Path dir = out.resolve(LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyy-MM-dd'T'HH-mm-ss")));
+            var report = bench.run();
+            java.nio.file.Files.createDirectories(dir);
+            Output.JSON.writeValue(dir.resolve("latency.json").toFile(), report);
+            String md = io.cardnet.lab.bench.LatencyBench.markdown(report);
+            java.nio.file.Files.writeString(dir.resolve("latency.md"), md);
+            if (json) {
+                Output.json(System.out, report);
+            } else {
+                System.out.print(md);
+                System.out.println("\nwritten to " + dir.resolve("latency.json") + " and latency.md");
+            }
+            return 0;
         }
     }
 }
