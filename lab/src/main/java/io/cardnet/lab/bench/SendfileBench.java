@@ -41,6 +41,7 @@ public final class SendfileBench {
     private static final double GIB = 1L << 30;
     private static final int HOST_SINK_PORT = 5101;
     private static final int VETH_SINK_PORT = 5102;
+    private static final java.time.Duration WARM_UP = java.time.Duration.ofSeconds(5);
 
     private final BenchSpec spec;
     private final Consumer<String> progress;
@@ -69,6 +70,7 @@ public final class SendfileBench {
                 for (boolean offload : spec.offloads()) {
                     List<BenchCase> group = all.stream().filter(c -> c.csum() == csum && c.offload() == offload).toList();
                     try (Lab lab = labFor(csum, offload)) {
+                        warmUp(lab, group);
                         for (BenchCase c : group) {
                             index++;
                             cases.add(runCase(lab, c, index, all.size(), veth.get(c.mtu())));
@@ -120,6 +122,24 @@ public final class SendfileBench {
             predicted = LinkPrediction.hostToCard(c.link(), firstBefore, lastAfter).predictedGbps();
         }
         return summarize(c, runs, predicted, veth.medianGbps());
+    }
+
+    /**
+     * A new lab's three JVMs need seconds of traffic before their data paths are compiled: measured runs in a
+     * cold lab came out at half the speed of the same runs later. So each new lab first moves traffic for
+     * {@link #WARM_UP} in every direction its cases measure, on the first case's settings.
+     */
+    private void warmUp(Lab lab, List<BenchCase> group) throws Exception {
+        progress.accept("warming up lab " + lab.config().name() + " for " + WARM_UP.toSeconds() + " s per direction");
+        setMtu(lab, group.getFirst().mtu());
+        for (String direction : group.stream().map(BenchCase::direction).distinct().toList()) {
+            BenchCase c = new BenchCase(group.getFirst().mtu(), group.getFirst().offload(), group.getFirst().csum(),
+                    "unlimited", direction);
+            long until = System.nanoTime() + WARM_UP.toNanos();
+            while (System.nanoTime() < until) {
+                transfer(lab, c);
+            }
+        }
     }
 
     private static void setMtu(Lab lab, int mtu) throws IOException {
