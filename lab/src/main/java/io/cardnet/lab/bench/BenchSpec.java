@@ -3,20 +3,13 @@ package io.cardnet.lab.bench;
 import io.cardnet.link.model.LinkProfile;
 import io.cardnet.link.port.ChecksumMode;
 
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Objects;
 
-/**
- * A sendfile benchmark: the matrix (each a list; the cases are every combination), how much to send, how often.
- *
- * @param lab an existing lab to use, or null to bring up an isolated one per checksum/offload setting
- */
+/** A sendfile benchmark: the matrix (each a list; the cases are every combination), how much to send, how often. */
 public record BenchSpec(List<Integer> mtus, List<Boolean> offloads, List<ChecksumMode> csums, List<String> links,
-                        List<String> directions, long size, int runs, int warmup, Path out, String lab) {
+                        List<String> directions, long size, int runs, int warmup) {
     public BenchSpec {
-        Objects.requireNonNull(out, "out");
         mtus = List.copyOf(mtus);
         offloads = List.copyOf(offloads);
         csums = List.copyOf(csums);

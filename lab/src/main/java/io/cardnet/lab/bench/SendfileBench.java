@@ -221,7 +221,7 @@ public final class SendfileBench {
                 if (i >= spec.warmup()) {
                     runs.add(run);
                 }
-                progress.accept(String.format("veth mtu %d %s: %.2f Gb/s", mtu, i < spec.warmup() ? "warm-up" : "run",
+                progress.accept(String.format("[veth %d] %s: %.2f Gb/s", mtu, i < spec.warmup() ? "warm-up" : "run",
                         run.gbps()));
             }
         }

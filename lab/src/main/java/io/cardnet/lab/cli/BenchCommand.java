@@ -67,10 +67,11 @@ final class BenchCommand {
         public Integer call() throws Exception {
             List<Boolean> offload = offloads.stream().map(o -> Converters.onOff(o, "--offload")).toList();
             BenchSpec spec = new BenchSpec(mtus, offload, csums.stream().map(ChecksumMode::parse).toList(), links,
-                    directions, size, runs, warmup, out, null);
+                    directions, size, runs, warmup);
             Privileges.requireNetAdmin("cardnet bench sendfile");
             Path dir = out.resolve(LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyy-MM-dd'T'HH-mm-ss")));
-            Results.Report report = new SendfileBench(spec, Output::progress).run();
+            Results.Report report = new SendfileBench(spec, Output.liveProgress()).run();
+            System.err.println();
             ReportWriter.write(report, dir);
             if (json) {
                 Output.json(System.out, report);
@@ -111,7 +112,7 @@ final class BenchCommand {
         @Override
         public Integer call() throws Exception {
             io.cardnet.lab.bench.LatencyBench bench = new io.cardnet.lab.bench.LatencyBench(sizes, count, warmup, link,
-                    Output::progress);
+                    Output.liveProgress());
             Privileges.requireNetAdmin("cardnet bench latency");
             Path dir = out.resolve(LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyy-MM-dd'T'HH-mm-ss")));
             var report = bench.run();

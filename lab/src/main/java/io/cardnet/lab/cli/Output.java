@@ -24,4 +24,30 @@ final class Output {
     static void progress(String line) {
         System.err.println("cardnet: " + line);
     }
+
+    /**
+     * Progress for long work: on a terminal, lines starting with "[" (a step of a series, such as a benchmark
+     * run) rewrite one live line in place, and other lines print above it; piped, every line is kept.
+     */
+    static java.util.function.Consumer<String> liveProgress() {
+        if (System.console() == null) {
+            return Output::progress;
+        }
+        return new java.util.function.Consumer<>() {
+            private boolean live;
+
+            @Override
+            public void accept(String line) {
+                if (line.startsWith("[")) {
+                    System.err.print("\r\033[2Kcardnet: " + line);
+                    live = true;
+                } else {
+                    System.err.print(live ? "\n" : "");
+                    live = false;
+                    System.err.println("cardnet: " + line);
+                }
+                System.err.flush();
+            }
+        };
+    }
 }
