@@ -20,6 +20,32 @@ import java.util.concurrent.Callable;
         subcommands = {BenchCommand.Sendfile.class, BenchCommand.Latency.class})
 final class BenchCommand {
 
+    /** Where a benchmark's files go, and whether stdout gets JSON or the table. */
+    static final class ResultsOptions {
+        @Option(names = "--out", defaultValue = "results", description = "Where results/<time>/ goes (default: ${DEFAULT-VALUE}).")
+        Path out;
+
+        @Option(names = "--json", description = "Print the results as JSON instead of the table.")
+        boolean json;
+
+        /** A new directory for this run, named for the time it started. */
+        Path newRunDir() throws java.io.IOException {
+            Path dir = out.resolve(LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyy-MM-dd'T'HH-mm-ss")));
+            java.nio.file.Files.createDirectories(dir);
+            return dir;
+        }
+
+        /** The report as JSON, or the Markdown table and where the files are. */
+        void print(Object report, String markdown, Path dir, String files) {
+            if (json) {
+                Output.json(System.out, report);
+            } else {
+                System.out.print(markdown);
+                System.out.println("\nwritten to " + dir.resolve(files));
+            }
+        }
+    }
+
     @Command(name = "sendfile", mixinStandardHelpOptions = true,
             description = "A host application sends a file with sendfile(2) to the card's sink (h2c), or the card sends it"
                     + " to the host (c2h), for every combination of the matrix options; the sink checks the byte count and"
@@ -57,11 +83,8 @@ final class BenchCommand {
         @Option(names = "--warmup", defaultValue = "1", description = "Untimed transfers first, so the JVMs are warm (default: ${DEFAULT-VALUE}).")
         int warmup;
 
-        @Option(names = "--out", defaultValue = "results", description = "Where results/<time>/ goes (default: ${DEFAULT-VALUE}).")
-        Path out;
-
-        @Option(names = "--json", description = "Print the results as JSON instead of the table.")
-        boolean json;
+        @picocli.CommandLine.Mixin
+        ResultsOptions results;
 
         @Override
         public Integer call() throws Exception {
@@ -69,16 +92,11 @@ final class BenchCommand {
             BenchSpec spec = new BenchSpec(mtus, offload, csums.stream().map(ChecksumMode::parse).toList(), links,
                     directions, size, runs, warmup);
             Privileges.requireNetAdmin("cardnet bench sendfile");
-            Path dir = out.resolve(LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyy-MM-dd'T'HH-mm-ss")));
             Results.Report report = new SendfileBench(spec, Output.liveProgress()).run();
             System.err.println();
+            Path dir = results.newRunDir();
             ReportWriter.write(report, dir);
-            if (json) {
-                Output.json(System.out, report);
-            } else {
-                System.out.print(ReportWriter.markdown(report));
-                System.out.println("\nwritten to " + dir.resolve("results.json") + ", results.md and goodput.png");
-            }
+            results.print(report, ReportWriter.markdown(report), dir, "{results.json,results.md,goodput.png}");
             return report.cases().stream().allMatch(Results.Case::sha256Ok) ? 0 : 1;
         }
     }
@@ -103,29 +121,20 @@ final class BenchCommand {
         @Option(names = "--link", defaultValue = "unlimited", description = "The link model (default: ${DEFAULT-VALUE}).")
         String link;
 
-        @Option(names = "--out", defaultValue = "results", description = "Where results/<time>/ goes (default: ${DEFAULT-VALUE}).")
-        Path out;
-
-        @Option(names = "--json", description = "Print the results as JSON instead of the table.")
-        boolean json;
+        @picocli.CommandLine.Mixin
+        ResultsOptions results;
 
         @Override
         public Integer call() throws Exception {
             io.cardnet.lab.bench.LatencyBench bench = new io.cardnet.lab.bench.LatencyBench(sizes, count, warmup, link,
                     Output.liveProgress());
             Privileges.requireNetAdmin("cardnet bench latency");
-            Path dir = out.resolve(LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyy-MM-dd'T'HH-mm-ss")));
             var report = bench.run();
-            java.nio.file.Files.createDirectories(dir);
+            Path dir = results.newRunDir();
             Output.JSON.writeValue(dir.resolve("latency.json").toFile(), report);
             String md = io.cardnet.lab.bench.LatencyBench.markdown(report);
             java.nio.file.Files.writeString(dir.resolve("latency.md"), md);
-            if (json) {
-                Output.json(System.out, report);
-            } else {
-                System.out.print(md);
-                System.out.println("\nwritten to " + dir.resolve("latency.json") + " and latency.md");
-            }
+            results.print(report, md, dir, "{latency.json,latency.md}");
             return 0;
         }
     }
