@@ -21,7 +21,26 @@ final class SimMetrics {
     private final Map<Direction, Counter> frames = new EnumMap<>(Direction.class);
     private final Map<Direction, Counter> bytes = new EnumMap<>(Direction.class);
     private final Map<String, Counter> dynamic = new ConcurrentHashMap<>();
-    private final Map<String, io.micrometer.core.instrument.DistributionSummary> framesPerInterrupt = new ConcurrentHashMap<>();
+    private final io.micrometer.core.instrument.DistributionSummary[] framesPerInterrupt =
+            new io.micrometer.core.instrument.DistributionSummary[Direction.values().length * 2];
+    private final PerDirection tlps = new PerDirection("tlps", "cardnet.bus.tlps",
+            "transaction-layer packets on the wire, modelled");
+    private final PerDirection wireBusy = new PerDirection("wirebusy", "cardnet.bus.wire.busy.nanoseconds",
+            "modelled time the wire was busy with descriptors (paced models only)");
+    private final PerDirection sequenceGaps = new PerDirection("seqgap", "cardnet.bus.sequence.gaps",
+            "descriptors whose sequence number skipped ahead");
+    private final PerDirection ringFull = new PerDirection("ringfull", "cardnet.ring.full",
+            "times a ring filled: the producer is out of credits");
+    private final PerDirection doorbells = new PerDirection("doorbell", "cardnet.bus.doorbells",
+            "doorbells rung by the producer");
+    private final PerDirection pollRecoveries = new PerDirection("poll", "cardnet.bus.doorbell.poll.recoveries",
+            "posted descriptors found by the poll timer because their doorbell was lost");
+    private final PerDirection replays = new PerDirection("replay", "cardnet.bus.replays",
+            "TLPs replayed by the data-link layer after a CRC error");
+    private final PerDirection receiveInterrupts = new PerDirection("interrupt", "cardnet.bus.interrupts",
+            "interrupts raised, by kind", "kind", "receive");
+    private final PerDirection completionInterrupts = new PerDirection("interrupt", "cardnet.bus.interrupts",
+            "interrupts raised, by kind", "kind", "completion");
     final Counter corruptedChecksums;
 
     SimMetrics(MeterRegistry registry) {
@@ -34,10 +53,6 @@ final class SimMetrics {
         }
         corruptedChecksums = Counter.builder("cardnet.bus.corrupted.checksums")
                 .description("TCP checksums flipped by the corrupt-checksum test switch").register(registry);
-    }
-
-    MeterRegistry registry() {
-        return registry;
     }
 
     void carried(Direction d, int packetBytes) {
@@ -54,52 +69,44 @@ final class SimMetrics {
     }
 
     void drop(Direction d, String reason) {
-        dynamic.computeIfAbsent("drop/" + d.tag() + "/" + reason, k -> Counter.builder("cardnet.bus.drops")
-                .description("descriptors dropped by the bus, by reason").tag("direction", d.tag())
-                .tag("reason", reason).register(registry)).increment();
+        counter("drop/" + d.tag() + "/" + reason, "cardnet.bus.drops", "descriptors dropped by the bus, by reason",
+                "direction", d.tag(), "reason", reason).increment();
     }
 
     void fault(Role port, FrameFault.Kind kind) {
-        dynamic.computeIfAbsent("fault/" + port.shortName() + "/" + kind.tag(), k -> Counter.builder("cardnet.bus.faults")
-                .description("malformed frames received and dropped, by port and kind").tag("port", port.shortName())
-                .tag("kind", kind.tag()).register(registry)).increment();
+        counter("fault/" + port.shortName() + "/" + kind.tag(), "cardnet.bus.faults",
+                "malformed frames received and dropped, by port and kind", "port", port.shortName(), "kind", kind.tag())
+                .increment();
     }
 
     void tlps(Direction d, int n) {
-        counter("tlps/" + d.tag(), "cardnet.bus.tlps", "transaction-layer packets on the wire, modelled",
-                "direction", d.tag()).increment(n);
+        tlps.get(d).increment(n);
     }
 
     /** Modelled time the wire spent carrying descriptors; divided by elapsed time, the link's utilisation. */
     void wireBusy(Direction d, long nanos) {
-        counter("wirebusy/" + d.tag(), "cardnet.bus.wire.busy.nanoseconds",
-                "modelled time the wire was busy with descriptors (paced models only)", "direction", d.tag()).increment(nanos);
+        wireBusy.get(d).increment(nanos);
     }
 
     /** A descriptor whose sequence skipped ahead (it is still carried: the gap is what went missing before it). */
     void sequenceGap(Direction d) {
-        counter("seqgap/" + d.tag(), "cardnet.bus.sequence.gaps", "descriptors whose sequence number skipped ahead",
-                "direction", d.tag()).increment();
+        sequenceGaps.get(d).increment();
     }
 
     void ringFull(Direction d) {
-        counter("ringfull/" + d.tag(), "cardnet.ring.full", "times a ring filled: the producer is out of credits",
-                "direction", d.tag()).increment();
+        ringFull.get(d).increment();
     }
 
     void doorbell(Direction d) {
-        counter("doorbell/" + d.tag(), "cardnet.bus.doorbells", "doorbells rung by the producer",
-                "direction", d.tag()).increment();
+        doorbells.get(d).increment();
     }
 
     void pollRecovery(Direction d) {
-        counter("poll/" + d.tag(), "cardnet.bus.doorbell.poll.recoveries",
-                "posted descriptors found by the poll timer because their doorbell was lost", "direction", d.tag()).increment();
+        pollRecoveries.get(d).increment();
     }
 
     void replay(Direction d) {
-        counter("replay/" + d.tag(), "cardnet.bus.replays", "TLPs replayed by the data-link layer after a CRC error",
-                "direction", d.tag()).increment();
+        replays.get(d).increment();
     }
 
     void faultInjected(Direction d, io.cardnet.link.model.FaultKind k) {
@@ -107,13 +114,50 @@ final class SimMetrics {
                 "direction", d.tag(), "kind", k.cliName()).increment();
     }
 
-    /** An interrupt ({@code kind} receive or completion) covering {@code frames} descriptors. */
+    /** An interrupt ({@code kind} "receive" or "completion") covering {@code frames} descriptors. */
     void interrupt(Direction d, String kind, int frames) {
-        counter("interrupt/" + d.tag() + "/" + kind, "cardnet.bus.interrupts", "interrupts raised, by kind",
-                "direction", d.tag(), "kind", kind).increment();
-        framesPerInterrupt.computeIfAbsent(d.tag() + "/" + kind, k -> io.micrometer.core.instrument.DistributionSummary
-                .builder("cardnet.bus.frames.per.interrupt").description("descriptors covered by one interrupt")
-                .tag("direction", d.tag()).tag("kind", kind).register(registry)).record(frames);
+        boolean receive = kind.equals("receive");
+        (receive ? receiveInterrupts : completionInterrupts).get(d).increment();
+        int i = d.ordinal() * 2 + (receive ? 0 : 1);
+        if (framesPerInterrupt[i] == null) {
+            framesPerInterrupt[i] = io.micrometer.core.instrument.DistributionSummary
+                    .builder("cardnet.bus.frames.per.interrupt").description("descriptors covered by one interrupt")
+                    .tag("direction", d.tag()).tag("kind", kind).register(registry);
+        }
+        framesPerInterrupt[i].record(frames);
+    }
+
+    /**
+     * One counter per direction, registered the first time it moves (so `status` lists only counters that did)
+     * and then kept: the engine counts every descriptor, and a key string and map lookup each time would be waste.
+     */
+    private final class PerDirection {
+        private final Counter[] counters = new Counter[Direction.values().length];
+        private final String key;
+        private final String name;
+        private final String description;
+        private final String[] extraTags;
+
+        PerDirection(String key, String name, String description, String... extraTags) {
+            this.key = key;
+            this.name = name;
+            this.description = description;
+            this.extraTags = extraTags;
+        }
+
+        Counter get(Direction d) {
+            Counter c = counters[d.ordinal()];
+            if (c == null) {
+                String[] tags = new String[2 + extraTags.length];
+                tags[0] = "direction";
+                tags[1] = d.tag();
+                System.arraycopy(extraTags, 0, tags, 2, extraTags.length);
+                String suffix = extraTags.length == 0 ? "" : "/" + extraTags[1];
+                c = counter(key + "/" + d.tag() + suffix, name, description, tags);
+                counters[d.ordinal()] = c;
+            }
+            return c;
+        }
     }
 
     private Counter counter(String key, String name, String description, String... tags) {
@@ -122,9 +166,8 @@ final class SimMetrics {
     }
 
     void transition(LinkState to) {
-        dynamic.computeIfAbsent("transition/" + to, k -> Counter.builder("cardnet.link.transitions")
-                .description("link state transitions, by the state entered").tag("to", to.name().toLowerCase())
-                .register(registry)).increment();
+        counter("transition/" + to, "cardnet.link.transitions", "link state transitions, by the state entered",
+                "to", to.name().toLowerCase()).increment();
     }
 
     /** Current values of the drop, fault and transition counters, keyed "drop/h2c/link_down" etc. */
