@@ -11,8 +11,6 @@ import java.io.DataInputStream;
 import java.io.EOFException;
 import java.io.IOException;
 import java.io.OutputStream;
-import java.net.StandardProtocolFamily;
-import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.Channels;
 import java.nio.channels.SocketChannel;
@@ -54,18 +52,11 @@ final class CaptureCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         Path socket = target.socket();
-        try (SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX)) {
-            try {
-                ch.connect(UnixDomainSocketAddress.of(socket));
-            } catch (IOException e) {
-                throw new IOException("the simulator's control socket " + socket + " does not answer (" + e.getMessage()
-                        + "); is the lab up? `cardnet lab status`", e);
-            }
-            Map<String, Object> request = new LinkedHashMap<>();
-            request.put("op", "capture");
-            request.put("snaplen", snaplen);
-            request.put("count", count);
-            ch.write(ByteBuffer.wrap((JSON.writeValueAsString(request) + "\n").getBytes(StandardCharsets.UTF_8)));
+        Map<String, Object> request = new LinkedHashMap<>();
+        request.put("op", "capture");
+        request.put("snaplen", snaplen);
+        request.put("count", count);
+        try (SocketChannel ch = io.cardnet.lab.runtime.ControlClient.open(socket, request)) {
             DataInputStream in = new DataInputStream(new java.io.BufferedInputStream(Channels.newInputStream(ch), 1 << 16));
             JsonNode started = JSON.readTree(readLine(in));
             if (started.has("error")) {

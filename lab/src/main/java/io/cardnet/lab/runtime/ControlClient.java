@@ -22,10 +22,25 @@ public final class ControlClient {
     private ControlClient() {
     }
 
-    public static JsonNode request(Path socket, Map<String, Object> request) throws IOException {
-        try (SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+    /**
+     * Connects to a simulator's control socket and sends one request line; the caller reads the answer (a JSON
+     * line, and for a capture the stream after it) and closes the channel.
+     */
+    public static SocketChannel open(Path socket, Map<String, Object> request) throws IOException {
+        SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX);
+        try {
             ch.connect(UnixDomainSocketAddress.of(socket));
             ch.write(ByteBuffer.wrap((JSON.writeValueAsString(request) + "\n").getBytes(StandardCharsets.UTF_8)));
+            return ch;
+        } catch (IOException e) {
+            ch.close();
+            throw new IOException("the simulator's control socket " + socket + " does not answer (" + e.getMessage()
+                    + "); is the lab up? `cardnet lab status`", e);
+        }
+    }
+
+    public static JsonNode request(Path socket, Map<String, Object> request) throws IOException {
+        try (SocketChannel ch = open(socket, request)) {
             BufferedReader in = new BufferedReader(new InputStreamReader(Channels.newInputStream(ch),
                     StandardCharsets.UTF_8));
             String line = in.readLine();
