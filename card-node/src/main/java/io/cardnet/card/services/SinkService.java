@@ -40,13 +40,19 @@ public final class SinkService implements AutoCloseable {
 
     private void serve(SocketChannel c) {
         try (c) {
-            TransferReport report = drain(c, bytes::increment);
-            c.write(ByteBuffer.wrap(report.toJsonLine().getBytes(StandardCharsets.US_ASCII)));
+            TransferReport report = answer(c, bytes::increment);
             transfers.increment();
             log.info("sink: {} bytes from {}, sha256 {}", report.bytes(), c.getRemoteAddress(), report.sha256());
         } catch (IOException e) {
             log.info("sink: a transfer ended early: {}", e.toString());
         }
+    }
+
+    /** The sink's whole exchange: reads {@code c} to its end, hashing, then answers with the report line. */
+    public static TransferReport answer(SocketChannel c, java.util.function.DoubleConsumer progress) throws IOException {
+        TransferReport report = drain(c, progress);
+        c.write(ByteBuffer.wrap(report.toJsonLine().getBytes(StandardCharsets.US_ASCII)));
+        return report;
     }
 
     /** Reads {@code c} to its end, hashing; {@code progress} hears each chunk's size. */

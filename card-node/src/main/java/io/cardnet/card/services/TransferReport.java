@@ -19,6 +19,21 @@ public record TransferReport(long bytes, String sha256) {
         return "{\"bytes\":" + bytes + ",\"sha256\":\"" + sha256 + "\"}\n";
     }
 
+    /**
+     * The sender's side of the exchange: half-closes {@code ch} (the sink's cue) and reads the sink's report.
+     * {@code sink} and {@code sent} only name what went wrong if no report comes.
+     */
+    public static TransferReport awaitFrom(java.nio.channels.SocketChannel ch, Object sink, long sent)
+            throws java.io.IOException {
+        ch.shutdownOutput();
+        String line = new java.io.BufferedReader(new java.io.InputStreamReader(java.nio.channels.Channels.newInputStream(ch),
+                java.nio.charset.StandardCharsets.US_ASCII)).readLine();
+        if (line == null) {
+            throw new java.io.IOException("the sink at " + sink + " closed without a report after " + sent + " bytes");
+        }
+        return parse(line);
+    }
+
     public static TransferReport parse(String line) {
         Matcher m = LINE.matcher(line.trim());
         if (!m.matches()) {

@@ -3,15 +3,11 @@ package io.cardnet.lab.bench;
 import io.cardnet.card.services.TransferReport;
 import io.cardnet.lab.tools.StallWatch;
 
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
 import java.lang.management.ManagementFactory;
 import java.net.InetSocketAddress;
-import java.nio.channels.Channels;
 import java.nio.channels.FileChannel;
 import java.nio.channels.SocketChannel;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 
@@ -44,15 +40,10 @@ final class SendfileTransfer {
                     sent += in.transferTo(sent, size - sent, ch);
                     watch.moved(sent);
                 }
-                ch.shutdownOutput();
-                String line = new BufferedReader(new InputStreamReader(Channels.newInputStream(ch),
-                        StandardCharsets.US_ASCII)).readLine();
-                if (line == null) {
-                    throw new IOException("the sink at " + to + " closed without a report after " + sent + " bytes");
-                }
+                TransferReport report = TransferReport.awaitFrom(ch, to, sent);
                 double seconds = (System.nanoTime() - start) / 1e9;
                 double cpu = (threads.getCurrentThreadCpuTime() - cpu0) / 1e9;
-                return new Outcome(sent, seconds, cpu, TransferReport.parse(line));
+                return new Outcome(sent, seconds, cpu, report);
             } catch (java.nio.channels.AsynchronousCloseException e) {
                 throw new IOException("the transfer to " + to + " made no progress for " + StallWatch.STALL.toSeconds()
                         + " s after " + sent + " of " + size + " bytes", e);

@@ -3,14 +3,10 @@ package io.cardnet.lab.tools;
 import io.cardnet.card.services.SinkService;
 import io.cardnet.card.services.TransferReport;
 
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
-import java.nio.channels.Channels;
 import java.nio.channels.SocketChannel;
-import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.util.SplittableRandom;
 import java.util.function.LongConsumer;
@@ -56,15 +52,8 @@ public final class Sender {
                     watch.moved(sent);
                     progress.accept(sent);
                 }
-                ch.shutdownOutput();
-                BufferedReader in = new BufferedReader(new InputStreamReader(Channels.newInputStream(ch),
-                        StandardCharsets.US_ASCII));
-                String line = in.readLine();
+                TransferReport sink = TransferReport.awaitFrom(ch, to, sent);
                 double seconds = (System.nanoTime() - start) / 1e9;
-                if (line == null) {
-                    throw new IOException("the sink at " + to + " closed without a report after " + sent + " bytes");
-                }
-                TransferReport sink = TransferReport.parse(line);
                 String mine = java.util.HexFormat.of().formatHex(sha.digest());
                 boolean match = sink.bytes() == sent && sink.sha256().equals(mine);
                 return new Result(to.getHostString() + ":" + to.getPort(), sent, seconds, sent * 8 / seconds / 1e9, mine,

@@ -5,10 +5,8 @@ import io.cardnet.card.services.TransferReport;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
-import java.nio.ByteBuffer;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
-import java.nio.charset.StandardCharsets;
 import java.util.function.Consumer;
 
 /** A sink anywhere (host side, wire peer): the card's sink protocol, for transfers that end off the card. */
@@ -37,9 +35,7 @@ public final class Sink implements AutoCloseable {
     /** Serves one transfer, answers with its report, and returns it. */
     public TransferReport acceptOne() throws IOException {
         try (SocketChannel c = server.accept()) {
-            TransferReport r = SinkService.drain(c, n -> { });
-            c.write(ByteBuffer.wrap(r.toJsonLine().getBytes(StandardCharsets.US_ASCII)));
-            return r;
+            return SinkService.answer(c, n -> { });
         }
     }
 
