@@ -73,10 +73,6 @@ public final class CardNode implements AutoCloseable {
         }
     }
 
-    public TunEnd end() {
-        return end;
-    }
-
     @Override
     public void close() {
         closeAll(services);

@@ -62,14 +62,6 @@ public final class HostBridge implements AutoCloseable {
         log.info("route {} dev {}", route, device);
     }
 
-    public TunEnd end() {
-        return end;
-    }
-
-    public int metricsPort() {
-        return metrics.port();
-    }
-
     @Override
     public void close() {
         end.close();

@@ -26,10 +26,6 @@ public final class StallWatch implements AutoCloseable {
         moved.set(total);
     }
 
-    public long movedSoFar() {
-        return moved.get();
-    }
-
     private void watch(SocketChannel ch) {
         long last = -1;
         long since = System.nanoTime();

@@ -18,11 +18,9 @@ import java.util.concurrent.Executors;
  * process has one; meter names {@code cardnet.*} appear as {@code cardnet_*}.
  */
 public final class MetricsServer implements AutoCloseable {
-    private final PrometheusMeterRegistry registry;
     private final HttpServer server;
 
-    private MetricsServer(PrometheusMeterRegistry registry, HttpServer server) {
-        this.registry = registry;
+    private MetricsServer(HttpServer server) {
         this.server = server;
     }
 
@@ -62,15 +60,11 @@ public final class MetricsServer implements AutoCloseable {
         });
         server.setExecutor(Executors.newVirtualThreadPerTaskExecutor());
         server.start();
-        return new MetricsServer(registry, server);
+        return new MetricsServer(server);
     }
 
     public int port() {
         return server.getAddress().getPort();
-    }
-
-    public PrometheusMeterRegistry registry() {
-        return registry;
     }
 
     /**

@@ -15,13 +15,11 @@ import org.slf4j.LoggerFactory;
 public final class TunEnd implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(TunEnd.class);
 
-    private final TunEndConfig config;
     private final Tun tun;
     private final TunPump pump;
     private final BusPort port;
 
-    private TunEnd(TunEndConfig config, Tun tun, TunPump pump, BusPort port) {
-        this.config = config;
+    private TunEnd(Tun tun, TunPump pump, BusPort port) {
         this.tun = tun;
         this.pump = pump;
         this.port = port;
@@ -41,7 +39,7 @@ public final class TunEnd implements AutoCloseable {
             port.start();
             log.info("{} is up at {} (mtu {}, checksums {}), attaching to the bus at {}", tun.name(),
                     config.address(), config.mtu(), config.csum().name().toLowerCase(), config.bus());
-            return new TunEnd(config, tun, pump, port);
+            return new TunEnd(tun, pump, port);
         } catch (NetdevException | RuntimeException e) {
             tun.close();
             throw e;
@@ -50,18 +48,6 @@ public final class TunEnd implements AutoCloseable {
 
     public String deviceName() {
         return tun.name();
-    }
-
-    public BusPort port() {
-        return port;
-    }
-
-    public TunPump pump() {
-        return pump;
-    }
-
-    public TunEndConfig config() {
-        return config;
     }
 
     @Override

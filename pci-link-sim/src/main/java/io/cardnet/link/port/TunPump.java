@@ -39,7 +39,6 @@ public final class TunPump implements BusPort.Listener, AutoCloseable {
     private final Tun tun;
     /** False models a plain NIC: no checksum or segmentation offload, whatever the checksum policy. */
     private final boolean offload;
-    private final long offeredFeatures;
     private final Direction outbound;
     private final Direction inbound;
     private final ByteBufAllocator alloc = PooledByteBufAllocator.DEFAULT;
@@ -59,7 +58,6 @@ public final class TunPump implements BusPort.Listener, AutoCloseable {
                    MeterRegistry registry) {
         this.tun = tun;
         this.offload = offload;
-        this.offeredFeatures = offeredFeatures;
         this.outbound = Direction.from(role);
         this.inbound = Direction.from(role.peer());
         this.registry = registry;
@@ -92,11 +90,6 @@ public final class TunPump implements BusPort.Listener, AutoCloseable {
         tun.setCarrier(false);
         running = true;
         reader = Thread.ofPlatform().name("tun-reader-" + tun.name()).start(this::readLoop);
-    }
-
-    /** The policy in force: from the trained link's features, or from what this end offers before that. */
-    public ChecksumPolicy policy() {
-        return policy;
     }
 
     @Override
@@ -241,10 +234,5 @@ public final class TunPump implements BusPort.Listener, AutoCloseable {
                 Thread.currentThread().interrupt();
             }
         }
-    }
-
-    /** Features this end offered in training. */
-    public long offeredFeatures() {
-        return offeredFeatures;
     }
 }
