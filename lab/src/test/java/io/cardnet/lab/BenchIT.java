@@ -90,14 +90,56 @@ class BenchIT {
                 }
             }
             assertTrue(report.path("ratios").path("64").asDouble() > 0);
+            // the real ping, to the card and over veth, 10 ms apart and back to back
+            assertEquals(4, report.path("ping").size(), run.out());
+            for (JsonNode s : report.path("ping")) {
+                assertEquals(200, s.path("count").asInt(), s.toString());
+                assertTrue(s.path("p50").asDouble() > 0 && s.path("p99").asDouble() >= s.path("p50").asDouble(), s.toString());
+            }
+            assertTrue(report.path("pingRatios").path("10 ms apart").asDouble() > 0, run.out());
             Path dir;
             try (Stream<Path> s = Files.list(out)) {
                 dir = s.findFirst().orElseThrow();
             }
-            assertTrue(Files.readString(dir.resolve("latency.md")).contains("| 65536 | card |"));
+            String md = Files.readString(dir.resolve("latency.md"));
+            assertTrue(md.contains("| 65536 | card |") && md.contains("| 10 ms apart | card |"), md);
             assertTrue(Files.exists(dir.resolve("latency.json")));
             TestLab.assertNothingLeft("benchlat", List.of());
             assertTrue(!Files.exists(Path.of("/run/netns", "cardnet-bench-veth-a")), "the veth baseline was left behind");
+        } finally {
+            try (Stream<Path> s = Files.walk(out)) {
+                for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {
+                    Files.deleteIfExists(p);
+                }
+            }
+        }
+    }
+
+    /**
+     * {@code --lab NAME} measures in a lab the user already runs: a paced card→host case gets the model's prediction,
+     * and the lab's MTU and link model are what they were before, afterwards.
+     */
+    @Test
+    void benchInARunningLabGivesCardToHostPredictionsAndPutsTheLabBack() throws Exception {
+        Path out = Files.createTempDirectory("cardnet-bench");
+        try (TestLab t = TestLab.up(c -> c)) {
+            io.cardnet.lab.runtime.Shell.ipIn(t.hostNs(), "link", "set", "dev", "toe0", "mtu", "9000");
+            t.lab.setLinkModel("gen3x4");
+            CardnetCli.Run run = CardnetCli.run("bench", "sendfile", "--lab", t.name, "--link", "gen2x1",
+                    "--direction", "c2h", "--size", "16M", "--runs", "1", "--warmup", "0", "--out", out.toString(),
+                    "--json");
+            assertEquals(0, run.exit(), run.err());
+            JsonNode c = JSON.readTree(run.out()).path("cases").path(0);
+            assertTrue(c.path("sha256Ok").asBoolean(), c.toString());
+            assertEquals("c2h", c.path("config").path("direction").asText(), c.toString());
+            double predicted = c.path("predictedGbps").asDouble();
+            assertTrue(predicted > 3 && predicted < 4, "gen2x1 allows about 3.6 Gb/s of TCP payload, the model said " + c);
+            assertEquals("gen3x4", t.lab.linkModel());
+            assertTrue(io.cardnet.lab.runtime.Shell.ipIn(t.hostNs(), "-o", "link", "show", "dev", "toe0").contains(" mtu 9000 "));
+
+            CardnetCli.Run refused = CardnetCli.run("bench", "sendfile", "--lab", t.name, "--csum", "verify");
+            assertEquals(1, refused.exit(), refused.err());
+            assertTrue(refused.err().contains("runs checksums unnecessary"), refused.err());
         } finally {
             try (Stream<Path> s = Files.walk(out)) {
                 for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {

@@ -83,7 +83,7 @@ class LinkModelIT {
         long started = System.nanoTime();
         double measured = iperf3HostToCard(5);
         double elapsed = (System.nanoTime() - started) / 1e9;
-        LinkPrediction p = LinkPrediction.hostToCard(model, before, t.lab.linkStatus());
+        LinkPrediction p = LinkPrediction.forDirection(model, "h2c", before, t.lab.linkStatus());
         double error = measured / p.predictedGbps() - 1;
         System.out.printf("%s: iperf3 -P 2 host→card %.3f Gb/s, model predicts %.3f Gb/s (packets of %d bytes, %.2f per"
                 + " notification TLP): %+.1f%%; wire busy %.0f%% of the run%n", model, measured, p.predictedGbps(),

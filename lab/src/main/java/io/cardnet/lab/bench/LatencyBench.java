@@ -2,7 +2,6 @@ package io.cardnet.lab.bench;
 
 import io.cardnet.card.CardNodeConfig;
 import io.cardnet.card.services.EchoService;
-import io.cardnet.lab.runtime.ControlClient;
 import io.cardnet.lab.runtime.Lab;
 import io.cardnet.lab.runtime.LabConfig;
 import io.cardnet.netdev.NetNamespace;
@@ -21,8 +20,9 @@ import java.util.Map;
 import java.util.function.Consumer;
 
 /**
- * `cardnet bench latency`: request/response round trips over TCP to the card's echo service, for each message
- * size, against the same round trips over a veth pair (the kernel-only path) measured in the same run.
+ * `cardnet bench latency`: ICMP echo (the real {@code ping}) to the card, and request/response round trips over TCP
+ * to the card's echo service for each message size, against the same over a veth pair (the kernel-only path)
+ * measured in the same run.
  */
 public final class LatencyBench {
     private static final int VETH_ECHO_PORT = 5107;
@@ -31,8 +31,29 @@ public final class LatencyBench {
     public record Stats(String path, int size, int count, double p50, double p99, double max) {
     }
 
-    /** The whole run; {@code ratios} are card p50 / veth p50 per size. */
-    public record Report(String startedAt, String link, List<Stats> card, List<Stats> veth, Map<Integer, Double> ratios) {
+    /**
+     * The whole run; {@code ratios} are card p50 / veth p50 per TCP message size, {@code pingRatios} the same per
+     * ping pattern.
+     */
+    public record Report(String startedAt, String link, List<Stats> ping, Map<String, Double> pingRatios,
+                         List<Stats> card, List<Stats> veth, Map<Integer, Double> ratios) {
+    }
+
+    /**
+     * How pings are spaced. Ten milliseconds apart, the CPUs idle between probes and every hop pays for waking
+     * one; adaptive ({@code ping -A}) sends the next probe as soon as the reply is in, so they stay awake.
+     */
+    enum PingPattern {
+        SPACED("10 ms apart", "-i", "0.01"),
+        ADAPTIVE("back to back (ping -A)", "-A");
+
+        final String label;
+        final List<String> args;
+
+        PingPattern(String label, String... args) {
+            this.label = label;
+            this.args = List.of(args);
+        }
     }
 
     private final List<Integer> sizes;
@@ -58,32 +79,86 @@ public final class LatencyBench {
         this.progress = progress;
     }
 
+    /** Measures in an isolated lab of its own, removed at the end. */
     public Report run() throws Exception {
-        String started = Instant.now().toString();
-        List<Stats> card = new ArrayList<>();
         progress.accept("bringing up lab benchlat");
         try (Lab lab = Lab.up(LabConfig.defaults("benchlat").withIsolated(true), line -> { })) {
-            ControlClient.request(lab.runDir().resolve("control.sock"), Map.of("op", "set", "model", link));
-            InetSocketAddress echo = new InetSocketAddress("198.18.0.2", CardNodeConfig.ECHO_PORT);
-            for (int size : sizes) {
-                card.add(NetNamespace.call(lab.hostNamespace(), () -> measure("card", echo, size)));
-                progress.accept(describe(card.getLast()));
-            }
+            return measure(lab);
+        }
+    }
+
+    /** Measures in a lab that is already up; its link model is put back at the end. */
+    public Report runOn(Lab lab) throws Exception {
+        String model = lab.linkModel();
+        progress.accept("using lab " + lab.config().name() + " (link " + model + ", put back at the end)");
+        try {
+            return measure(lab);
+        } finally {
+            lab.setLinkModel(model);
+        }
+    }
+
+    private Report measure(Lab lab) throws Exception {
+        String started = Instant.now().toString();
+        lab.setLinkModel(link);
+        List<Stats> ping = new ArrayList<>();
+        List<Stats> card = new ArrayList<>();
+        InetSocketAddress echo = new InetSocketAddress(lab.cardAddress(), CardNodeConfig.ECHO_PORT);
+        for (int size : sizes) {
+            card.add(lab.onHostSide(() -> measure("card", echo, size)));
+            progress.accept(describe(card.getLast()));
+        }
+        for (PingPattern p : PingPattern.values()) {
+            ping.add(ping("card", lab.hostNamespace(), lab.cardAddress(), p));
+            progress.accept(describe(ping.getLast()));
         }
         List<Stats> veth = new ArrayList<>();
         try (VethPair pair = VethPair.up(65535);
              EchoService server = NetNamespace.call(VethPair.B, () -> EchoService.start(VETH_ECHO_PORT, new SimpleMeterRegistry()))) {
-            InetSocketAddress echo = new InetSocketAddress(VethPair.ADDRESS_B, VETH_ECHO_PORT);
+            InetSocketAddress vethEcho = new InetSocketAddress(VethPair.ADDRESS_B, VETH_ECHO_PORT);
             for (int size : sizes) {
-                veth.add(NetNamespace.call(VethPair.A, () -> measure("veth", echo, size)));
+                veth.add(NetNamespace.call(VethPair.A, () -> measure("veth", vethEcho, size)));
                 progress.accept(describe(veth.getLast()));
+            }
+            for (PingPattern p : PingPattern.values()) {
+                ping.add(ping("veth", VethPair.A, VethPair.ADDRESS_B, p));
+                progress.accept(describe(ping.getLast()));
             }
         }
         Map<Integer, Double> ratios = new java.util.LinkedHashMap<>();
         for (int i = 0; i < sizes.size(); i++) {
             ratios.put(sizes.get(i), card.get(i).p50() / veth.get(i).p50());
         }
-        return new Report(started, link, card, veth, ratios);
+        Map<String, Double> pingRatios = new java.util.LinkedHashMap<>();
+        for (PingPattern p : PingPattern.values()) {
+            pingRatios.put(p.label, ping.get(p.ordinal()).p50() / ping.get(PingPattern.values().length + p.ordinal()).p50());
+        }
+        return new Report(started, link, ping, pingRatios, card, veth, ratios);
+    }
+
+    /**
+     * {@code count} echo requests of the real {@code ping} (56 bytes of payload) after {@code warmup} untimed ones,
+     * from namespace {@code ns} (null: this one); the per-reply times it prints are the samples.
+     */
+    private Stats ping(String path, String ns, String address, PingPattern pattern) throws IOException {
+        List<String> cmd = new ArrayList<>(List.of("ping", "-n", "-c", Integer.toString(warmup + count)));
+        cmd.addAll(pattern.args);
+        cmd.add(address);
+        io.cardnet.lab.runtime.Shell.Result r = io.cardnet.lab.runtime.Shell.run(
+                io.cardnet.lab.runtime.Shell.inNamespace(ns, cmd), 60 + (warmup + count) / 50);
+        List<Double> times = new ArrayList<>();
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("time=([0-9.]+) ms").matcher(r.output());
+        while (m.find()) {
+            times.add(Double.parseDouble(m.group(1)) * 1000);
+        }
+        if (times.size() < count) {
+            throw new IOException("ping " + address + " (" + pattern.label + ") got " + times.size() + " of "
+                    + (warmup + count) + " replies: " + r.output().lines().reduce((a, b) -> b).orElse(""));
+        }
+        double[] micros = times.subList(times.size() - count, times.size()).stream().mapToDouble(Double::doubleValue)
+                .sorted().toArray();
+        return new Stats("ping " + path + ", " + pattern.label, 56, count, percentile(micros, 0.50),
+                percentile(micros, 0.99), micros[micros.length - 1]);
     }
 
     /** {@code count} timed round trips of {@code size} bytes after {@code warmup} untimed ones, on one connection. */
@@ -121,6 +196,10 @@ public final class LatencyBench {
     }
 
     static String describe(Stats s) {
+        if (s.path().startsWith("ping")) {
+            return String.format("%s: p50 %.0f µs, p99 %.0f µs, max %.0f µs over %d pings", s.path(), s.p50(), s.p99(),
+                    s.max(), s.count());
+        }
         return String.format("%s, %d-byte messages: p50 %.0f µs, p99 %.0f µs, max %.0f µs over %d round trips",
                 s.path(), s.size(), s.p50(), s.p99(), s.max(), s.count());
     }
@@ -128,7 +207,19 @@ public final class LatencyBench {
     /** The table for people. */
     public static String markdown(Report r) {
         StringBuilder b = new StringBuilder("# cardnet bench latency\n\nStarted " + r.startedAt() + ", link " + r.link()
-                + ". TCP request/response to the card's echo service; veth pair as the baseline.\n\n");
+                + ". ICMP echo (ping, 56 bytes) to the card, and TCP request/response to the card's echo service; a"
+                + " veth pair as the baseline.\n\n");
+        b.append("| ping | path | p50 µs | p99 µs | max µs | p50 × veth |\n|---|---|---:|---:|---:|---:|\n");
+        int patterns = PingPattern.values().length;
+        for (PingPattern p : PingPattern.values()) {
+            Stats c = r.ping().get(p.ordinal());
+            Stats v = r.ping().get(patterns + p.ordinal());
+            b.append(String.format(java.util.Locale.ROOT, "| %s | card | %.0f | %.0f | %.0f | %.1f |%n", p.label, c.p50(),
+                    c.p99(), c.max(), r.pingRatios().get(p.label)));
+            b.append(String.format(java.util.Locale.ROOT, "| %s | veth | %.0f | %.0f | %.0f | 1.0 |%n", p.label, v.p50(),
+                    v.p99(), v.max()));
+        }
+        b.append('\n');
         b.append("| size | path | p50 µs | p99 µs | max µs | p50 × veth |\n|---:|---|---:|---:|---:|---:|\n");
         for (int i = 0; i < r.card().size(); i++) {
             Stats c = r.card().get(i);

@@ -17,16 +17,20 @@ import io.cardnet.link.model.TlpModel;
 public record LinkPrediction(double predictedGbps, int packetBytes, double framesPerNotification, double wireBusySeconds) {
     private static final int TCP_IP_HEADERS = 52;
 
-    /** For host→card traffic on {@code model} between the two snapshots of `cardnet lab status` link JSON. */
-    public static LinkPrediction hostToCard(String model, JsonNode before, JsonNode after) {
-        long frames = delta(before, after, "traffic", "h2c", "frames");
-        long bytes = delta(before, after, "traffic", "h2c", "bytes");
-        // Small TLPs that share the h2c wire: doorbells from the host, receive interrupts to the card, and
-        // completion interrupts to the card for its own (ACK) descriptors.
-        long notifications = delta(before, after, "counters", "doorbell/h2c", null)
-                + delta(before, after, "counters", "interrupt/h2c/receive", null)
-                + delta(before, after, "counters", "interrupt/c2h/completion", null);
-        double busy = delta(before, after, "counters", "wirebusy/h2c", null) / 1e9;
+    /**
+     * For traffic in direction {@code data} ("h2c" or "c2h") on {@code model} between the two snapshots of
+     * `cardnet lab status` link JSON.
+     */
+    public static LinkPrediction forDirection(String model, String data, JsonNode before, JsonNode after) {
+        String back = data.equals("h2c") ? "c2h" : "h2c";
+        long frames = delta(before, after, "traffic", data, "frames");
+        long bytes = delta(before, after, "traffic", data, "bytes");
+        // Small TLPs that share the data's wire: the sender's doorbells, receive interrupts to the receiver, and
+        // completion interrupts to the receiver for its own (ACK) descriptors, which travel the other way.
+        long notifications = delta(before, after, "counters", "doorbell/" + data, null)
+                + delta(before, after, "counters", "interrupt/" + data + "/receive", null)
+                + delta(before, after, "counters", "interrupt/" + back + "/completion", null);
+        double busy = delta(before, after, "counters", "wirebusy/" + data, null) / 1e9;
         int packet = frames == 0 ? 0 : (int) (bytes / frames);
         double perNotification = notifications == 0 ? frames : (double) frames / notifications;
         TlpModel tlp = new TlpModel(LinkProfile.parse(model));

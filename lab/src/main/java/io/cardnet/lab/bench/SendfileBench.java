@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.cardnet.card.services.SinkService;
 import io.cardnet.card.services.TransferReport;
 import io.cardnet.lab.runtime.Component;
-import io.cardnet.lab.runtime.ControlClient;
 import io.cardnet.lab.runtime.Lab;
 import io.cardnet.lab.runtime.LabConfig;
 import io.cardnet.lab.runtime.LabNames;
@@ -53,7 +52,59 @@ public final class SendfileBench {
         this.progress = progress;
     }
 
+    /** Runs the matrix, each checksum/offload setting in its own isolated lab, removed at the end. */
     public Results.Report run() throws Exception {
+        return measure(new Labs() {
+            @Override
+            public Lab open(ChecksumMode csum, boolean offload) throws IOException {
+                return labFor(csum, offload);
+            }
+
+            @Override
+            public void done(Lab lab) {
+                lab.close();
+            }
+        });
+    }
+
+    /**
+     * Runs the matrix in a lab that is already up. Its checksum mode and offload are fixed, so the spec may
+     * only ask for those; its MTUs and link model are changed per case and put back at the end.
+     */
+    public Results.Report runOn(Lab lab) throws Exception {
+        ChecksumMode csum = lab.config().csum();
+        boolean offload = lab.config().offload();
+        if (!spec.csums().equals(List.of(csum)) || !spec.offloads().equals(List.of(offload))) {
+            throw new IllegalArgumentException("lab '" + lab.config().name() + "' runs checksums "
+                    + csum.name().toLowerCase() + " with offload " + (offload ? "on" : "off") + "; --csum and --offload"
+                    + " can only be those with --lab (leave out --lab to get a lab per setting)");
+        }
+        int mtu = mtuOf(lab);
+        String model = lab.linkModel();
+        progress.accept("using lab " + lab.config().name() + " (mtu " + mtu + ", link " + model
+                + "; both are put back at the end)");
+        return measure(new Labs() {
+            @Override
+            public Lab open(ChecksumMode c, boolean o) {
+                return lab;
+            }
+
+            @Override
+            public void done(Lab l) throws IOException {
+                setMtu(l, mtu);
+                l.setLinkModel(model);
+            }
+        });
+    }
+
+    /** Where each checksum/offload group of cases runs, and what happens to that lab afterwards. */
+    private interface Labs {
+        Lab open(ChecksumMode csum, boolean offload) throws IOException;
+
+        void done(Lab lab) throws IOException;
+    }
+
+    private Results.Report measure(Labs labs) throws Exception {
         String started = Instant.now().toString();
         payload = Files.createTempFile("cardnet-bench", ".bin");
         try {
@@ -69,7 +120,8 @@ public final class SendfileBench {
             for (ChecksumMode csum : spec.csums()) {
                 for (boolean offload : spec.offloads()) {
                     List<BenchCase> group = all.stream().filter(c -> c.csum() == csum && c.offload() == offload).toList();
-                    try (Lab lab = labFor(csum, offload)) {
+                    Lab lab = labs.open(csum, offload);
+                    try {
                         warmUp(lab, group);
                         for (BenchCase c : group) {
                             index++;
@@ -78,6 +130,8 @@ public final class SendfileBench {
                         if (iperf3.equals("not installed") && Iperf3.installed()) {
                             iperf3 = iperf3OverToe0(lab);
                         }
+                    } finally {
+                        labs.done(lab);
                     }
                 }
             }
@@ -86,6 +140,15 @@ public final class SendfileBench {
         } finally {
             Files.deleteIfExists(payload);
         }
+    }
+
+    private static int mtuOf(Lab lab) throws IOException {
+        String line = Shell.ipIn(lab.hostNamespace(), "-o", "link", "show", "dev", LabNames.HOST_DEVICE);
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile(" mtu (\\d+)").matcher(line);
+        if (!m.find()) {
+            throw new IOException("cannot read the mtu of " + LabNames.HOST_DEVICE + " from: " + line.strip());
+        }
+        return Integer.parseInt(m.group(1));
     }
 
     // ------------------------------------------------------------------ labs and cases
@@ -99,7 +162,7 @@ public final class SendfileBench {
 
     private Results.Case runCase(Lab lab, BenchCase c, int index, int total, Results.Baseline veth) throws Exception {
         setMtu(lab, c.mtu());
-        ControlClient.request(lab.runDir().resolve("control.sock"), Map.of("op", "set", "model", c.link()));
+        lab.setLinkModel(c.link());
         List<Results.Run> runs = new ArrayList<>();
         JsonNode firstBefore = null;
         JsonNode lastAfter = null;
@@ -118,8 +181,8 @@ public final class SendfileBench {
                     run.gbps(), run.sha256Ok() ? "" : "  SHA-256 MISMATCH"));
         }
         Double predicted = null;
-        if (LinkProfile.parse(c.link()).paced() && c.hostToCard()) {
-            predicted = LinkPrediction.hostToCard(c.link(), firstBefore, lastAfter).predictedGbps();
+        if (LinkProfile.parse(c.link()).paced()) {
+            predicted = LinkPrediction.forDirection(c.link(), c.direction(), firstBefore, lastAfter).predictedGbps();
         }
         return summarize(c, runs, predicted, veth.medianGbps());
     }
@@ -155,15 +218,14 @@ public final class SendfileBench {
         SendfileTransfer.Outcome o;
         TransferReport received;
         if (c.hostToCard()) {
-            o = NetNamespace.call(lab.hostNamespace(), () -> SendfileTransfer.send(new InetSocketAddress("198.18.0.2",
+            o = lab.onHostSide(() -> SendfileTransfer.send(new InetSocketAddress(lab.cardAddress(),
                     io.cardnet.card.CardNodeConfig.SINK_PORT), payload));
             received = o.sink();
         } else {
-            try (Sink sink = NetNamespace.call(lab.hostNamespace(),
-                    () -> Sink.listen(new InetSocketAddress("198.18.0.1", HOST_SINK_PORT)))) {
+            try (Sink sink = lab.onHostSide(() -> Sink.listen(new InetSocketAddress(lab.hostAddress(), HOST_SINK_PORT)))) {
                 CompletableFuture<TransferReport> r = acceptInBackground(sink);
                 o = NetNamespace.call(lab.names().cardNamespace(),
-                        () -> SendfileTransfer.send(new InetSocketAddress("198.18.0.1", HOST_SINK_PORT), payload));
+                        () -> SendfileTransfer.send(new InetSocketAddress(lab.hostAddress(), HOST_SINK_PORT), payload));
                 received = r.get(5, TimeUnit.MINUTES);
             }
         }
@@ -231,8 +293,8 @@ public final class SendfileBench {
     private String iperf3OverToe0(Lab lab) {
         try {
             setMtu(lab, 65535);
-            ControlClient.request(lab.runDir().resolve("control.sock"), Map.of("op", "set", "model", "unlimited"));
-            double gbps = Iperf3.run(lab.names().cardNamespace(), lab.hostNamespace(), "198.18.0.2", 5);
+            lab.setLinkModel("unlimited");
+            double gbps = Iperf3.run(lab.names().cardNamespace(), lab.hostNamespace(), lab.cardAddress(), 5);
             progress.accept(String.format("baseline: iperf3 -Z over toe0 (mtu 65535, unlimited): %.2f Gb/s", gbps));
             return String.format("%.2f Gb/s (iperf3 -Z, one stream, mtu 65535, unlimited, checksums %s)", gbps,
                     lab.config().csum().name().toLowerCase());

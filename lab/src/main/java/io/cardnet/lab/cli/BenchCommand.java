@@ -4,6 +4,7 @@ import io.cardnet.lab.bench.BenchSpec;
 import io.cardnet.lab.bench.ReportWriter;
 import io.cardnet.lab.bench.Results;
 import io.cardnet.lab.bench.SendfileBench;
+import io.cardnet.lab.runtime.Lab;
 import io.cardnet.lab.runtime.Privileges;
 import io.cardnet.link.port.ChecksumMode;
 import picocli.CommandLine.Command;
@@ -19,6 +20,22 @@ import java.util.concurrent.Callable;
         description = "Benchmarks through the card, each against a kernel-only baseline measured in the same run.",
         subcommands = {BenchCommand.Sendfile.class, BenchCommand.Latency.class})
 final class BenchCommand {
+
+    /** {@code --lab NAME}: measure in a lab that is already up instead of bringing up isolated ones. */
+    static final class LabOption {
+        @Option(names = "--lab", paramLabel = "NAME",
+                description = "Measure in this running lab (`cardnet lab up --name NAME`) instead of bringing up an"
+                        + " isolated lab of its own. Its link model and MTU are changed while measuring and put back.")
+        String name;
+
+        @Option(names = "--run-dir", defaultValue = "/run/cardnet", hidden = true, description = "Parent of the labs' run directories.")
+        Path runRoot;
+
+        /** The running lab, or null when none was asked for. */
+        Lab attach() throws java.io.IOException {
+            return name == null ? null : Lab.attach(name, runRoot, s -> { });
+        }
+    }
 
     /** Where a benchmark's files go, and whether stdout gets JSON or the table. */
     static final class ResultsOptions {
@@ -55,16 +72,18 @@ final class BenchCommand {
             footer = {"", "Examples:",
                     "  sudo ./cardnet bench sendfile                                        # 64K MTU, offload on, unlimited link",
                     "  sudo ./cardnet bench sendfile --mtu 1500,9000,65535 --offload off    # the 64K-MTU claim",
-                    "  sudo ./cardnet bench sendfile --csum unnecessary,verify --link unlimited,gen3x4 --direction h2c,c2h"})
+                    "  sudo ./cardnet bench sendfile --csum unnecessary,verify --link unlimited,gen3x4 --direction h2c,c2h",
+                    "  sudo ./cardnet bench sendfile --lab lab --link gen3x4 --size 256M     # in the lab you already run"})
     static final class Sendfile implements Callable<Integer> {
         @Option(names = "--mtu", split = ",", defaultValue = "65535", description = "MTUs of toe0 and host0 (default: ${DEFAULT-VALUE}).")
         List<Integer> mtus;
 
-        @Option(names = "--offload", split = ",", defaultValue = "on",
-                description = "on (TSO and checksum offload on toe0 and host0) and/or off (a plain NIC) (default: ${DEFAULT-VALUE}).")
+        @Option(names = "--offload", split = ",",
+                description = "on (TSO and checksum offload on toe0 and host0) and/or off (a plain NIC) (default: on, or"
+                        + " the --lab's).")
         List<String> offloads;
 
-        @Option(names = "--csum", split = ",", defaultValue = "unnecessary", description = "unnecessary and/or verify (default: ${DEFAULT-VALUE}).")
+        @Option(names = "--csum", split = ",", description = "unnecessary and/or verify (default: unnecessary, or the --lab's).")
         List<String> csums;
 
         @Option(names = "--link", split = ",", defaultValue = "unlimited", description = "Link models: unlimited, genGxL (default: ${DEFAULT-VALUE}).")
@@ -86,13 +105,22 @@ final class BenchCommand {
         @picocli.CommandLine.Mixin
         ResultsOptions results;
 
+        @picocli.CommandLine.Mixin
+        LabOption lab;
+
         @Override
         public Integer call() throws Exception {
-            List<Boolean> offload = offloads.stream().map(o -> Converters.onOff(o, "--offload")).toList();
-            BenchSpec spec = new BenchSpec(mtus, offload, csums.stream().map(ChecksumMode::parse).toList(), links,
-                    directions, size, runs, warmup);
             Privileges.requireNetAdmin("cardnet bench sendfile");
-            Results.Report report = new SendfileBench(spec, Output.liveProgress()).run();
+            Lab existing = lab.attach();
+            List<Boolean> offload = offloads == null
+                    ? List.of(existing == null || existing.config().offload())
+                    : offloads.stream().map(o -> Converters.onOff(o, "--offload")).toList();
+            List<ChecksumMode> csum = csums == null
+                    ? List.of(existing == null ? ChecksumMode.UNNECESSARY : existing.config().csum())
+                    : csums.stream().map(ChecksumMode::parse).toList();
+            BenchSpec spec = new BenchSpec(mtus, offload, csum, links, directions, size, runs, warmup);
+            SendfileBench bench = new SendfileBench(spec, Output.liveProgress());
+            Results.Report report = existing == null ? bench.run() : bench.runOn(existing);
             System.err.println();
             Path dir = results.newRunDir();
             ReportWriter.write(report, dir);
@@ -102,12 +130,13 @@ final class BenchCommand {
     }
 
     @Command(name = "latency", mixinStandardHelpOptions = true,
-            description = "Request/response round trips over TCP to the card's echo service (p50, p99, max) for each"
-                    + " message size, against the same round trips over a veth pair measured in the same run. Writes"
-                    + " results/<time>/latency.json and latency.md.",
+            description = "Round trips to the card (p50, p99, max): ping (10 ms apart and back to back) and TCP"
+                    + " request/response to the card's echo service for each message size, against the same over a"
+                    + " veth pair measured in the same run. Writes results/<time>/latency.json and latency.md.",
             footer = {"", "Examples:",
                     "  sudo ./cardnet bench latency                          # 64-byte and 64 KiB messages",
-                    "  sudo ./cardnet bench latency --link gen3x4 --count 5000"})
+                    "  sudo ./cardnet bench latency --link gen3x4 --count 5000",
+                    "  sudo ./cardnet bench latency --lab lab                # in the lab you already run"})
     static final class Latency implements Callable<Integer> {
         @Option(names = "--size", split = ",", defaultValue = "64,65536", description = "Message sizes in bytes (default: ${DEFAULT-VALUE}).")
         List<Integer> sizes;
@@ -124,12 +153,16 @@ final class BenchCommand {
         @picocli.CommandLine.Mixin
         ResultsOptions results;
 
+        @picocli.CommandLine.Mixin
+        LabOption lab;
+
         @Override
         public Integer call() throws Exception {
             io.cardnet.lab.bench.LatencyBench bench = new io.cardnet.lab.bench.LatencyBench(sizes, count, warmup, link,
                     Output.liveProgress());
             Privileges.requireNetAdmin("cardnet bench latency");
-            var report = bench.run();
+            Lab existing = lab.attach();
+            var report = existing == null ? bench.run() : bench.runOn(existing);
             Path dir = results.newRunDir();
             Output.JSON.writeValue(dir.resolve("latency.json").toFile(), report);
             String md = io.cardnet.lab.bench.LatencyBench.markdown(report);

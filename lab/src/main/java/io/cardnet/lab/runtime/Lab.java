@@ -2,6 +2,7 @@ package io.cardnet.lab.runtime;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.cardnet.link.port.ChecksumMode;
+import io.cardnet.link.port.EndpointAddress;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -247,9 +248,15 @@ public final class Lab implements AutoCloseable {
                     + " `cardnet lab up" + (name.equals(LabConfig.DEFAULT_NAME) ? "" : " --name " + name) + "`");
         }
         LabState s = LabState.load(runDir);
+        LabState.Proc card = s.processes().get(Component.CARD_NODE.command());
+        boolean offload = card == null || !String.join(" ", card.command()).contains("--offload off");
         LabConfig cfg = LabConfig.defaults(name).withIsolated(s.isolated())
-                .withCsum(ChecksumMode.valueOf(s.csum().toUpperCase()));
-        cfg = new LabConfig(cfg.name(), cfg.isolated(), cfg.csum(), cfg.addresses(), cfg.liveness(), 0,
+                .withCsum(ChecksumMode.valueOf(s.csum().toUpperCase())).withOffload(offload);
+        Map<String, String> a = s.addresses();
+        LabAddresses addresses = a != null && a.containsKey("host.toe0") ? new LabAddresses(
+                EndpointAddress.parse(a.get("host.toe0")), EndpointAddress.parse(a.get("card.host0")),
+                EndpointAddress.parse(a.get("card.eth0")), EndpointAddress.parse(a.get("wire.eth0"))) : cfg.addresses();
+        cfg = new LabConfig(cfg.name(), cfg.isolated(), cfg.csum(), addresses, cfg.liveness(), 0,
                 cfg.metricsPorts(), runRoot, cfg.healthTimeout(), cfg.sharedMemory(), cfg.linkModel(), cfg.offload());
         return new Lab(cfg, s, progress);
     }
@@ -342,8 +349,34 @@ public final class Lab implements AutoCloseable {
         return runDir;
     }
 
+    /** toe0's address (the host end of the link), without prefix. */
+    public String hostAddress() {
+        return config.addresses().hostLink().address().getHostAddress();
+    }
+
+    /** host0's address (the card end of the link), without prefix. */
+    public String cardAddress() {
+        return config.addresses().cardLink().address().getHostAddress();
+    }
+
+    /** Runs {@code work} on the host side: in the lab's host namespace when isolated, else in the caller's. */
+    public <T> T onHostSide(java.util.concurrent.Callable<T> work) throws Exception {
+        return hostNamespace() == null ? work.call() : io.cardnet.netdev.NetNamespace.call(hostNamespace(), work);
+    }
+
     public JsonNode linkStatus() throws IOException {
         return ControlClient.status(runDir.resolve("control.sock"));
+    }
+
+    /** The bus's link model right now ("unlimited", "gen3x4", ...). */
+    public String linkModel() throws IOException {
+        return ControlClient.request(runDir.resolve("control.sock"), Map.of("op", "show"))
+                .path("settings").path("model").asText();
+    }
+
+    /** Switches the bus's link model at once. */
+    public void setLinkModel(String model) throws IOException {
+        ControlClient.request(runDir.resolve("control.sock"), Map.of("op", "set", "model", model));
     }
 
     /** True if a process of this pid runs (an exited, not yet reaped process does not). */

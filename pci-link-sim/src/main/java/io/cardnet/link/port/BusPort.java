@@ -74,6 +74,17 @@ public final class BusPort implements AutoCloseable {
 
         /** A descriptor from the other end; the listener owns it and must release it. */
         void receive(Data data);
+
+        /** This end may post again: credits came back, the socket drained, or the link changed. */
+        default void writable() {
+        }
+
+        /**
+         * A batch of descriptors was just received. A listener that answers them (a TUN whose kernel has already
+         * queued the reply) may post and flush now: the reply then leaves with this batch's RX_DONE in one write.
+         */
+        default void received() {
+        }
     }
 
     /** A buffer for the next packet: a DMA slot reserved for one sequence of one epoch, or a pooled buffer. */
@@ -259,6 +270,15 @@ public final class BusPort implements AutoCloseable {
         if (batch.isEmpty()) {
             return;
         }
+        if (ch.eventLoop().inEventLoop()) {
+            // The producer is the bus thread itself (a TUN in its epoll set): write now, no hand-off.
+            for (Object frame : batch) {
+                ch.write(frame, ch.voidPromise());
+            }
+            batch.clear();
+            ch.flush();
+            return;
+        }
         pending = new java.util.ArrayList<>(batch.size() + 2);
         ch.eventLoop().execute(() -> {
             for (Object frame : batch) {
@@ -266,6 +286,11 @@ public final class BusPort implements AutoCloseable {
             }
             ch.flush();
         });
+    }
+
+    /** The bus thread: everything the listener hears runs here, and a producer may run here too. */
+    public io.netty.channel.IoEventLoop eventLoop() {
+        return (io.netty.channel.IoEventLoop) group.next();
     }
 
     /** Waits up to {@code millis} for a credit and socket room (a full ring back-pressures the producer). */
@@ -284,6 +309,7 @@ public final class BusPort implements AutoCloseable {
     }
 
     private void signalWritable() {
+        listener.writable();
         lock.lock();
         try {
             writable.signalAll();
@@ -404,7 +430,9 @@ public final class BusPort implements AutoCloseable {
             }
             LinkUp link = up;
             if (processed && link != null) {
-                ctx.writeAndFlush(new RxDone(processedUpTo, link.epoch()), ctx.voidPromise());
+                ctx.write(new RxDone(processedUpTo, link.epoch()), ctx.voidPromise());
+                listener.received();
+                ctx.flush();
             }
             if (irq.credits() > 0 && link != null) {
                 credits.addAndGet(irq.credits());
