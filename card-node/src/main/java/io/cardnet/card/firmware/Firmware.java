@@ -1,0 +1,35 @@
+package io.cardnet.card.firmware;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * One card firmware, as {@code images/card-firmware/<version>/firmware.yaml} describes it, checked by
+ * {@link FirmwareLoader}. The same directory runs in the netns runtime and is packed into the card's container
+ * image.
+ *
+ * @param directory      where firmware.yaml and the files it names live
+ * @param services       what card-node serves once up
+ * @param sysctls        written under /proc/sys in the card's namespace (forwarding is one of them)
+ * @param ruleset        the nftables ruleset file, loaded with {@code nft -f} at boot
+ * @param authorizedKeys the console's authorized_keys file, or null for no console logins
+ * @param health         what must hold for the firmware to count as up (the drill's watchdog waits for all)
+ * @param overlay        the overlay of files shipped with the firmware, or null
+ */
+public record Firmware(String version, String description, Path directory, List<CardService> services,
+                       Map<String, String> sysctls, Path ruleset, Path authorizedKeys, List<HealthCheck> health,
+                       Path overlay) {
+    public static final String FILE = "firmware.yaml";
+
+    public Firmware {
+        services = List.copyOf(services);
+        sysctls = Map.copyOf(sysctls);
+        health = List.copyOf(health);
+    }
+
+    /** True if a service of this firmware listens on {@code port}. */
+    public boolean serves(int port) {
+        return services.stream().anyMatch(s -> s.port() == port);
+    }
+}
