@@ -34,7 +34,12 @@ public final class CardNode implements AutoCloseable {
 
     public static CardNode start(CardNodeConfig config) throws IOException {
         PrometheusMeterRegistry registry = MetricsServer.newRegistry("card-node");
-        if (config.forwarding()) {
+        if (config.firmware() != null) {
+            FirmwareBoot.apply(config.firmware());
+            io.micrometer.core.instrument.Gauge.builder("cardnet.card.firmware", () -> 1)
+                    .description("the firmware the card booted (its version is the tag)")
+                    .tag("version", config.firmware().version()).register(registry);
+        } else if (config.forwarding()) {
             // /proc/sys/net is per network namespace: this turns forwarding on for the card only.
             Files.writeString(Path.of("/proc/sys/net/ipv4/ip_forward"), "1\n");
         }
@@ -57,9 +62,10 @@ public final class CardNode implements AutoCloseable {
             metrics.close();
             throw e;
         }
-        log.info("card-node ready: {} at {}, forwarding {}, sink :{}, echo :{}, metrics :{}", end.deviceName(),
-                config.end().address(), config.forwarding() ? "on" : "off", config.sinkPort(), config.echoPort(),
-                metrics.port());
+        log.info("card-node ready: {} at {}, firmware {}, forwarding {}, sink :{}, echo :{}, metrics :{}",
+                end.deviceName(), config.end().address(),
+                config.firmware() == null ? "none" : config.firmware().version(), config.forwarding() ? "on" : "off",
+                config.sinkPort(), config.echoPort(), metrics.port());
         return new CardNode(end, metrics, services);
     }
 

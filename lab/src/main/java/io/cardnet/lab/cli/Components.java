@@ -209,13 +209,22 @@ final class Components {
         @Option(names = "--no-forwarding", description = "Leave IPv4 forwarding off (the card then routes nothing).")
         boolean noForwarding;
 
+        @Option(names = "--firmware", paramLabel = "DIR",
+                description = "Boot this firmware directory (images/card-firmware/<version>): its sysctls, nftables"
+                        + " ruleset and services replace --sink-port, --echo-port and --no-forwarding.")
+        Path firmware;
+
         @Mixin
         BusOptions bus;
 
         @Override
         public Integer call() throws Exception {
-            CardNode node = CardNode.start(new CardNodeConfig(end.config(Role.ENDPOINT, device, bus.liveness()),
-                    !noForwarding, sinkPort, echoPort, metricsPort));
+            CardNodeConfig config = new CardNodeConfig(end.config(Role.ENDPOINT, device, bus.liveness()),
+                    !noForwarding, sinkPort, echoPort, metricsPort, null);
+            if (firmware != null) {
+                config = config.withFirmware(io.cardnet.card.firmware.FirmwareLoader.load(firmware));
+            }
+            CardNode node = CardNode.start(config);
             return runUntilStopped("card-node", node);
         }
     }

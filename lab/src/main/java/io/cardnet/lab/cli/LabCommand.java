@@ -2,6 +2,7 @@ package io.cardnet.lab.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.cardnet.lab.runtime.Component;
+import io.cardnet.lab.runtime.FirmwareCatalog;
 import io.cardnet.lab.runtime.Lab;
 import io.cardnet.lab.runtime.LabAddresses;
 import io.cardnet.lab.runtime.LabConfig;
@@ -82,6 +83,11 @@ final class LabCommand {
                 description = "Send packets inside the bus frames instead of through shared DMA memory (slower; for comparison).")
         boolean noSharedMemory;
 
+        @Option(names = "--firmware", paramLabel = "VERSION|DIR", defaultValue = FirmwareCatalog.DEFAULT_VERSION,
+                description = "The card's firmware: a shipped version (images/card-firmware/VERSION) or a directory"
+                        + " (default: ${DEFAULT-VALUE}); `cardnet drill --to` swaps it later.")
+        String firmware;
+
         @Option(names = {"-d", "--detach"}, description = "Return once the lab is up instead of staying in the foreground.")
         boolean detach;
 
@@ -96,7 +102,7 @@ final class LabCommand {
             LabConfig cfg = new LabConfig(lab.name, isolated, ChecksumMode.parse(csum),
                     LabAddresses.of(linkSubnet, wireSubnet), LabConfig.defaults(lab.name).liveness(), corruptEvery,
                     new LabConfig.MetricsPorts(metricsPorts[0], metricsPorts[1], metricsPorts[2]), lab.runRoot, timeout,
-                    !noSharedMemory, link, Converters.onOff(offload, "--offload"));
+                    !noSharedMemory, link, Converters.onOff(offload, "--offload"), FirmwareCatalog.resolve(firmware));
             long start = System.nanoTime();
             Lab l = Lab.up(cfg, Output::progress);
             double seconds = (System.nanoTime() - start) / 1e9;
@@ -201,6 +207,15 @@ final class LabCommand {
                 procs.put(c.command(), new ProcStatus(pid, alive));
             }
             out.put("processes", procs);
+            LabState.FirmwareSlots fw = l.state().firmware();
+            if (fw != null) {
+                Map<String, Object> f = new LinkedHashMap<>();
+                f.put("version", fw.activeVersion());
+                f.put("active", fw.active());
+                f.put("a", fw.a());
+                f.put("b", fw.b());
+                out.put("firmware", f);
+            }
             boolean carrier = false;
             try {
                 carrier = l.hostCarrier();

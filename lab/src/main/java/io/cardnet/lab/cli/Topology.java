@@ -52,6 +52,11 @@ final class Topology {
         procs.forEach((k, p) -> b.append(String.format("  %-12s pid %-8d %s%n", k, p.pid(),
                 p.alive() ? "running" : "NOT RUNNING (see its log; `cardnet lab restart " + k + "`)")));
         b.append(String.format("  toe0 carrier %s%n", carrier ? "on" : "OFF"));
+        var fw = lab.state().firmware();
+        if (fw != null) {
+            b.append(String.format("  firmware %s (slot %s; standby slot %s: %s)%n", fw.activeVersion(), fw.active(),
+                    fw.standby(), fw.version(fw.standby()) == null ? "empty" : fw.version(fw.standby())));
+        }
         if (link == null) {
             b.append("  link: the simulator does not answer\n");
             return b.toString();

@@ -48,6 +48,14 @@ public final class Lab implements AutoCloseable {
 
     public static Lab up(LabConfig config, Consumer<String> progress) throws IOException {
         Privileges.requireNetAdmin("cardnet lab up");
+        if (config.firmware() != null) {
+            // Refused before anything is created.
+            try {
+                io.cardnet.card.firmware.FirmwareLoader.load(config.firmware());
+            } catch (io.cardnet.card.firmware.FirmwareException e) {
+                throw new LabException("firmware refused: " + e.getMessage());
+            }
+        }
         Path runDir = config.runDir();
         if (Files.exists(LabState.file(runDir))) {
             LabState old = LabState.load(runDir);
@@ -91,7 +99,7 @@ public final class Lab implements AutoCloseable {
         namespaces.add(names.wireNamespace());
         state = new LabState(config.name(), config.isolated(), config.csum().name().toLowerCase(), runDir.toString(),
                 namespaces, hostNs, names.cardNamespace(), names.wireNamespace(), new TreeMap<>(), addresses, metrics,
-                Instant.now().toString());
+                Instant.now().toString(), null);
         // Saved before anything is created, so a failure at any step leaves a record `down` can follow.
         state.save();
 
@@ -101,9 +109,27 @@ public final class Lab implements AutoCloseable {
             Shell.ipIn(ns, "link", "set", "lo", "up");
             tuneTcpBuffers(ns);
         }
+        wireCard();
+        if (config.firmware() != null) {
+            installFirmware("a", config.firmware());
+        }
+
+        for (Component c : Component.values()) {
+            start(c);
+        }
+        awaitLinkUp(config.healthTimeout());
+        progress.accept("link trained; " + LabNames.HOST_DEVICE + " has carrier");
+    }
+
+    /**
+     * The card's eth0 and the wire peer's, a veth pair, with their addresses and the peer's route to the link.
+     * Created inside the card's namespace with its peer placed straight into the wire's: the caller's namespace
+     * never holds either end, even for a moment. A card reboot destroys the pair with the card's namespace, so
+     * this runs again then (the peer's cable comes back, as after a real reboot).
+     */
+    private void wireCard() throws IOException {
+        LabAddresses a = config.addresses();
         progress.accept("wiring the card's eth0 to the wire peer (" + a.cardWire() + " ⇄ " + a.peerWire() + ")");
-        // Created inside the card's namespace with its peer placed straight into the wire's: the caller's
-        // namespace never holds either end, even for a moment.
         Shell.ipIn(names.cardNamespace(), "link", "add", LabNames.WIRE_DEVICE, "type", "veth", "peer", "name",
                 LabNames.WIRE_DEVICE, "netns", names.wireNamespace());
         Shell.ipIn(names.cardNamespace(), "addr", "add", a.cardWire().toString(), "dev", LabNames.WIRE_DEVICE);
@@ -111,12 +137,72 @@ public final class Lab implements AutoCloseable {
         Shell.ipIn(names.wireNamespace(), "addr", "add", a.peerWire().toString(), "dev", LabNames.WIRE_DEVICE);
         Shell.ipIn(names.wireNamespace(), "link", "set", LabNames.WIRE_DEVICE, "up");
         Shell.ipIn(names.wireNamespace(), "route", "add", a.linkSubnet(), "via", a.cardWire().ip());
+    }
 
-        for (Component c : Component.values()) {
-            start(c);
+    /**
+     * Copies a firmware directory into a slot (RUN_DIR/firmware/SLOT/VERSION) and records it; the first slot
+     * installed is the active one. Returns the firmware as installed.
+     */
+    public io.cardnet.card.firmware.Firmware installFirmware(String slot, Path dir) throws IOException {
+        io.cardnet.card.firmware.Firmware f;
+        try {
+            f = io.cardnet.card.firmware.FirmwareLoader.load(dir);
+        } catch (io.cardnet.card.firmware.FirmwareException e) {
+            throw new LabException("firmware refused: " + e.getMessage());
         }
-        awaitLinkUp(config.healthTimeout());
-        progress.accept("link trained; " + LabNames.HOST_DEVICE + " has carrier");
+        Path slotDir = runDir.resolve("firmware").resolve(slot);
+        Processes.deleteTree(slotDir);
+        Path target = slotDir.resolve(f.version());
+        try (var files = Files.walk(f.directory())) {
+            for (Path p : files.toList()) {
+                Path to = target.resolve(f.directory().relativize(p).toString());
+                if (Files.isDirectory(p)) {
+                    Files.createDirectories(to);
+                } else {
+                    Files.copy(p, to);
+                }
+            }
+        }
+        LabState.FirmwareSlots slots = state.firmware() == null ? new LabState.FirmwareSlots(slot, null, null)
+                : state.firmware();
+        state = state.withFirmware(slots.with(slot, f.version()));
+        state.save();
+        progress.accept("firmware " + f.version() + " installed in slot " + slot);
+        try {
+            return io.cardnet.card.firmware.FirmwareLoader.load(target);
+        } catch (io.cardnet.card.firmware.FirmwareException e) {
+            throw new LabException("the copy of firmware " + f.version() + " in slot " + slot + " is refused: " + e.getMessage());
+        }
+    }
+
+    /** Where a slot's firmware files are. */
+    public Path firmwareDir(String slot) {
+        return runDir.resolve("firmware").resolve(slot).resolve(state.firmware().version(slot));
+    }
+
+    /**
+     * Reboots the card into a slot's firmware: card-node stops, the card's namespace is deleted (and with it
+     * every socket, route, conntrack entry and ruleset of the old firmware) and made anew, eth0 is wired again,
+     * and card-node starts from that slot. The host side and the bus keep running: toe0 loses its carrier until
+     * the new card trains.
+     */
+    public void rebootCard(String slot) throws IOException {
+        LabState.Proc p = state.processes().get(Component.CARD_NODE.command());
+        if (p != null) {
+            Processes.stop(p, progress);
+        }
+        // The veth pair goes first, explicitly: a deleted namespace's devices are destroyed asynchronously, and
+        // the wire's end would still be there when the new pair is made.
+        Shell.run(List.of("ip", "-n", names.wireNamespace(), "link", "del", LabNames.WIRE_DEVICE), 10);
+        Shell.ip("netns", "del", names.cardNamespace());
+        Shell.ip("netns", "add", names.cardNamespace());
+        Shell.ipIn(names.cardNamespace(), "link", "set", "lo", "up");
+        tuneTcpBuffers(names.cardNamespace());
+        wireCard();
+        state = state.withFirmware(state.firmware().activate(slot));
+        state.save();
+        start(Component.CARD_NODE);
+        progress.accept("card rebooting into firmware " + state.firmware().activeVersion() + " (slot " + slot + ")");
     }
 
     /**
@@ -156,7 +242,7 @@ public final class Lab implements AutoCloseable {
                 }
                 yield args;
             }
-            case CARD_NODE -> concat(endOptions(),
+            case CARD_NODE -> concat(concat(endOptions(), firmwareOptions().toArray(String[]::new)),
                     "--bus", "unix:" + runDir.resolve("card.sock"),
                     "--device", LabNames.CARD_DEVICE,
                     "--address", a.cardLink().toString(),
@@ -172,6 +258,11 @@ public final class Lab implements AutoCloseable {
                     "--metrics", "127.0.0.1:" + config.metricsPorts().hostBridge(),
                     "--heartbeat", hb, "--heartbeat-misses", misses);
         };
+    }
+
+    private List<String> firmwareOptions() {
+        return state.firmware() == null ? List.of()
+                : List.of("--firmware", firmwareDir(state.firmware().active()).toString());
     }
 
     private List<String> dma() {
@@ -257,7 +348,8 @@ public final class Lab implements AutoCloseable {
                 EndpointAddress.parse(a.get("host.toe0")), EndpointAddress.parse(a.get("card.host0")),
                 EndpointAddress.parse(a.get("card.eth0")), EndpointAddress.parse(a.get("wire.eth0"))) : cfg.addresses();
         cfg = new LabConfig(cfg.name(), cfg.isolated(), cfg.csum(), addresses, cfg.liveness(), 0,
-                cfg.metricsPorts(), runRoot, cfg.healthTimeout(), cfg.sharedMemory(), cfg.linkModel(), cfg.offload());
+                cfg.metricsPorts(), runRoot, cfg.healthTimeout(), cfg.sharedMemory(), cfg.linkModel(), cfg.offload(),
+                cfg.firmware());
         return new Lab(cfg, s, progress);
     }
 

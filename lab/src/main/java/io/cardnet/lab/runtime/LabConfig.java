@@ -22,10 +22,12 @@ import java.util.Objects;
  * @param sharedMemory  packets in shared DMA memory (/dev/shm/cardnet-NAME) rather than inside frames
  * @param linkModel     the bus's model at start: unlimited or genGxL
  * @param offload       checksum and TSO offload on toe0 and host0 (false: a plain NIC)
+ * @param firmware      the firmware directory the card boots (images/card-firmware/<version>), or null for
+ *                      card-node's built-in defaults
  */
 public record LabConfig(String name, boolean isolated, ChecksumMode csum, LabAddresses addresses, Liveness liveness,
                         int corruptEvery, MetricsPorts metricsPorts, Path runRoot, Duration healthTimeout,
-                        boolean sharedMemory, String linkModel, boolean offload) {
+                        boolean sharedMemory, String linkModel, boolean offload, Path firmware) {
 
     public static final Path RUN_ROOT = Path.of("/run/cardnet");
     /** tmpfs, so DMA regions live in memory (this machine's /run is on disk). */
@@ -56,45 +58,51 @@ public record LabConfig(String name, boolean isolated, ChecksumMode csum, LabAdd
     /** Defaults for a lab of this name: the design's addresses, unnecessary checksums, standard ports. */
     public static LabConfig defaults(String name) {
         return new LabConfig(name, false, ChecksumMode.UNNECESSARY, LabAddresses.DEFAULT, Liveness.DEFAULT, 0,
-                MetricsPorts.DEFAULT, RUN_ROOT, Duration.ofSeconds(30), true, "unlimited", true);
+                MetricsPorts.DEFAULT, RUN_ROOT, Duration.ofSeconds(30), true, "unlimited", true,
+                FirmwareCatalog.defaultFirmware());
     }
 
     public LabConfig withIsolated(boolean v) {
-        return new LabConfig(name, v, csum, addresses, liveness, corruptEvery, metricsPorts, runRoot, healthTimeout, sharedMemory, linkModel, offload);
+        return new LabConfig(name, v, csum, addresses, liveness, corruptEvery, metricsPorts, runRoot, healthTimeout, sharedMemory, linkModel, offload, firmware);
     }
 
     public LabConfig withCsum(ChecksumMode v) {
-        return new LabConfig(name, isolated, v, addresses, liveness, corruptEvery, metricsPorts, runRoot, healthTimeout, sharedMemory, linkModel, offload);
+        return new LabConfig(name, isolated, v, addresses, liveness, corruptEvery, metricsPorts, runRoot, healthTimeout, sharedMemory, linkModel, offload, firmware);
     }
 
     public LabConfig withCorruptEvery(int v) {
-        return new LabConfig(name, isolated, csum, addresses, liveness, v, metricsPorts, runRoot, healthTimeout, sharedMemory, linkModel, offload);
+        return new LabConfig(name, isolated, csum, addresses, liveness, v, metricsPorts, runRoot, healthTimeout, sharedMemory, linkModel, offload, firmware);
     }
 
     public LabConfig withAddresses(LabAddresses v) {
-        return new LabConfig(name, isolated, csum, v, liveness, corruptEvery, metricsPorts, runRoot, healthTimeout, sharedMemory, linkModel, offload);
+        return new LabConfig(name, isolated, csum, v, liveness, corruptEvery, metricsPorts, runRoot, healthTimeout, sharedMemory, linkModel, offload, firmware);
     }
 
     public LabConfig withMetricsPorts(MetricsPorts v) {
-        return new LabConfig(name, isolated, csum, addresses, liveness, corruptEvery, v, runRoot, healthTimeout, sharedMemory, linkModel, offload);
+        return new LabConfig(name, isolated, csum, addresses, liveness, corruptEvery, v, runRoot, healthTimeout, sharedMemory, linkModel, offload, firmware);
     }
 
     public LabConfig withHealthTimeout(Duration v) {
-        return new LabConfig(name, isolated, csum, addresses, liveness, corruptEvery, metricsPorts, runRoot, v, sharedMemory, linkModel, offload);
+        return new LabConfig(name, isolated, csum, addresses, liveness, corruptEvery, metricsPorts, runRoot, v, sharedMemory, linkModel, offload, firmware);
     }
 
     public LabConfig withSharedMemory(boolean v) {
-        return new LabConfig(name, isolated, csum, addresses, liveness, corruptEvery, metricsPorts, runRoot, healthTimeout, v, linkModel, offload);
+        return new LabConfig(name, isolated, csum, addresses, liveness, corruptEvery, metricsPorts, runRoot, healthTimeout, v, linkModel, offload, firmware);
     }
 
     public LabConfig withLinkModel(String v) {
         return new LabConfig(name, isolated, csum, addresses, liveness, corruptEvery, metricsPorts, runRoot, healthTimeout,
-                sharedMemory, v, offload);
+                sharedMemory, v, offload, firmware);
     }
 
     public LabConfig withOffload(boolean v) {
         return new LabConfig(name, isolated, csum, addresses, liveness, corruptEvery, metricsPorts, runRoot, healthTimeout,
-                sharedMemory, linkModel, v);
+                sharedMemory, linkModel, v, firmware);
+    }
+
+    public LabConfig withFirmware(Path v) {
+        return new LabConfig(name, isolated, csum, addresses, liveness, corruptEvery, metricsPorts, runRoot, healthTimeout,
+                sharedMemory, linkModel, offload, v);
     }
 
     public Path runDir() {

@@ -19,7 +19,7 @@ import java.util.TreeMap;
 public record LabState(String name, boolean isolated, String csum, String runDir, List<String> namespaces,
                        String hostNamespace, String cardNamespace, String wireNamespace,
                        Map<String, Proc> processes, Map<String, String> addresses, Map<String, String> metrics,
-                       String startedAt) {
+                       String startedAt, FirmwareSlots firmware) {
 
     static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT)
             .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
@@ -43,7 +43,38 @@ public record LabState(String name, boolean isolated, String csum, String runDir
         Map<String, Proc> next = new TreeMap<>(processes);
         next.put(c.command(), p);
         return new LabState(name, isolated, csum, runDir, namespaces, hostNamespace, cardNamespace, wireNamespace,
-                next, addresses, metrics, startedAt);
+                next, addresses, metrics, startedAt, firmware);
+    }
+
+    public LabState withFirmware(FirmwareSlots f) {
+        return new LabState(name, isolated, csum, runDir, namespaces, hostNamespace, cardNamespace, wireNamespace,
+                processes, addresses, metrics, startedAt, f);
+    }
+
+    /**
+     * The card's two firmware slots: the version in each ("a", "b"; null when empty) and which one it boots.
+     * A slot's files are a copy under RUN_DIR/firmware/SLOT/VERSION, so editing images/ never changes a card.
+     */
+    public record FirmwareSlots(String active, String a, String b) {
+        public String version(String slot) {
+            return slot.equals("a") ? a : b;
+        }
+
+        public String activeVersion() {
+            return version(active);
+        }
+
+        public String standby() {
+            return active.equals("a") ? "b" : "a";
+        }
+
+        public FirmwareSlots with(String slot, String version) {
+            return slot.equals("a") ? new FirmwareSlots(active, version, b) : new FirmwareSlots(active, a, version);
+        }
+
+        public FirmwareSlots activate(String slot) {
+            return new FirmwareSlots(slot, a, b);
+        }
     }
 
     public void save() throws IOException {

@@ -1,0 +1,48 @@
+package io.cardnet.card;
+
+import io.cardnet.card.firmware.Firmware;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * What booting a firmware does to the card's namespace before the services start: its sysctls, then its
+ * nftables ruleset. The namespace is new at every boot (a swap recreates it), so nothing of an older firmware
+ * is left to undo.
+ */
+final class FirmwareBoot {
+    private static final Logger log = LoggerFactory.getLogger(FirmwareBoot.class);
+
+    private FirmwareBoot() {
+    }
+
+    static void apply(Firmware f) throws IOException {
+        for (var e : f.sysctls().entrySet()) {
+            // /proc/sys/net belongs to the namespace of the process writing it: the card's.
+            Path p = Path.of("/proc/sys", e.getKey().replace('.', '/'));
+            try {
+                Files.writeString(p, e.getValue() + "\n");
+            } catch (IOException x) {
+                throw new IOException("firmware " + f.version() + ": cannot set sysctl " + e.getKey() + "=" + e.getValue()
+                        + " (" + x.getMessage() + ")", x);
+            }
+        }
+        Process nft = new ProcessBuilder("nft", "-f", f.ruleset().toString()).redirectErrorStream(true).start();
+        String out = new String(nft.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        try {
+            if (!nft.waitFor(30, TimeUnit.SECONDS) || nft.exitValue() != 0) {
+                nft.destroyForcibly();
+                throw new IOException("firmware " + f.version() + ": nft -f " + f.ruleset() + " failed: " + out.strip());
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while loading the ruleset", e);
+        }
+        log.info("firmware {} booted: sysctls {}, ruleset {} loaded", f.version(), f.sysctls(), f.ruleset().getFileName());
+    }
+}

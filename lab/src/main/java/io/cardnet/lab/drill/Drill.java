@@ -1,0 +1,262 @@
+package io.cardnet.lab.drill;
+
+import io.cardnet.card.CardNodeConfig;
+import io.cardnet.card.firmware.Firmware;
+import io.cardnet.card.firmware.FirmwareException;
+import io.cardnet.card.firmware.FirmwareLoader;
+import io.cardnet.card.services.TransferReport;
+import io.cardnet.lab.runtime.Lab;
+import io.cardnet.lab.runtime.LabException;
+import io.cardnet.lab.runtime.LabState;
+import io.cardnet.lab.tools.Sink;
+import io.cardnet.netdev.NetNamespace;
+
+import java.net.InetSocketAddress;
+import java.nio.channels.SocketChannel;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.function.Consumer;
+
+/**
+ * `cardnet drill`: patch the card's firmware the way an operator would, and measure what it costs.
+ *
+ * <pre>
+ *  check the new firmware ── refused? stop here, nothing touched
+ *  install it into the standby slot
+ *  security probe (before) · start traffic: routed host→wire TCP, host→card TCP, ping every 10 ms
+ *  swap = reboot the card into the standby slot (its namespace is recreated)
+ *  health checks within the watchdog ── pass: commit │ fail: reboot into the old slot (roll back)
+ *  stop traffic, count and hash what arrived · security probe (after) · report
+ * </pre>
+ *
+ * The host's addresses, routes and routed TCP flows are the hard state a swap must keep; the card's own
+ * connections are soft state, gone with the old namespace.
+ */
+public final class Drill {
+    /** A routed flow's pace: slow enough to leave the CPUs to the swap, long enough to span it. */
+    private static final long ROUTED_BYTES_PER_SECOND = 8L << 20;
+    private static final long CARD_BYTES_PER_SECOND = 2L << 20;
+    private static final int WIRE_SINK_PORT = 5191;
+    private static final long SETTLE_MILLIS = 1_000;
+
+    /** @param firmware the directory to install; @param traffic run flows and pings through the swap */
+    public record Options(Path firmware, Duration watchdog, boolean traffic) {
+    }
+
+    private final Lab lab;
+    private final Options options;
+    private final Consumer<String> progress;
+    private final List<DrillReport.Event> timeline = new ArrayList<>();
+
+    public Drill(Lab lab, Options options, Consumer<String> progress) {
+        this.lab = lab;
+        this.options = options;
+        this.progress = progress;
+    }
+
+    public DrillReport run() throws Exception {
+        Firmware target;
+        try {
+            target = FirmwareLoader.load(options.firmware());
+        } catch (FirmwareException e) {
+            throw new LabException("firmware refused, nothing was changed: " + e.getMessage());
+        }
+        LabState.FirmwareSlots slots = lab.state().firmware();
+        if (slots == null) {
+            throw new LabException("lab '" + lab.config().name() + "' runs card-node without firmware slots; start it"
+                    + " with `cardnet lab up --firmware VERSION` to drill");
+        }
+        String oldSlot = slots.active();
+        String before = slots.activeVersion();
+        String standby = slots.standby();
+        String started = Instant.now().toString();
+        progress.accept("drill " + before + " → " + target.version() + " on lab " + lab.config().name());
+        String hostBefore = hostState();
+        Firmware installed = lab.installFirmware(standby, target.directory());
+        DrillReport.ProbeResult probeBefore = SecurityProbe.run(lab);
+        progress.accept("security probe before: " + (probeBefore.passed() ? "passes" : "fails") + " (" + probeBefore.detail() + ")");
+
+        Traffic traffic = options.traffic() ? Traffic.start(lab) : null;
+        try {
+            if (traffic != null) {
+                progress.accept("traffic running: routed host→wire TCP, host→card TCP, ping every 10 ms");
+                Thread.sleep(SETTLE_MILLIS);
+            }
+            long t0 = System.nanoTime();
+            long t0Wall = System.currentTimeMillis();
+            event("swap: card-node stopped, card namespace recreated, booting " + target.version(), t0);
+            HealthWatch.Outcome health;
+            String result;
+            try (LinkWatch link = LinkWatch.start(lab, t0)) {
+                swap(standby, oldSlot);
+                boolean up = link.awaitUp(options.watchdog().toMillis());
+                addEvent("link down", link.downAt());
+                addEvent("link up: the new card trained", link.upAt());
+                health = up ? HealthWatch.await(lab.names().cardNamespace(), installed, t0, options.watchdog())
+                        : new HealthWatch.Outcome(false, -1, List.of(new DrillReport.CheckResult("link up", "-", false,
+                        -1, "the card did not train within the watchdog")));
+            }
+            if (health.passed()) {
+                addEvent("health checks passed", health.passedAtMillis());
+                result = "committed";
+                event("committed: slot " + standby + " (" + target.version() + ") is active", t0);
+            } else {
+                event("watchdog: health checks not passed within " + options.watchdog().toMillis() + " ms; rolling back to "
+                        + before, t0);
+                try (LinkWatch link = LinkWatch.start(lab, t0)) {
+                    lab.rebootCard(oldSlot);
+                    link.awaitUp(options.watchdog().toMillis());
+                    addEvent("link up: the old firmware trained", link.upAt());
+                }
+                HealthWatch.Outcome old = HealthWatch.await(lab.names().cardNamespace(), firmwareOf(oldSlot), t0,
+                        options.watchdog());
+                addEvent(old.passed() ? "old firmware healthy again" : "old firmware NOT healthy", old.passedAtMillis());
+                result = "rolled back";
+            }
+            if (traffic != null) {
+                Thread.sleep(SETTLE_MILLIS);
+                traffic.firstReplyAfter(t0Wall).ifPresent(ms -> addEvent("first ping answered after the swap", ms));
+            }
+            timeline.sort(java.util.Comparator.comparingLong(DrillReport.Event::atMillis));
+            List<DrillReport.FlowOutcome> flows = traffic == null ? List.of() : traffic.finish();
+            DrillReport.Pings pings = traffic == null ? null : traffic.pings();
+            long outage = traffic == null ? -1 : traffic.longestGapAround(t0Wall);
+            DrillReport.ProbeResult probeAfter = SecurityProbe.run(lab);
+            progress.accept("security probe after: " + (probeAfter.passed() ? "passes" : "fails") + " (" + probeAfter.detail() + ")");
+            String hostAfter = hostState();
+            return new DrillReport(lab.config().name(), started, before, target.version(),
+                    lab.state().firmware().activeVersion(), result, options.watchdog().toMillis(), List.copyOf(timeline),
+                    outage, pings, flows, health.checks(), probeBefore, probeAfter,
+                    new DrillReport.HostState(hostBefore.equals(hostAfter), hostBefore, hostAfter));
+        } finally {
+            if (traffic != null) {
+                traffic.close();
+            }
+        }
+    }
+
+    /** toe0's addresses and the host side's IPv4 routes through it, as `ip` prints them. */
+    private String hostState() throws java.io.IOException {
+        String addr = io.cardnet.lab.runtime.Shell.ipIn(lab.hostNamespace(), "-4", "-o", "addr", "show", "dev",
+                io.cardnet.lab.runtime.LabNames.HOST_DEVICE);
+        String routes = io.cardnet.lab.runtime.Shell.ipIn(lab.hostNamespace(), "-4", "route", "show", "dev",
+                io.cardnet.lab.runtime.LabNames.HOST_DEVICE);
+        return (addr.replaceAll("\\s+", " ").replaceAll("valid_lft.*", "").strip() + "; "
+                + routes.replaceAll("\\s+", " ").strip());
+    }
+
+    /** Reboots into {@code slot}; if that fails half-way, boots the old slot again before reporting why. */
+    private void swap(String slot, String oldSlot) throws java.io.IOException {
+        try {
+            lab.rebootCard(slot);
+        } catch (java.io.IOException | RuntimeException e) {
+            progress.accept("the swap failed (" + e.getMessage() + "); booting the old slot " + oldSlot + " again");
+            lab.rebootCard(oldSlot);
+            throw new LabException("the swap to slot " + slot + " failed and the card was rebooted into slot " + oldSlot
+                    + ": " + e.getMessage());
+        }
+    }
+
+    private Firmware firmwareOf(String slot) throws FirmwareException {
+        return FirmwareLoader.load(lab.firmwareDir(slot));
+    }
+
+    private void event(String what, long t0) {
+        addEvent(what, (System.nanoTime() - t0) / 1_000_000);
+    }
+
+    private void addEvent(String what, long atMillis) {
+        if (atMillis >= 0) {
+            timeline.add(new DrillReport.Event(what, atMillis));
+            progress.accept(String.format("+%5d ms  %s", atMillis, what));
+        }
+    }
+
+    /** The drill's background traffic and where it goes. */
+    private static final class Traffic implements AutoCloseable {
+        private final Sink wireSink;
+        private final CompletableFuture<TransferReport> wireReport;
+        private final Flow routed;
+        private final Flow card;
+        private final Pinger ping;
+
+        private Traffic(Sink wireSink, CompletableFuture<TransferReport> wireReport, Flow routed, Flow card, Pinger ping) {
+            this.wireSink = wireSink;
+            this.wireReport = wireReport;
+            this.routed = routed;
+            this.card = card;
+            this.ping = ping;
+        }
+
+        static Traffic start(Lab lab) throws Exception {
+            String peer = lab.config().addresses().peerWire().address().getHostAddress();
+            InetSocketAddress wire = new InetSocketAddress(peer, WIRE_SINK_PORT);
+            Sink sink = NetNamespace.call(lab.names().wireNamespace(), () -> Sink.listen(wire));
+            CompletableFuture<TransferReport> report = CompletableFuture.supplyAsync(() -> {
+                try {
+                    return sink.acceptOne();
+                } catch (java.io.IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            });
+            Flow routed = new Flow("host→wire (routed by the card)", true,
+                    lab.onHostSide(() -> SocketChannel.open(wire)), ROUTED_BYTES_PER_SECOND).start();
+            Flow card = new Flow("host→card sink (terminated on the card)", false,
+                    lab.onHostSide(() -> SocketChannel.open(new InetSocketAddress(lab.cardAddress(), CardNodeConfig.SINK_PORT))),
+                    CARD_BYTES_PER_SECOND).start();
+            return new Traffic(sink, report, routed, card, Pinger.start(lab.hostNamespace(), lab.cardAddress()));
+        }
+
+        List<DrillReport.FlowOutcome> finish() throws Exception {
+            List<DrillReport.FlowOutcome> out = new ArrayList<>();
+            out.add(routed.finish());
+            out.add(card.finish());
+            return out;
+        }
+
+        DrillReport.Pings pings() {
+            long sent = ping.sent();
+            long received = ping.replies().stream().filter(r -> r[1] <= sent).count();
+            return new DrillReport.Pings(sent, received, sent - received);
+        }
+
+        /** The longest time between two replies where the second came after the swap began, in ms. */
+        long longestGapAround(long t0Wall) {
+            long best = 0;
+            List<long[]> r = ping.replies();
+            for (int i = 1; i < r.size(); i++) {
+                if (r.get(i)[0] >= t0Wall) {
+                    best = Math.max(best, r.get(i)[0] - r.get(i - 1)[0]);
+                }
+            }
+            return best;
+        }
+
+        /** ms after the swap of the first reply that ended the outage. */
+        java.util.Optional<Long> firstReplyAfter(long t0Wall) {
+            List<long[]> r = ping.replies();
+            long gap = 0;
+            Long at = null;
+            for (int i = 1; i < r.size(); i++) {
+                if (r.get(i)[0] >= t0Wall && r.get(i)[0] - r.get(i - 1)[0] > gap) {
+                    gap = r.get(i)[0] - r.get(i - 1)[0];
+                    at = r.get(i)[0] - t0Wall;
+                }
+            }
+            return java.util.Optional.ofNullable(at);
+        }
+
+        @Override
+        public void close() throws Exception {
+            ping.close();
+            routed.close();
+            card.close();
+            wireSink.close();
+            wireReport.cancel(true);
+        }
+    }
+}

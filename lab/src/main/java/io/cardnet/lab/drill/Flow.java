@@ -1,0 +1,111 @@
+package io.cardnet.lab.drill;
+
+import io.cardnet.card.services.SinkService;
+import io.cardnet.card.services.TransferReport;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.SocketChannel;
+import java.security.MessageDigest;
+import java.util.HexFormat;
+import java.util.SplittableRandom;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One TCP stream of drill traffic: paced random bytes into a sink, hashed on the way out, so that at the end
+ * both ends' byte counts and SHA-256 say whether the stream survived the swap intact. The socket is opened in
+ * the namespace of the sender; after that, any thread may use it.
+ */
+final class Flow implements AutoCloseable {
+    private static final int CHUNK = 64 * 1024;
+
+    private final String name;
+    private final boolean hardState;
+    private final SocketChannel channel;
+    private final long bytesPerSecond;
+    private final MessageDigest sha = SinkService.sha256();
+    private final Thread thread;
+    private volatile boolean stopping;
+    private volatile long sent;
+    private volatile String failure;
+
+    /**
+     * @param hardState true for state the drill must keep (a host flow routed through the card), false for the
+     *                  card's own connections, which a reboot may lose
+     */
+    Flow(String name, boolean hardState, SocketChannel connected, long bytesPerSecond) {
+        this.name = name;
+        this.hardState = hardState;
+        this.channel = connected;
+        this.bytesPerSecond = bytesPerSecond;
+        this.thread = Thread.ofPlatform().name("drill-" + name).unstarted(this::pump);
+    }
+
+    Flow start() {
+        thread.start();
+        return this;
+    }
+
+    private void pump() {
+        byte[] pattern = new byte[CHUNK];
+        SplittableRandom random = new SplittableRandom(name.hashCode());
+        long start = System.nanoTime();
+        try {
+            while (!stopping) {
+                random.nextBytes(pattern);
+                ByteBuffer b = ByteBuffer.wrap(pattern);
+                while (b.hasRemaining()) {
+                    channel.write(b);
+                }
+                sha.update(pattern);
+                sent += CHUNK;
+                long due = start + sent * 1_000_000_000L / bytesPerSecond;
+                long wait = due - System.nanoTime();
+                if (wait > 0) {
+                    TimeUnit.NANOSECONDS.sleep(wait);
+                }
+            }
+        } catch (IOException e) {
+            failure = e.getMessage() == null ? e.toString() : e.getMessage();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /**
+     * Stops sending and asks the sink what it got. A flow whose socket broke during the drill is reported reset
+     * (what its sink received is then unknown: -1).
+     */
+    DrillReport.FlowOutcome finish() throws InterruptedException {
+        stopping = true;
+        thread.join(10_000);
+        if (thread.isAlive()) {
+            // stuck in write(2) on a connection that goes nowhere
+            failure = "no progress for 10 s";
+            try {
+                channel.close();
+            } catch (IOException ignored) {
+                // closing is all that is left
+            }
+            thread.join(2_000);
+        }
+        String mine = HexFormat.of().formatHex(sha.digest());
+        if (failure != null) {
+            return new DrillReport.FlowOutcome(name, hardState, sent, -1, false, false, "reset: " + failure);
+        }
+        try {
+            TransferReport sink = TransferReport.awaitFrom(channel, name, sent);
+            boolean equal = sink.bytes() == sent && sink.sha256().equals(mine);
+            return new DrillReport.FlowOutcome(name, hardState, sent, sink.bytes(), equal, true,
+                    equal ? "survived, SHA-256 equal" : "survived, but the sink's bytes differ");
+        } catch (IOException e) {
+            return new DrillReport.FlowOutcome(name, hardState, sent, -1, false, false, "reset: " + e.getMessage());
+        }
+    }
+
+    @Override
+    public void close() throws IOException {
+        stopping = true;
+        channel.close();
+    }
+}
