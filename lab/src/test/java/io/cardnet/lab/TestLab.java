@@ -138,8 +138,11 @@ final class TestLab implements AutoCloseable {
     @Override
     public void close() throws IOException {
         List<Long> pids = new ArrayList<>();
+        // this object's view, and the state file's (a drill run from the CLI replaces card-node)
+        Lab current = Lab.attach(name, lab.config().runRoot(), s -> { });
         for (Component c : Component.values()) {
             pids.add(lab.pid(c));
+            pids.add(current.pid(c));
         }
         lab.down();
         assertNothingLeft(name, pids);

@@ -368,19 +368,32 @@ public final class Lab implements AutoCloseable {
         progress.accept("restarted " + c.displayName() + " (pid " + proc.pid() + ")");
     }
 
+    private LabState onDisk() {
+        try {
+            return Files.exists(LabState.file(runDir)) ? LabState.load(runDir) : null;
+        } catch (IOException e) {
+            return null;
+        }
+    }
+
     /** Removes everything this lab created. Safe to call twice and on a lab that half came up. */
     public void down() {
         List<String> problems = new ArrayList<>();
-        if (state != null) {
-            List<LabState.Proc> procs = new ArrayList<>();
+        List<LabState.Proc> procs = new ArrayList<>();
+        // The state file is the truth: another cardnet process (a drill, `lab restart`) may have replaced a
+        // component since this one last read it. Stop what either knows of.
+        for (LabState s : java.util.Arrays.asList(state, onDisk())) {
+            if (s == null) {
+                continue;
+            }
             for (Component c : List.of(Component.HOST_BRIDGE, Component.CARD_NODE, Component.SIM)) {
-                LabState.Proc p = state.processes().get(c.command());
-                if (p != null) {
+                LabState.Proc p = s.processes().get(c.command());
+                if (p != null && procs.stream().noneMatch(q -> q.pid() == p.pid() && java.util.Objects.equals(q.started(), p.started()))) {
                     procs.add(p);
                 }
             }
-            Processes.stopAll(procs, progress);
         }
+        Processes.stopAll(procs, progress);
         for (String ns : names.allNamespaces()) {
             try {
                 if (Files.exists(Path.of("/run/netns", ns))) {
