@@ -144,10 +144,12 @@ final class LabCommand {
                     Runtime.getRuntime().removeShutdownHook(hook);
                     return 0;
                 }
+                l.refresh();
                 for (Component c : Component.values()) {
                     long pid = l.pid(c);
                     boolean now = l.isRunning(c);
-                    Boolean before = alive.put(c.command(), now);
+                    // keyed by pid too: a component a drill or `lab restart` replaced is a new process, not an exit
+                    Boolean before = alive.put(c.command() + "/" + pid, now);
                     if (before != null && before && !now) {
                         Output.progress(c.displayName() + " (pid " + pid + ") exited; see its log, and restart it with"
                                 + " `cardnet lab restart " + c.command() + " --name " + l.config().name() + "`");

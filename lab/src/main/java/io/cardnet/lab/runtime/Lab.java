@@ -368,6 +368,17 @@ public final class Lab implements AutoCloseable {
         progress.accept("restarted " + c.displayName() + " (pid " + proc.pid() + ")");
     }
 
+    /**
+     * Reads the state file again: another cardnet process (a drill, `lab restart`) may have replaced a component
+     * since this object last looked.
+     */
+    public void refresh() {
+        LabState s = onDisk();
+        if (s != null) {
+            state = s;
+        }
+    }
+
     private LabState onDisk() {
         try {
             return Files.exists(LabState.file(runDir)) ? LabState.load(runDir) : null;
