@@ -25,11 +25,15 @@ final class FirmwareBoot {
         for (var e : f.sysctls().entrySet()) {
             // /proc/sys/net belongs to the namespace of the process writing it: the card's.
             Path p = Path.of("/proc/sys", e.getKey().replace('.', '/'));
+            if (Files.isReadable(p) && Files.readString(p).strip().equals(e.getValue())) {
+                // Already so: in a container /proc/sys is read-only, and compose.yaml's sysctls set it instead.
+                continue;
+            }
             try {
                 Files.writeString(p, e.getValue() + "\n");
             } catch (IOException x) {
                 throw new IOException("firmware " + f.version() + ": cannot set sysctl " + e.getKey() + "=" + e.getValue()
-                        + " (" + x.getMessage() + ")", x);
+                        + " (" + x.getMessage() + "); in a container, set it with compose.yaml's sysctls", x);
             }
         }
         Process nft = new ProcessBuilder("nft", "-f", f.ruleset().toString()).redirectErrorStream(true).start();

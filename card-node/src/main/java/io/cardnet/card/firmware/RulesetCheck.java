@@ -16,13 +16,22 @@ public interface RulesetCheck {
     /**
      * {@code nft -c -f}: nft parses the ruleset and asks the kernel to validate the transaction without
      * committing it. It runs in a network namespace of its own ({@code unshare --net}) that disappears with the
-     * process, so not even a dry run touches a real namespace.
+     * process, so not even a dry run touches a real namespace. Needs CAP_SYS_ADMIN (root on the host).
      */
-    RulesetCheck NFT_DRY_RUN = ruleset -> {
+    RulesetCheck NFT_DRY_RUN = ruleset -> dryRun(java.util.List.of("unshare", "--net"), ruleset);
+
+    /**
+     * The same dry run in the caller's own namespace: for card-node, which loads the ruleset there next anyway,
+     * and which in a container has CAP_NET_ADMIN but not the CAP_SYS_ADMIN that unshare needs.
+     */
+    RulesetCheck NFT_DRY_RUN_HERE = ruleset -> dryRun(java.util.List.of(), ruleset);
+
+    private static void dryRun(java.util.List<String> prefix, Path ruleset) throws FirmwareException {
         Pattern error = Pattern.compile(":(\\d+):\\d+(?:-\\d+)?: Error: (.*)");
+        java.util.List<String> cmd = new java.util.ArrayList<>(prefix);
+        cmd.addAll(java.util.List.of("nft", "-c", "-f", ruleset.toString()));
         try {
-            Process p = new ProcessBuilder("unshare", "--net", "nft", "-c", "-f", ruleset.toString())
-                    .redirectErrorStream(true).start();
+            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
             String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
             if (!p.waitFor(30, TimeUnit.SECONDS)) {
                 p.destroyForcibly();
@@ -34,14 +43,15 @@ public interface RulesetCheck {
                     throw new FirmwareException(ruleset, Integer.parseInt(m.group(1)), "nftables refuses this ruleset: "
                             + m.group(2).strip());
                 }
-                throw new FirmwareException(ruleset, 0, "nftables refuses this ruleset: " + out.strip());
+                throw new FirmwareException(ruleset, 0, "cannot check this ruleset with `" + String.join(" ", cmd)
+                        + "`: " + out.strip());
             }
         } catch (IOException e) {
-            throw new FirmwareException(ruleset, 0, "cannot run `unshare --net nft -c` to check the ruleset ("
+            throw new FirmwareException(ruleset, 0, "cannot run `" + String.join(" ", cmd) + "` to check the ruleset ("
                     + e.getMessage() + "); install nftables and run as root");
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new FirmwareException(ruleset, 0, "interrupted while checking the ruleset");
         }
-    };
+    }
 }

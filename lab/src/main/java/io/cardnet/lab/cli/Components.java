@@ -222,7 +222,8 @@ final class Components {
             CardNodeConfig config = new CardNodeConfig(end.config(Role.ENDPOINT, device, bus.liveness()),
                     !noForwarding, sinkPort, echoPort, metricsPort, null);
             if (firmware != null) {
-                config = config.withFirmware(io.cardnet.card.firmware.FirmwareLoader.load(firmware));
+                config = config.withFirmware(new io.cardnet.card.firmware.FirmwareLoader(
+                        io.cardnet.card.firmware.RulesetCheck.NFT_DRY_RUN_HERE).read(firmware));
             }
             CardNode node = CardNode.start(config);
             return runUntilStopped("card-node", node);

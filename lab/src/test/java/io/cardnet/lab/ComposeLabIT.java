@@ -1,0 +1,87 @@
+package io.cardnet.lab;
+
+import org.junit.jupiter.api.Test;
+import org.testcontainers.containers.ComposeContainer;
+import org.testcontainers.containers.Container;
+import org.testcontainers.containers.ContainerState;
+import org.testcontainers.containers.wait.strategy.Wait;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The `docker compose up` lab on a real Docker engine, from the images images/build.sh made: it comes up gated on
+ * health (the link trained), carries ping, a 64K ping and 1 GiB host → card with equal SHA-256, routes host → wire
+ * through the card, and `docker compose down -v` leaves nothing of it behind.
+ */
+class ComposeLabIT {
+    private static final Path COMPOSE = Path.of("..", "compose.yaml").toAbsolutePath().normalize();
+    private static final String[] CARDNET = {"java", "--enable-native-access=ALL-UNNAMED", "-cp",
+            "@/app/jib-classpath-file", "io.cardnet.lab.Cardnet"};
+
+    @Test
+    void theComposeLabComesUpHealthGatedAndCarriesTraffic() throws Exception {
+        DockerRequired.check();
+        String project = "cardnetit" + Long.toHexString(System.nanoTime() & 0xffffff);
+        ComposeContainer lab = new ComposeContainer(project, COMPOSE.toFile())
+                .withEnv("PROMETHEUS_IMAGE", "cardnet/prometheus:latest")
+                .withServices("pci-link", "card", "host", "wire", "prometheus")
+                .withPull(false)
+                .withRemoveVolumes(true)
+                .waitingFor("host", Wait.forHealthcheck())
+                .waitingFor("card", Wait.forHealthcheck())
+                .withStartupTimeout(Duration.ofMinutes(2));
+        long t0 = System.nanoTime();
+        try {
+            lab.start();
+            System.out.printf("compose lab healthy in %.1f s%n", (System.nanoTime() - t0) / 1e9);
+            ContainerState host = lab.getContainerByServiceName("host").orElseThrow();
+            ContainerState card = lab.getContainerByServiceName("card").orElseThrow();
+
+            run(host, "ping", "-c", "3", "-W", "2", "198.18.0.2");
+            run(host, "ping", "-M", "do", "-s", "65000", "-c", "2", "-W", "2", "198.18.0.2");
+
+            String gib = run(host, cardnet("tool", "send", "--to", "198.18.0.2:9", "--size", "1G"));
+            assertTrue(gib.contains("1,073,741,824 bytes") && gib.contains("sink agrees"), gib);
+            System.out.println("host → card: " + gib.strip());
+
+            long forwardedBefore = forwarded(card);
+            String routed = run(host, cardnet("tool", "send", "--to", "198.18.1.1:5001", "--size", "64M"));
+            assertTrue(routed.contains("sink agrees"), routed);
+            long forwarded = forwarded(card) - forwardedBefore;
+            assertTrue(forwarded > 1000, "the card forwarded only " + forwarded + " datagrams of a 64 MiB transfer");
+            System.out.println("host → wire: " + routed.strip() + "; the card forwarded " + forwarded + " datagrams");
+        } finally {
+            lab.stop();
+        }
+        for (List<String> what : List.of(
+                DockerRequired.lines("ps", "-a", "--filter", "label=com.docker.compose.project=" + project, "-q"),
+                DockerRequired.lines("network", "ls", "--filter", "label=com.docker.compose.project=" + project, "-q"),
+                DockerRequired.lines("volume", "ls", "--filter", "label=com.docker.compose.project=" + project, "-q"))) {
+            assertEquals(List.of(), what, "`docker compose down -v` left these of project " + project + " behind");
+        }
+    }
+
+    private static String[] cardnet(String... args) {
+        String[] all = java.util.Arrays.copyOf(CARDNET, CARDNET.length + args.length);
+        System.arraycopy(args, 0, all, CARDNET.length, args.length);
+        return all;
+    }
+
+    /** Datagrams the card's kernel forwarded (Ip: ForwDatagrams of its /proc/net/snmp). */
+    private static long forwarded(ContainerState card) throws Exception {
+        List<String> snmp = run(card, "cat", "/proc/net/snmp").lines().filter(l -> l.startsWith("Ip:")).toList();
+        List<String> names = List.of(snmp.get(0).split("\\s+"));
+        return Long.parseLong(snmp.get(1).split("\\s+")[names.indexOf("ForwDatagrams")]);
+    }
+
+    private static String run(ContainerState c, String... command) throws Exception {
+        Container.ExecResult r = c.execInContainer(command);
+        assertEquals(0, r.getExitCode(), String.join(" ", command) + " failed: " + r.getStdout() + r.getStderr());
+        return r.getStdout() + r.getStderr();
+    }
+}
