@@ -45,6 +45,7 @@ public final class CardNode implements AutoCloseable {
         }
         MetricsServer metrics = MetricsServer.start(registry, "0.0.0.0", config.metricsPort());
         List<AutoCloseable> services = new ArrayList<>();
+        services.add(CardCounters.start(registry));
         TunEnd end = null;
         try {
             end = TunEnd.open(config.end(), registry);

@@ -16,10 +16,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * The `docker compose up` lab on a real Docker engine, from the images images/build.sh made: it comes up gated on
  * health (the link trained), carries ping, a 64K ping and 1 GiB host → card with equal SHA-256, routes host → wire
- * through the card, and `docker compose down -v` leaves nothing of it behind.
+ * through the card; its real Prometheus has every cardnet process up and answers every query of every Grafana
+ * panel with data; and `docker compose down -v` leaves nothing of it behind.
  */
 class ComposeLabIT {
     private static final Path COMPOSE = Path.of("..", "compose.yaml").toAbsolutePath().normalize();
+    private static final String PROMETHEUS = "http://127.0.0.1:9090";
     private static final String[] CARDNET = {"java", "--enable-native-access=ALL-UNNAMED", "-cp",
             "@/app/jib-classpath-file", "io.cardnet.lab.Cardnet"};
 
@@ -55,6 +57,8 @@ class ComposeLabIT {
             long forwarded = forwarded(card) - forwardedBefore;
             assertTrue(forwarded > 1000, "the card forwarded only " + forwarded + " datagrams of a 64 MiB transfer");
             System.out.println("host → wire: " + routed.strip() + "; the card forwarded " + forwarded + " datagrams");
+
+            Dashboards.assertEveryPanelHasData(PROMETHEUS, Path.of("..", "grafana"));
         } finally {
             lab.stop();
         }

@@ -53,7 +53,24 @@ final class SimMetrics {
         }
         corruptedChecksums = Counter.builder("cardnet.bus.corrupted.checksums")
                 .description("TCP checksums flipped by the corrupt-checksum test switch").register(registry);
+        // Every series exists from the start, at zero, so a dashboard or an alert sees it before its first event.
+        for (Direction d : Direction.values()) {
+            for (PerDirection p : java.util.List.of(tlps, wireBusy, sequenceGaps, ringFull, doorbells, pollRecoveries,
+                    replays, receiveInterrupts, completionInterrupts)) {
+                p.get(d);
+            }
+            for (String reason : DROP_REASONS) {
+                dropCounter(d, reason);
+            }
+            for (io.cardnet.link.model.FaultKind k : io.cardnet.link.model.FaultKind.values()) {
+                faultCounter(d, k);
+            }
+        }
     }
+
+    /** Why the bus drops a descriptor: what `cardnet_bus_drops_total{reason}` can say. */
+    static final java.util.List<String> DROP_REASONS = java.util.List.of("port_refused", "link_down", "stale_epoch",
+            "ring_overrun", "fault_drop");
 
     void carried(Direction d, int packetBytes) {
         frames.get(d).increment();
@@ -69,8 +86,12 @@ final class SimMetrics {
     }
 
     void drop(Direction d, String reason) {
-        counter("drop/" + d.tag() + "/" + reason, "cardnet.bus.drops", "descriptors dropped by the bus, by reason",
-                "direction", d.tag(), "reason", reason).increment();
+        dropCounter(d, reason).increment();
+    }
+
+    private Counter dropCounter(Direction d, String reason) {
+        return counter("drop/" + d.tag() + "/" + reason, "cardnet.bus.drops", "descriptors dropped by the bus, by reason",
+                "direction", d.tag(), "reason", reason);
     }
 
     void fault(Role port, FrameFault.Kind kind) {
@@ -110,8 +131,12 @@ final class SimMetrics {
     }
 
     void faultInjected(Direction d, io.cardnet.link.model.FaultKind k) {
-        counter("injected/" + d.tag() + "/" + k.cliName(), "cardnet.bus.faults.injected", "faults injected, by kind",
-                "direction", d.tag(), "kind", k.cliName()).increment();
+        faultCounter(d, k).increment();
+    }
+
+    private Counter faultCounter(Direction d, io.cardnet.link.model.FaultKind k) {
+        return counter("injected/" + d.tag() + "/" + k.cliName(), "cardnet.bus.faults.injected", "faults injected, by kind",
+                "direction", d.tag(), "kind", k.cliName());
     }
 
     /** An interrupt ({@code kind} "receive" or "completion") covering {@code frames} descriptors. */
