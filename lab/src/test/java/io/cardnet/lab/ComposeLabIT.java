@@ -28,8 +28,7 @@ class ComposeLabIT {
     @Test
     void theComposeLabComesUpHealthGatedAndCarriesTraffic() throws Exception {
         DockerRequired.check();
-        String project = "cardnetit" + Long.toHexString(System.nanoTime() & 0xffffff);
-        ComposeContainer lab = new ComposeContainer(project, COMPOSE.toFile())
+        ComposeContainer lab = new ComposeContainer("cardnetit", COMPOSE.toFile())
                 .withEnv("PROMETHEUS_IMAGE", "cardnet/prometheus:latest")
                 .withServices("pci-link", "card", "host", "wire", "prometheus")
                 .withPull(false)
@@ -38,11 +37,16 @@ class ComposeLabIT {
                 .waitingFor("card", Wait.forHealthcheck())
                 .withStartupTimeout(Duration.ofMinutes(2));
         long t0 = System.nanoTime();
+        String project = null;
         try {
             lab.start();
             System.out.printf("compose lab healthy in %.1f s%n", (System.nanoTime() - t0) / 1e9);
             ContainerState host = lab.getContainerByServiceName("host").orElseThrow();
             ContainerState card = lab.getContainerByServiceName("card").orElseThrow();
+            // Testcontainers makes the project name unique; the containers carry it
+            project = String.join("", DockerRequired.lines("inspect", "-f",
+                    "{{index .Config.Labels \"com.docker.compose.project\"}}", host.getContainerId()));
+            assertTrue(project.startsWith("cardnetit"), project);
 
             run(host, "ping", "-c", "3", "-W", "2", "198.18.0.2");
             run(host, "ping", "-M", "do", "-s", "65000", "-c", "2", "-W", "2", "198.18.0.2");
@@ -59,14 +63,48 @@ class ComposeLabIT {
             System.out.println("host → wire: " + routed.strip() + "; the card forwarded " + forwarded + " datagrams");
 
             Dashboards.assertEveryPanelHasData(PROMETHEUS, Path.of("..", "grafana"));
+
+            drill100To101(project, host);
         } finally {
             lab.stop();
         }
+        assertTrue(project != null);
         for (List<String> what : List.of(
                 DockerRequired.lines("ps", "-a", "--filter", "label=com.docker.compose.project=" + project, "-q"),
                 DockerRequired.lines("network", "ls", "--filter", "label=com.docker.compose.project=" + project, "-q"),
                 DockerRequired.lines("volume", "ls", "--filter", "label=com.docker.compose.project=" + project, "-q"))) {
             assertEquals(List.of(), what, "`docker compose down -v` left these of project " + project + " behind");
+        }
+    }
+
+    /** `cardnet drill --runtime compose`: the card's container is recreated from the 1.0.1 image, under traffic. */
+    private static void drill100To101(String project, ContainerState host) throws Exception {
+        CardnetCli.Run run = CardnetCli.run("drill", "--runtime", "compose", "--project", project, "--file",
+                COMPOSE.toString(), "--to", "1.0.1", "--traffic", "--watchdog", "60s", "--out",
+                java.nio.file.Files.createTempDirectory("cardnet-drill").toString(), "--json");
+        System.out.println(run.err());
+        assertEquals(0, run.exit(), run.err());
+        var r = new com.fasterxml.jackson.databind.ObjectMapper().readTree(run.out());
+        assertEquals("committed", r.path("result").asText());
+        assertEquals("1.0.0", r.path("versionBefore").asText());
+        assertEquals("1.0.1", r.path("versionAfter").asText());
+        var routed = r.path("flows").path(0);
+        assertTrue(routed.path("survived").asBoolean() && routed.path("sha256Equal").asBoolean()
+                && routed.path("bytesSent").asLong() == routed.path("bytesDelivered").asLong(), routed.toString());
+        assertTrue(!r.path("flows").path(1).path("survived").asBoolean(), "the card's own flow outlived its container");
+        long outage = r.path("outageMillis").asLong();
+        assertTrue(outage > 0 && outage < 60_000, "outage " + outage);
+        assertTrue(r.path("hostState").path("kept").asBoolean(), r.path("hostState").toString());
+        assertTrue(!r.path("probeBefore").path("passed").asBoolean() && r.path("probeAfter").path("passed").asBoolean(),
+                "probe before " + r.path("probeBefore") + ", after " + r.path("probeAfter"));
+        String image = String.join("", DockerRequired.lines("ps", "--filter", "label=com.docker.compose.project=" + project,
+                "--filter", "label=com.docker.compose.service=card", "--format", "{{.Image}}"));
+        assertEquals("cardnet/card-firmware:1.0.1", image);
+        run(host, "ping", "-c", "2", "-W", "2", "198.18.0.2");
+        System.out.println("compose drill 1.0.0 → 1.0.1: outage " + outage + " ms, pings " + r.path("pings"));
+        for (String service : List.of("host", "card", "wire")) {
+            assertTrue(!java.nio.file.Files.exists(Path.of("/run/netns", "cardnet-" + project + "-" + service)),
+                    "the drill left its name for the " + service + " namespace");
         }
     }
 

@@ -23,6 +23,7 @@ import java.util.concurrent.Callable;
                 "  sudo ./cardnet drill --to 1.0.1 --traffic                 # the shipped fix, under traffic",
                 "  sudo ./cardnet drill --to ./my-firmware --watchdog 10s    # a firmware directory of your own",
                 "  sudo ./cardnet drill --to 1.0.0 --lab t1 --json           # roll forward/back by hand, JSON for scripts",
+                "  sudo ./cardnet drill --runtime compose --to 1.0.1 --traffic   # the docker compose lab's card",
                 "",
                 "Exit status: 0 committed, 4 rolled back, 1 refused or failed."})
 final class DrillCommand implements Callable<Integer> {
@@ -36,6 +37,19 @@ final class DrillCommand implements Callable<Integer> {
 
     @Option(names = "--run-dir", defaultValue = "/run/cardnet", hidden = true, description = "Parent of the labs' run directories.")
     Path runRoot;
+
+    @Option(names = "--runtime", defaultValue = "netns", paramLabel = "netns|compose",
+            description = "netns: the embedded lab (--lab); compose: the `docker compose` lab (--project, --file),"
+                    + " whose card is recreated from the image cardnet/card-firmware:VERSION (default: ${DEFAULT-VALUE}).")
+    String runtime;
+
+    @Option(names = "--project", defaultValue = "cardnet",
+            description = "With --runtime compose: the compose project (default: ${DEFAULT-VALUE}, compose.yaml's name).")
+    String project;
+
+    @Option(names = {"-f", "--file"}, defaultValue = "compose.yaml",
+            description = "With --runtime compose: the compose file (default: ${DEFAULT-VALUE}).")
+    Path composeFile;
 
     @Option(names = "--watchdog", defaultValue = "30s", converter = Converters.DurationConverter.class,
             description = "How long the new firmware has to pass its health checks before the card rolls back (default: ${DEFAULT-VALUE}).")
@@ -52,8 +66,12 @@ final class DrillCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         Privileges.requireNetAdmin("cardnet drill");
         Path firmware = FirmwareCatalog.resolve(to);
-        Lab l = Lab.attach(labName, runRoot, Output::progress);
-        DrillReport report = new Drill(l, new Drill.Options(firmware, watchdog, traffic), Output::progress).run();
+        io.cardnet.lab.drill.DrillTarget target = switch (runtime) {
+            case "netns" -> new io.cardnet.lab.drill.NetnsTarget(Lab.attach(labName, runRoot, Output::progress));
+            case "compose" -> io.cardnet.lab.drill.ComposeTarget.attach(project, composeFile, Output::progress);
+            default -> throw new IllegalArgumentException("--runtime takes netns or compose, not '" + runtime + "'");
+        };
+        DrillReport report = new Drill(target, new Drill.Options(firmware, watchdog, traffic), Output::progress).run();
         Path dir = results.newRunDir();
         Output.JSON.writeValue(dir.resolve("drill.json").toFile(), report);
         Files.writeString(dir.resolve("drill.md"), report.markdown());

@@ -5,7 +5,6 @@ import io.cardnet.card.firmware.Firmware;
 import io.cardnet.card.firmware.FirmwareException;
 import io.cardnet.card.firmware.FirmwareLoader;
 import io.cardnet.card.services.TransferReport;
-import io.cardnet.lab.runtime.Lab;
 import io.cardnet.lab.runtime.LabException;
 import io.cardnet.lab.runtime.LabState;
 import io.cardnet.lab.tools.Sink;
@@ -47,12 +46,12 @@ public final class Drill {
     public record Options(Path firmware, Duration watchdog, boolean traffic) {
     }
 
-    private final Lab lab;
+    private final DrillTarget lab;
     private final Options options;
     private final Consumer<String> progress;
     private final List<DrillReport.Event> timeline = new ArrayList<>();
 
-    public Drill(Lab lab, Options options, Consumer<String> progress) {
+    public Drill(DrillTarget lab, Options options, Consumer<String> progress) {
         this.lab = lab;
         this.options = options;
         this.progress = progress;
@@ -65,18 +64,14 @@ public final class Drill {
         } catch (FirmwareException e) {
             throw new LabException("firmware refused, nothing was changed: " + e.getMessage());
         }
-        LabState.FirmwareSlots slots = lab.state().firmware();
-        if (slots == null) {
-            throw new LabException("lab '" + lab.config().name() + "' runs card-node without firmware slots; start it"
-                    + " with `cardnet lab up --firmware VERSION` to drill");
-        }
+        LabState.FirmwareSlots slots = lab.slots();
         String oldSlot = slots.active();
         String before = slots.activeVersion();
         String standby = slots.standby();
         String started = Instant.now().toString();
-        progress.accept("drill " + before + " → " + target.version() + " on lab " + lab.config().name());
+        progress.accept("drill " + before + " → " + target.version() + " on lab " + lab.name());
         String hostBefore = hostState();
-        Firmware installed = lab.installFirmware(standby, target.directory());
+        Firmware installed = lab.install(standby, target.directory());
         DrillReport.ProbeResult probeBefore = SecurityProbe.run(lab);
         progress.accept("security probe before: " + (probeBefore.passed() ? "passes" : "fails") + " (" + probeBefore.detail() + ")");
 
@@ -88,7 +83,8 @@ public final class Drill {
             }
             long t0 = System.nanoTime();
             long t0Wall = System.currentTimeMillis();
-            event("swap: card-node stopped, card namespace recreated, booting " + target.version(), t0);
+            event("swap: the card reboots into " + target.version() + " (a new namespace: none of the old card's kernel"
+                    + " state survives)", t0);
             HealthWatch.Outcome health;
             String result;
             try (LinkWatch link = LinkWatch.start(lab, t0)) {
@@ -96,7 +92,7 @@ public final class Drill {
                 boolean up = link.awaitUp(options.watchdog().toMillis());
                 addEvent("link down", link.downAt());
                 addEvent("link up: the new card trained", link.upAt());
-                health = up ? HealthWatch.await(lab.names().cardNamespace(), installed, t0, options.watchdog())
+                health = up ? HealthWatch.await(lab, installed, t0, options.watchdog())
                         : new HealthWatch.Outcome(false, -1, List.of(new DrillReport.CheckResult("link up", "-", false,
                         -1, "the card did not train within the watchdog")));
             }
@@ -108,11 +104,11 @@ public final class Drill {
                 event("watchdog: health checks not passed within " + options.watchdog().toMillis() + " ms; rolling back to "
                         + before, t0);
                 try (LinkWatch link = LinkWatch.start(lab, t0)) {
-                    lab.rebootCard(oldSlot);
+                    lab.reboot(oldSlot);
                     link.awaitUp(options.watchdog().toMillis());
                     addEvent("link up: the old firmware trained", link.upAt());
                 }
-                HealthWatch.Outcome old = HealthWatch.await(lab.names().cardNamespace(), firmwareOf(oldSlot), t0,
+                HealthWatch.Outcome old = HealthWatch.await(lab, firmwareOf(oldSlot), t0,
                         options.watchdog());
                 addEvent(old.passed() ? "old firmware healthy again" : "old firmware NOT healthy", old.passedAtMillis());
                 result = "rolled back";
@@ -128,14 +124,15 @@ public final class Drill {
             DrillReport.ProbeResult probeAfter = SecurityProbe.run(lab);
             progress.accept("security probe after: " + (probeAfter.passed() ? "passes" : "fails") + " (" + probeAfter.detail() + ")");
             String hostAfter = hostState();
-            return new DrillReport(lab.config().name(), started, before, target.version(),
-                    lab.state().firmware().activeVersion(), result, options.watchdog().toMillis(), List.copyOf(timeline),
+            return new DrillReport(lab.name(), started, before, target.version(),
+                    lab.slots().activeVersion(), result, options.watchdog().toMillis(), List.copyOf(timeline),
                     outage, pings, flows, health.checks(), probeBefore, probeAfter,
                     new DrillReport.HostState(hostBefore.equals(hostAfter), hostBefore, hostAfter));
         } finally {
             if (traffic != null) {
                 traffic.close();
             }
+            lab.done();
         }
     }
 
@@ -152,17 +149,17 @@ public final class Drill {
     /** Reboots into {@code slot}; if that fails half-way, boots the old slot again before reporting why. */
     private void swap(String slot, String oldSlot) throws java.io.IOException {
         try {
-            lab.rebootCard(slot);
+            lab.reboot(slot);
         } catch (java.io.IOException | RuntimeException e) {
             progress.accept("the swap failed (" + e.getMessage() + "); booting the old slot " + oldSlot + " again");
-            lab.rebootCard(oldSlot);
+            lab.reboot(oldSlot);
             throw new LabException("the swap to slot " + slot + " failed and the card was rebooted into slot " + oldSlot
                     + ": " + e.getMessage());
         }
     }
 
-    private Firmware firmwareOf(String slot) throws FirmwareException {
-        return FirmwareLoader.load(lab.firmwareDir(slot));
+    private Firmware firmwareOf(String slot) throws java.io.IOException {
+        return lab.firmware(slot);
     }
 
     private void event(String what, long t0) {
@@ -192,10 +189,10 @@ public final class Drill {
             this.ping = ping;
         }
 
-        static Traffic start(Lab lab) throws Exception {
-            String peer = lab.config().addresses().peerWire().address().getHostAddress();
+        static Traffic start(DrillTarget lab) throws Exception {
+            String peer = lab.peerAddress();
             InetSocketAddress wire = new InetSocketAddress(peer, WIRE_SINK_PORT);
-            Sink sink = NetNamespace.call(lab.names().wireNamespace(), () -> Sink.listen(wire));
+            Sink sink = NetNamespace.call(lab.wireNamespace(), () -> Sink.listen(wire));
             CompletableFuture<TransferReport> report = CompletableFuture.supplyAsync(() -> {
                 try {
                     return sink.acceptOne();

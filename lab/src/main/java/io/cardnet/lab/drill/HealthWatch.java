@@ -25,7 +25,7 @@ final class HealthWatch {
     record Outcome(boolean passed, long passedAtMillis, List<DrillReport.CheckResult> checks) {
     }
 
-    static Outcome await(String cardNs, Firmware firmware, long sinceNanos, Duration watchdog) throws InterruptedException {
+    static Outcome await(DrillTarget card, Firmware firmware, long sinceNanos, Duration watchdog) throws InterruptedException {
         long deadline = sinceNanos + watchdog.toNanos();
         Map<HealthCheck, Long> passedAt = new LinkedHashMap<>();
         Map<HealthCheck, String> last = new LinkedHashMap<>();
@@ -34,7 +34,7 @@ final class HealthWatch {
                 if (passedAt.containsKey(c)) {
                     continue;
                 }
-                String failure = run(cardNs, c);
+                String failure = run(card, c);
                 last.put(c, failure);
                 if (failure == null) {
                     passedAt.put(c, (System.nanoTime() - sinceNanos) / 1_000_000);
@@ -56,7 +56,8 @@ final class HealthWatch {
     }
 
     /** Null if the check passes, else why not. */
-    static String run(String cardNs, HealthCheck check) {
+    static String run(DrillTarget card, HealthCheck check) {
+        String cardNs = card.cardNamespace();
         try {
             return switch (check) {
                 case HealthCheck.Listening l -> NetNamespace.call(cardNs, () -> {
@@ -73,7 +74,7 @@ final class HealthWatch {
                     return s.expected().equals(v) ? null : s.key() + " is " + v;
                 });
                 case HealthCheck.Command c -> {
-                    Shell.Result r = Shell.run(Shell.inNamespace(cardNs, c.argv()), 10);
+                    Shell.Result r = Shell.run(card.onCard(c.argv()), 10);
                     yield r.ok() ? null : "exit " + r.exitCode() + ": " + r.output().strip();
                 }
             };

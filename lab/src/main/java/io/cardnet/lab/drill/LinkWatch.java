@@ -1,24 +1,23 @@
 package io.cardnet.lab.drill;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.cardnet.lab.runtime.Lab;
 
 /** Polls the bus every 10 ms during a swap: when the link went down, and when it came up again. */
 final class LinkWatch implements AutoCloseable {
-    private final Lab lab;
+    private final DrillTarget lab;
     private final long t0;
     private final Thread thread;
     private volatile boolean stop;
     private volatile long downAt = -1;
     private volatile long upAt = -1;
 
-    private LinkWatch(Lab lab, long t0Nanos) {
+    private LinkWatch(DrillTarget lab, long t0Nanos) {
         this.lab = lab;
         this.t0 = t0Nanos;
         this.thread = Thread.ofPlatform().name("drill-link").start(this::poll);
     }
 
-    static LinkWatch start(Lab lab, long t0Nanos) {
+    static LinkWatch start(DrillTarget lab, long t0Nanos) {
         return new LinkWatch(lab, t0Nanos);
     }
 

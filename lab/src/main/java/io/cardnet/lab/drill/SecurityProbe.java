@@ -1,6 +1,5 @@
 package io.cardnet.lab.drill;
 
-import io.cardnet.lab.runtime.Lab;
 import io.cardnet.netdev.NetNamespace;
 
 import java.io.IOException;
@@ -19,10 +18,10 @@ final class SecurityProbe {
     private SecurityProbe() {
     }
 
-    static DrillReport.ProbeResult run(Lab lab) throws Exception {
+    static DrillReport.ProbeResult run(DrillTarget lab) throws Exception {
         InetSocketAddress target = new InetSocketAddress(lab.hostAddress(), PORT);
         try (ServerSocketChannel listener = lab.onHostSide(() -> ServerSocketChannel.open().bind(target))) {
-            String outcome = NetNamespace.call(lab.names().wireNamespace(), () -> {
+            String outcome = NetNamespace.call(lab.wireNamespace(), () -> {
                 try (java.net.Socket s = new java.net.Socket()) {
                     s.connect(target, 1500);
                     return "connected";

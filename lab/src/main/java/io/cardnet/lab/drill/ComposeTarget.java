@@ -1,0 +1,215 @@
+package io.cardnet.lab.drill;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.cardnet.card.firmware.Firmware;
+import io.cardnet.card.firmware.FirmwareException;
+import io.cardnet.card.firmware.FirmwareLoader;
+import io.cardnet.lab.runtime.ControlClient;
+import io.cardnet.lab.runtime.FirmwareCatalog;
+import io.cardnet.lab.runtime.LabException;
+import io.cardnet.lab.runtime.LabState;
+import io.cardnet.lab.runtime.Shell;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Consumer;
+
+/**
+ * The `docker compose` lab as a drill target. A slot is a firmware image, {@code cardnet/card-firmware:VERSION}
+ * (images/build.sh builds one per firmware directory); a reboot recreates the card's container from the slot's
+ * image ({@code up -d --no-deps --force-recreate card} with {@code CARD_FIRMWARE}), so nothing of the old card's
+ * kernel state survives, exactly as the netns card's namespace is recreated.
+ *
+ * <p>To reuse the netns drill's probes and traffic unchanged, the host, card and wire containers' network
+ * namespaces are given names ({@code ip netns attach}) for the drill's duration, and the bus's control socket is
+ * reached through its volume on the Docker host. The names are removed when the drill ends; the containers'
+ * namespaces are the containers' own and stay.
+ */
+public final class ComposeTarget implements DrillTarget {
+    static final String IMAGE = "cardnet/card-firmware:";
+
+    private final String project;
+    private final Path composeFile;
+    private final Consumer<String> progress;
+    private final Path controlSocket;
+    private final Map<String, Firmware> firmware = new HashMap<>();
+    private LabState.FirmwareSlots slots;
+    private String cardContainer;
+
+    private ComposeTarget(String project, Path composeFile, Consumer<String> progress, Path controlSocket) {
+        this.project = project;
+        this.composeFile = composeFile;
+        this.progress = progress;
+        this.controlSocket = controlSocket;
+    }
+
+    /** The running compose project {@code project} of {@code composeFile}. */
+    public static ComposeTarget attach(String project, Path composeFile, Consumer<String> progress) throws IOException {
+        ComposeTarget t = new ComposeTarget(project, composeFile.toAbsolutePath(), progress,
+                Path.of(docker("volume", "inspect", "-f", "{{.Mountpoint}}", project + "_bus").strip(), "control.sock"));
+        t.cardContainer = t.container("card");
+        String version = docker("inspect", "-f", "{{index .Config.Labels \"io.cardnet.firmware\"}}", t.cardContainer).strip();
+        if (version.isEmpty() || version.equals("<no value>")) {
+            throw new LabException("the card of compose project " + project + " runs an image without a firmware label;"
+                    + " start it from a cardnet/card-firmware image (CARD_FIRMWARE)");
+        }
+        t.slots = new LabState.FirmwareSlots("a", version, null);
+        t.firmware.put("a", load(FirmwareCatalog.resolve(version)));
+        for (String service : List.of("host", "card", "wire")) {
+            t.name(service);
+        }
+        return t;
+    }
+
+    private String container(String service) throws IOException {
+        String id = compose(Map.of(), "ps", "-q", service).strip();
+        if (id.isEmpty()) {
+            throw new LabException("compose project " + project + " has no running " + service + " container"
+                    + " (`docker compose -p " + project + " up -d --wait` first)");
+        }
+        return id;
+    }
+
+    /** Gives the service's container's network namespace the name the drill uses for it. */
+    private void name(String service) throws IOException {
+        String ns = namespace(service);
+        Shell.run(List.of("ip", "netns", "del", ns), 10);
+        String pid = docker("inspect", "-f", "{{.State.Pid}}", container(service)).strip();
+        Shell.ip("netns", "attach", ns, pid);
+    }
+
+    private String namespace(String service) {
+        return "cardnet-" + project + "-" + service;
+    }
+
+    @Override
+    public String name() {
+        return "compose project " + project;
+    }
+
+    @Override
+    public String hostNamespace() {
+        return namespace("host");
+    }
+
+    @Override
+    public String cardNamespace() {
+        return namespace("card");
+    }
+
+    @Override
+    public String wireNamespace() {
+        return namespace("wire");
+    }
+
+    @Override
+    public String hostAddress() {
+        return "198.18.0.1";
+    }
+
+    @Override
+    public String cardAddress() {
+        return "198.18.0.2";
+    }
+
+    @Override
+    public String peerAddress() {
+        return "198.18.1.1";
+    }
+
+    @Override
+    public JsonNode linkStatus() throws IOException {
+        return ControlClient.status(controlSocket);
+    }
+
+    @Override
+    public LabState.FirmwareSlots slots() {
+        return slots;
+    }
+
+    @Override
+    public Firmware install(String slot, Path dir) throws IOException {
+        Firmware f = load(dir);
+        if (!Shell.run(List.of("docker", "image", "inspect", IMAGE + f.version()), 30).ok()) {
+            throw new LabException("image " + IMAGE + f.version() + " is not built: put the firmware in"
+                    + " images/card-firmware/" + f.version() + "/ and run images/build.sh");
+        }
+        firmware.put(slot, f);
+        slots = slots.with(slot, f.version());
+        progress.accept("firmware " + f.version() + " in slot " + slot + " (image " + IMAGE + f.version() + ")");
+        return f;
+    }
+
+    @Override
+    public Firmware firmware(String slot) {
+        return firmware.get(slot);
+    }
+
+    @Override
+    public void reboot(String slot) throws IOException {
+        String image = IMAGE + slots.version(slot);
+        compose(Map.of("CARD_FIRMWARE", image), "up", "-d", "--no-deps", "--force-recreate", "card");
+        cardContainer = container("card");
+        name("card");
+        slots = slots.activate(slot);
+        progress.accept("card recreated from " + image);
+    }
+
+    @Override
+    public List<String> onCard(List<String> argv) {
+        List<String> cmd = new ArrayList<>(List.of("docker", "exec", cardContainer));
+        cmd.addAll(argv);
+        return cmd;
+    }
+
+    @Override
+    public void done() {
+        for (String service : List.of("host", "card", "wire")) {
+            try {
+                Shell.run(List.of("ip", "netns", "del", namespace(service)), 10);
+            } catch (IOException e) {
+                progress.accept("could not remove the name " + namespace(service) + ": " + e.getMessage());
+            }
+        }
+    }
+
+    private static Firmware load(Path dir) throws IOException {
+        try {
+            return FirmwareLoader.load(dir);
+        } catch (FirmwareException e) {
+            throw new LabException("firmware refused, nothing was changed: " + e.getMessage());
+        }
+    }
+
+    private String compose(Map<String, String> env, String... args) throws IOException {
+        List<String> cmd = new ArrayList<>(List.of("docker", "compose", "-p", project, "-f", composeFile.toString()));
+        cmd.addAll(List.of(args));
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
+        pb.environment().putAll(env);
+        return run(pb, cmd);
+    }
+
+    private static String docker(String... args) throws IOException {
+        List<String> cmd = new ArrayList<>(List.of("docker"));
+        cmd.addAll(List.of(args));
+        return run(new ProcessBuilder(cmd).redirectErrorStream(true), cmd);
+    }
+
+    private static String run(ProcessBuilder pb, List<String> cmd) throws IOException {
+        Process p = pb.start();
+        String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        try {
+            if (!p.waitFor(120, java.util.concurrent.TimeUnit.SECONDS) || p.exitValue() != 0) {
+                throw new IOException("`" + String.join(" ", cmd) + "` failed: " + out.strip());
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted: " + String.join(" ", cmd), e);
+        }
+        return out;
+    }
+}
