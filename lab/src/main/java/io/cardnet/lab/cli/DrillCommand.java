@@ -31,12 +31,8 @@ final class DrillCommand implements Callable<Integer> {
             description = "The firmware to swap in: a shipped version (images/card-firmware/VERSION) or a directory.")
     String to;
 
-    @Option(names = {"--lab", "--name"}, paramLabel = "NAME", defaultValue = io.cardnet.lab.runtime.LabConfig.DEFAULT_NAME,
-            description = "The running lab whose card to patch (default: ${DEFAULT-VALUE}).")
-    String labName;
-
-    @Option(names = "--run-dir", defaultValue = "/run/cardnet", hidden = true, description = "Parent of the labs' run directories.")
-    Path runRoot;
+    @picocli.CommandLine.Mixin
+    LabCommand.NameOption lab;
 
     @Option(names = "--runtime", defaultValue = "netns", paramLabel = "netns|compose",
             description = "netns: the embedded lab (--lab); compose: the `docker compose` lab (--project, --file),"
@@ -67,7 +63,7 @@ final class DrillCommand implements Callable<Integer> {
         Privileges.requireNetAdmin("cardnet drill");
         Path firmware = FirmwareCatalog.resolve(to);
         io.cardnet.lab.drill.DrillTarget target = switch (runtime) {
-            case "netns" -> new io.cardnet.lab.drill.NetnsTarget(Lab.attach(labName, runRoot, Output::progress));
+            case "netns" -> new io.cardnet.lab.drill.NetnsTarget(Lab.attach(lab.name, lab.runRoot, Output::progress));
             case "compose" -> io.cardnet.lab.drill.ComposeTarget.attach(project, composeFile, Output::progress);
             default -> throw new IllegalArgumentException("--runtime takes netns or compose, not '" + runtime + "'");
         };

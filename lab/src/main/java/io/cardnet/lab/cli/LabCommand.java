@@ -26,7 +26,7 @@ import java.util.concurrent.Callable;
 final class LabCommand {
 
     static final class NameOption {
-        @Option(names = "--name", defaultValue = LabConfig.DEFAULT_NAME,
+        @Option(names = {"--name", "--lab"}, defaultValue = LabConfig.DEFAULT_NAME,
                 description = "The lab's name; namespaces are cardnet-NAME-card/-wire/-host (default: ${DEFAULT-VALUE}).")
         String name;
 

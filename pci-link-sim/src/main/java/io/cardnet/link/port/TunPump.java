@@ -283,12 +283,19 @@ public final class TunPump implements BusPort.Listener, AutoCloseable {
             r.cancel();
         }
         if (spare != null && port != null) {
-            port.eventLoop().execute(() -> {
+            // The spare belongs to the bus thread; once that thread has stopped, nobody else can touch it.
+            io.netty.channel.IoEventLoop loop = port.eventLoop();
+            Runnable release = () -> {
                 if (spare != null) {
                     spare.release();
                     spare = null;
                 }
-            });
+            };
+            if (loop.isShuttingDown()) {
+                release.run();
+            } else {
+                loop.execute(release);
+            }
         }
     }
 }
