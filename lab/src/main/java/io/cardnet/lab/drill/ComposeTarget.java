@@ -59,8 +59,13 @@ public final class ComposeTarget implements DrillTarget {
         }
         t.slots = new LabState.FirmwareSlots("a", version, null);
         t.firmware.put("a", load(FirmwareCatalog.resolve(version)));
-        for (String service : List.of("host", "card", "wire")) {
-            t.name(service);
+        try {
+            for (String service : List.of("host", "card", "wire")) {
+                t.name(service);
+            }
+        } catch (IOException | RuntimeException e) {
+            t.done();
+            throw e;
         }
         return t;
     }

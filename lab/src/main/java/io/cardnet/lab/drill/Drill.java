@@ -58,6 +58,14 @@ public final class Drill {
     }
 
     public DrillReport run() throws Exception {
+        try {
+            return drill();
+        } finally {
+            lab.done();
+        }
+    }
+
+    private DrillReport drill() throws Exception {
         Firmware target;
         try {
             target = FirmwareLoader.load(options.firmware());
@@ -132,7 +140,6 @@ public final class Drill {
             if (traffic != null) {
                 traffic.close();
             }
-            lab.done();
         }
     }
 
