@@ -41,6 +41,10 @@ final class Topology {
         b.append(String.format("  %-60s # link state and counters%n", "./cardnet lab status" + name));
         b.append(String.format("  %-60s # pace the bus like PCIe Gen3 x4%n", "sudo ./cardnet link set --model gen3x4" + name));
         b.append(String.format("  %-60s # watch the bus in Wireshark%n", "sudo ./cardnet link capture -w bus.pcapng" + name));
+        if (s.firmware() != null) {
+            b.append(String.format("  %-60s # patch the card's firmware (%s) under traffic%n",
+                    "sudo ./cardnet drill --to 1.0.1 --traffic" + name, s.firmware().activeVersion()));
+        }
         b.append("Logs: ").append(s.runDir()).append("/*.log. Ctrl-C or `cardnet lab down` removes everything.\n");
         return b.toString();
     }
