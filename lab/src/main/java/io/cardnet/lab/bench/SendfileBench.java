@@ -79,7 +79,7 @@ public final class SendfileBench {
                     + csum.name().toLowerCase() + " with offload " + (offload ? "on" : "off") + "; --csum and --offload"
                     + " can only be those with --lab (leave out --lab to get a lab per setting)");
         }
-        int mtu = mtuOf(lab);
+        int mtu = lab.onHostSide(() -> io.cardnet.netdev.NetInterface.mtu(LabNames.HOST_DEVICE));
         String model = lab.linkModel();
         progress.accept("using lab " + lab.config().name() + " (mtu " + mtu + ", link " + model
                 + "; both are put back at the end)");
@@ -140,15 +140,6 @@ public final class SendfileBench {
         } finally {
             Files.deleteIfExists(payload);
         }
-    }
-
-    private static int mtuOf(Lab lab) throws IOException {
-        String line = Shell.ipIn(lab.hostNamespace(), "-o", "link", "show", "dev", LabNames.HOST_DEVICE);
-        java.util.regex.Matcher m = java.util.regex.Pattern.compile(" mtu (\\d+)").matcher(line);
-        if (!m.find()) {
-            throw new IOException("cannot read the mtu of " + LabNames.HOST_DEVICE + " from: " + line.strip());
-        }
-        return Integer.parseInt(m.group(1));
     }
 
     // ------------------------------------------------------------------ labs and cases
