@@ -4,12 +4,12 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.cardnet.netdev.testing.RootRequired;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 import javax.imageio.ImageIO;
 import java.awt.image.BufferedImage;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Comparator;
 import java.util.List;
 import java.util.stream.Stream;
 
@@ -26,93 +26,75 @@ class BenchIT {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     @Test
-    void aSmallSendfileMatrixWritesJsonMarkdownAndAChart() throws Exception {
+    void aSmallSendfileMatrixWritesJsonMarkdownAndAChart(@TempDir Path out) throws Exception {
         RootRequired.check();
-        Path out = Files.createTempDirectory("cardnet-bench");
-        try {
-            CardnetCli.Run run = CardnetCli.run("bench", "sendfile", "--mtu", "1500,65535", "--size", "16M",
-                    "--runs", "1", "--warmup", "1", "--out", out.toString());
-            System.out.println(run.out());
-            assertEquals(0, run.exit(), run.err());
+        CardnetCli.Run run = CardnetCli.run("bench", "sendfile", "--mtu", "1500,65535", "--size", "16M",
+                "--runs", "1", "--warmup", "1", "--out", out.toString());
+        System.out.println(run.out());
+        assertEquals(0, run.exit(), run.err());
 
-            Path dir;
-            try (Stream<Path> s = Files.list(out)) {
-                dir = s.findFirst().orElseThrow();
-            }
-            JsonNode report = JSON.readTree(dir.resolve("results.json").toFile());
-            assertEquals(2, report.path("cases").size());
-            for (JsonNode c : report.path("cases")) {
-                assertTrue(c.path("sha256Ok").asBoolean(), "a transfer failed its SHA-256 check: " + c);
-                assertTrue(c.path("medianGbps").asDouble() > 0, c.toString());
-                assertTrue(c.path("vethGbps").asDouble() > 0, "no veth baseline for " + c);
-                assertTrue(c.path("kernelCpuSecondsPerGiB").asDouble() >= 0, c.toString());
-            }
-            assertEquals(2, report.path("baselines").size(), "one veth baseline per MTU");
-
-            String md = Files.readString(dir.resolve("results.md"));
-            List<String> rows = md.lines().filter(l -> l.startsWith("| 1500 ") || l.startsWith("| 65535 ")).toList();
-            assertEquals(2, rows.size(), md);
-            assertTrue(rows.stream().allMatch(r -> r.endsWith("| equal |")), md);
-
-            BufferedImage png = ImageIO.read(dir.resolve("goodput.png").toFile());
-            assertNotNull(png, "goodput.png is not an image");
-            assertTrue(png.getWidth() >= 800 && png.getHeight() >= 600);
-
-            for (String ns : List.of("cardnet-benchuo-card", "cardnet-benchuo-host", "cardnet-bench-veth-a",
-                    "cardnet-bench-veth-b")) {
-                assertTrue(!Files.exists(Path.of("/run/netns", ns)), ns + " was left behind");
-            }
-            TestLab.assertNothingLeft("benchuo", List.of());
-        } finally {
-            try (Stream<Path> s = Files.walk(out)) {
-                for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {
-                    Files.deleteIfExists(p);
-                }
-            }
+        Path dir;
+        try (Stream<Path> s = Files.list(out)) {
+            dir = s.findFirst().orElseThrow();
         }
+        JsonNode report = JSON.readTree(dir.resolve("results.json").toFile());
+        assertEquals(2, report.path("cases").size());
+        for (JsonNode c : report.path("cases")) {
+            assertTrue(c.path("sha256Ok").asBoolean(), "a transfer failed its SHA-256 check: " + c);
+            assertTrue(c.path("medianGbps").asDouble() > 0, c.toString());
+            assertTrue(c.path("vethGbps").asDouble() > 0, "no veth baseline for " + c);
+            assertTrue(c.path("kernelCpuSecondsPerGiB").asDouble() >= 0, c.toString());
+        }
+        assertEquals(2, report.path("baselines").size(), "one veth baseline per MTU");
+
+        String md = Files.readString(dir.resolve("results.md"));
+        List<String> rows = md.lines().filter(l -> l.startsWith("| 1500 ") || l.startsWith("| 65535 ")).toList();
+        assertEquals(2, rows.size(), md);
+        assertTrue(rows.stream().allMatch(r -> r.endsWith("| equal |")), md);
+
+        BufferedImage png = ImageIO.read(dir.resolve("goodput.png").toFile());
+        assertNotNull(png, "goodput.png is not an image");
+        assertTrue(png.getWidth() >= 800 && png.getHeight() >= 600);
+
+        for (String ns : List.of("cardnet-benchuo-card", "cardnet-benchuo-host", "cardnet-bench-veth-a",
+                "cardnet-bench-veth-b")) {
+            assertTrue(!Files.exists(Path.of("/run/netns", ns)), ns + " was left behind");
+        }
+        TestLab.assertNothingLeft("benchuo", List.of());
     }
 
     @Test
-    void latencyReportsPercentilesForBothPathsAndEachSize() throws Exception {
+    void latencyReportsPercentilesForBothPathsAndEachSize(@TempDir Path out) throws Exception {
         RootRequired.check();
-        Path out = Files.createTempDirectory("cardnet-bench");
-        try {
-            CardnetCli.Run run = CardnetCli.run("bench", "latency", "--size", "64,65536", "--count", "200",
-                    "--warmup", "100", "--out", out.toString(), "--json");
-            assertEquals(0, run.exit(), run.err());
-            JsonNode report = JSON.readTree(run.out());
-            for (String path : List.of("card", "veth")) {
-                assertEquals(2, report.path(path).size(), run.out());
-                for (JsonNode s : report.path(path)) {
-                    double p50 = s.path("p50").asDouble();
-                    assertTrue(p50 > 0 && s.path("p99").asDouble() >= p50 && s.path("max").asDouble() >= s.path("p99").asDouble(),
-                            "percentiles out of order: " + s);
-                }
-            }
-            assertTrue(report.path("ratios").path("64").asDouble() > 0);
-            // the real ping, to the card and over veth, 10 ms apart and back to back
-            assertEquals(4, report.path("ping").size(), run.out());
-            for (JsonNode s : report.path("ping")) {
-                assertEquals(200, s.path("count").asInt(), s.toString());
-                assertTrue(s.path("p50").asDouble() > 0 && s.path("p99").asDouble() >= s.path("p50").asDouble(), s.toString());
-            }
-            assertTrue(report.path("pingRatios").path("10 ms apart").asDouble() > 0, run.out());
-            Path dir;
-            try (Stream<Path> s = Files.list(out)) {
-                dir = s.findFirst().orElseThrow();
-            }
-            String md = Files.readString(dir.resolve("latency.md"));
-            assertTrue(md.contains("| 65536 | card |") && md.contains("| 10 ms apart | card |"), md);
-            assertTrue(Files.exists(dir.resolve("latency.json")));
-            TestLab.assertNothingLeft("benchlat", List.of());
-            assertTrue(!Files.exists(Path.of("/run/netns", "cardnet-bench-veth-a")), "the veth baseline was left behind");
-        } finally {
-            try (Stream<Path> s = Files.walk(out)) {
-                for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {
-                    Files.deleteIfExists(p);
-                }
+        CardnetCli.Run run = CardnetCli.run("bench", "latency", "--size", "64,65536", "--count", "200",
+                "--warmup", "100", "--out", out.toString(), "--json");
+        assertEquals(0, run.exit(), run.err());
+        JsonNode report = JSON.readTree(run.out());
+        for (String path : List.of("card", "veth")) {
+            assertEquals(2, report.path(path).size(), run.out());
+            for (JsonNode s : report.path(path)) {
+                double p50 = s.path("p50").asDouble();
+                assertTrue(p50 > 0 && s.path("p99").asDouble() >= p50 && s.path("max").asDouble() >= s.path("p99").asDouble(),
+                        "percentiles out of order: " + s);
             }
         }
+        assertTrue(report.path("ratios").path("64").asDouble() > 0);
+        // the real ping, to the card and over veth, 10 ms apart and back to back
+        assertEquals(4, report.path("ping").size(), run.out());
+        for (JsonNode s : report.path("ping")) {
+            assertEquals(200, s.path("count").asInt(), s.toString());
+            assertTrue(s.path("p50").asDouble() > 0 && s.path("p99").asDouble() >= s.path("p50").asDouble(), s.toString());
+        }
+        assertTrue(report.path("pingRatios").path("10 ms apart").asDouble() > 0, run.out());
+        Path dir;
+        try (Stream<Path> s = Files.list(out)) {
+            dir = s.findFirst().orElseThrow();
+        }
+        String md = Files.readString(dir.resolve("latency.md"));
+        assertTrue(md.contains("| 65536 | card |") && md.contains("| 10 ms apart | card |"), md);
+        assertTrue(Files.exists(dir.resolve("latency.json")));
+        TestLab.assertNothingLeft("benchlat", List.of());
+        assertTrue(!Files.exists(Path.of("/run/netns", "cardnet-bench-veth-a")), "the veth baseline was left behind");
     }
 
     /**
@@ -120,8 +102,7 @@ class BenchIT {
      * and the lab's MTU and link model are what they were before, afterwards.
      */
     @Test
-    void benchInARunningLabGivesCardToHostPredictionsAndPutsTheLabBack() throws Exception {
-        Path out = Files.createTempDirectory("cardnet-bench");
+    void benchInARunningLabGivesCardToHostPredictionsAndPutsTheLabBack(@TempDir Path out) throws Exception {
         try (TestLab t = TestLab.up(c -> c)) {
             io.cardnet.lab.runtime.Shell.ipIn(t.hostNs(), "link", "set", "dev", "toe0", "mtu", "9000");
             t.lab.setLinkModel("gen3x4");
@@ -140,12 +121,6 @@ class BenchIT {
             CardnetCli.Run refused = CardnetCli.run("bench", "sendfile", "--lab", t.name, "--csum", "verify");
             assertEquals(1, refused.exit(), refused.err());
             assertTrue(refused.err().contains("runs checksums unnecessary"), refused.err());
-        } finally {
-            try (Stream<Path> s = Files.walk(out)) {
-                for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {
-                    Files.deleteIfExists(p);
-                }
-            }
         }
     }
 }

@@ -1,6 +1,7 @@
 package io.cardnet.lab;
 
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.testcontainers.containers.ComposeContainer;
 import org.testcontainers.containers.Container;
 import org.testcontainers.containers.ContainerState;
@@ -26,7 +27,7 @@ class ComposeLabIT {
             "@/app/jib-classpath-file", "io.cardnet.lab.Cardnet"};
 
     @Test
-    void theComposeLabComesUpHealthGatedAndCarriesTraffic() throws Exception {
+    void theComposeLabComesUpHealthGatedAndCarriesTraffic(@TempDir Path reports) throws Exception {
         DockerRequired.check();
         ComposeContainer lab = new ComposeContainer("cardnetit", COMPOSE.toFile())
                 .withEnv("PROMETHEUS_IMAGE", "cardnet/prometheus:latest")
@@ -64,7 +65,7 @@ class ComposeLabIT {
 
             Dashboards.assertEveryPanelHasData(PROMETHEUS, Path.of("..", "grafana"));
 
-            drill100To101(project, host);
+            drill100To101(project, host, reports);
         } finally {
             lab.stop();
         }
@@ -78,10 +79,10 @@ class ComposeLabIT {
     }
 
     /** `cardnet drill --runtime compose`: the card's container is recreated from the 1.0.1 image, under traffic. */
-    private static void drill100To101(String project, ContainerState host) throws Exception {
+    private static void drill100To101(String project, ContainerState host, Path reports) throws Exception {
         CardnetCli.Run run = CardnetCli.run("drill", "--runtime", "compose", "--project", project, "--file",
-                COMPOSE.toString(), "--to", "1.0.1", "--traffic", "--watchdog", "60s", "--out",
-                java.nio.file.Files.createTempDirectory("cardnet-drill").toString(), "--json");
+                COMPOSE.toString(), "--to", "1.0.1", "--traffic", "--watchdog", "60s", "--out", reports.toString(),
+                "--json");
         System.out.println(run.err());
         assertEquals(0, run.exit(), run.err());
         var r = new com.fasterxml.jackson.databind.ObjectMapper().readTree(run.out());

@@ -4,10 +4,10 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.cardnet.lab.runtime.Component;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Comparator;
 import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -23,8 +23,7 @@ class DrillIT {
     private static final Path FIXTURES = Path.of("src", "test", "resources", "firmware");
 
     @Test
-    void patching100To101UnderTrafficKeepsHostFlowsAndClosesTheHole() throws Exception {
-        Path out = Files.createTempDirectory("cardnet-drill");
+    void patching100To101UnderTrafficKeepsHostFlowsAndClosesTheHole(@TempDir Path out) throws Exception {
         try (TestLab t = TestLab.up(c -> c)) {
             assertEquals("1.0.0", firmwareOf(t), "a lab boots the shipped 1.0.0");
             CardnetCli.Run run = CardnetCli.run("drill", "--to", "1.0.1", "--lab", t.name, "--traffic",
@@ -60,14 +59,11 @@ class DrillIT {
             assertTrue(reportFiles(out), "drill.json and drill.md are written");
             System.out.println("drill 1.0.0 → 1.0.1: outage " + outage + " ms, pings " + r.path("pings")
                     + ", routed flow " + routed.path("bytesDelivered").asLong() + " bytes equal");
-        } finally {
-            deleteTree(out);
         }
     }
 
     @Test
-    void aFirmwareThatNeverGetsHealthyIsRolledBackWithinTheWatchdog() throws Exception {
-        Path out = Files.createTempDirectory("cardnet-drill");
+    void aFirmwareThatNeverGetsHealthyIsRolledBackWithinTheWatchdog(@TempDir Path out) throws Exception {
         try (TestLab t = TestLab.up(c -> c)) {
             CardnetCli.Run run = CardnetCli.run("drill", "--to", FIXTURES.resolve("1.0.2-unready").toString(), "--lab",
                     t.name, "--traffic", "--watchdog", "5s", "--out", out.toString(), "--json");
@@ -95,8 +91,6 @@ class DrillIT {
             // traffic resumes on the old firmware
             assertTrue(t.hostToCard(8L << 20).intact());
             assertFalse(r.path("probeAfter").path("passed").asBoolean(), "back on 1.0.0, the hole is back");
-        } finally {
-            deleteTree(out);
         }
     }
 
@@ -133,14 +127,6 @@ class DrillIT {
         try (Stream<Path> s = Files.list(out)) {
             Path dir = s.findFirst().orElseThrow();
             return Files.size(dir.resolve("drill.json")) > 0 && Files.readString(dir.resolve("drill.md")).contains("| flow |");
-        }
-    }
-
-    private static void deleteTree(Path dir) throws Exception {
-        try (Stream<Path> s = Files.walk(dir)) {
-            for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
         }
     }
 }
