@@ -28,6 +28,16 @@ public record Firmware(String version, String description, Path directory, List<
         health = List.copyOf(health);
     }
 
+    /** The same firmware with its files at the same places under {@code dir} (a copy of {@link #directory}). */
+    public Firmware relocated(Path dir) {
+        return new Firmware(version, description, dir, services, sysctls, under(dir, ruleset), under(dir, authorizedKeys),
+                health, under(dir, overlay));
+    }
+
+    private Path under(Path dir, Path file) {
+        return file == null ? null : dir.resolve(directory.relativize(file).toString());
+    }
+
     /** True if a service of this firmware listens on {@code port}. */
     public boolean serves(int port) {
         return services.stream().anyMatch(s -> s.port() == port);

@@ -137,8 +137,7 @@ public final class ComposeTarget implements DrillTarget {
     }
 
     @Override
-    public Firmware install(String slot, Path dir) throws IOException {
-        Firmware f = load(dir);
+    public Firmware install(String slot, Firmware f) throws IOException {
         if (!Shell.run(List.of("docker", "image", "inspect", IMAGE + f.version()), 30).ok()) {
             throw new LabException("image " + IMAGE + f.version() + " is not built: put the firmware in"
                     + " images/card-firmware/" + f.version() + "/ and run images/build.sh");

@@ -79,7 +79,7 @@ public final class Drill {
         String started = Instant.now().toString();
         progress.accept("drill " + before + " → " + target.version() + " on lab " + lab.name());
         String hostBefore = hostState();
-        Firmware installed = lab.install(standby, target.directory());
+        Firmware installed = lab.install(standby, target);
         DrillReport.ProbeResult probeBefore = SecurityProbe.run(lab);
         progress.accept("security probe before: " + (probeBefore.passed() ? "passes" : "fails") + " (" + probeBefore.detail() + ")");
 

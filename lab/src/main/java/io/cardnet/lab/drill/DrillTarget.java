@@ -6,7 +6,6 @@ import io.cardnet.lab.runtime.LabState;
 import io.cardnet.netdev.NetNamespace;
 
 import java.io.IOException;
-import java.nio.file.Path;
 import java.util.concurrent.Callable;
 
 /**
@@ -37,8 +36,8 @@ public interface DrillTarget {
     /** The card's slots now. */
     LabState.FirmwareSlots slots();
 
-    /** Puts {@code dir}'s firmware into {@code slot}; returns it as the card will boot it. */
-    Firmware install(String slot, Path dir) throws IOException;
+    /** Puts a firmware (already checked) into {@code slot}; returns it as the card will boot it. */
+    Firmware install(String slot, Firmware firmware) throws IOException;
 
     /** The firmware in {@code slot}, for its health checks. */
     Firmware firmware(String slot) throws IOException;

@@ -9,7 +9,6 @@ import io.cardnet.lab.runtime.LabException;
 import io.cardnet.lab.runtime.LabState;
 
 import java.io.IOException;
-import java.nio.file.Path;
 
 /** The embedded lab: slots are directories under its run directory, a reboot recreates the card's namespace. */
 public record NetnsTarget(Lab lab) implements DrillTarget {
@@ -64,8 +63,8 @@ public record NetnsTarget(Lab lab) implements DrillTarget {
     }
 
     @Override
-    public Firmware install(String slot, Path dir) throws IOException {
-        return lab.installFirmware(slot, dir);
+    public Firmware install(String slot, Firmware firmware) throws IOException {
+        return lab.installFirmware(slot, firmware);
     }
 
     @Override

@@ -48,10 +48,11 @@ public final class Lab implements AutoCloseable {
 
     public static Lab up(LabConfig config, Consumer<String> progress) throws IOException {
         Privileges.requireNetAdmin("cardnet lab up");
+        io.cardnet.card.firmware.Firmware firmware = null;
         if (config.firmware() != null) {
             // Refused before anything is created.
             try {
-                io.cardnet.card.firmware.FirmwareLoader.load(config.firmware());
+                firmware = io.cardnet.card.firmware.FirmwareLoader.load(config.firmware());
             } catch (io.cardnet.card.firmware.FirmwareException e) {
                 throw new LabException("firmware refused: " + e.getMessage());
             }
@@ -68,7 +69,7 @@ public final class Lab implements AutoCloseable {
         }
         Lab lab = new Lab(config, null, progress);
         try {
-            lab.create();
+            lab.create(firmware);
             return lab;
         } catch (IOException | RuntimeException e) {
             progress.accept("lab up failed; removing what was created");
@@ -77,7 +78,7 @@ public final class Lab implements AutoCloseable {
         }
     }
 
-    private void create() throws IOException {
+    private void create(io.cardnet.card.firmware.Firmware firmware) throws IOException {
         Files.createDirectories(runDir.getParent());
         Files.createDirectories(runDir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
         LabAddresses a = config.addresses();
@@ -110,8 +111,8 @@ public final class Lab implements AutoCloseable {
             tuneTcpBuffers(ns);
         }
         wireCard();
-        if (config.firmware() != null) {
-            installFirmware("a", config.firmware());
+        if (firmware != null) {
+            installFirmware("a", firmware);
         }
 
         for (Component c : Component.values()) {
@@ -140,16 +141,11 @@ public final class Lab implements AutoCloseable {
     }
 
     /**
-     * Copies a firmware directory into a slot (RUN_DIR/firmware/SLOT/VERSION) and records it; the first slot
-     * installed is the active one. Returns the firmware as installed.
+     * Copies a firmware (already checked) into a slot (RUN_DIR/firmware/SLOT/VERSION) and records it; the first slot
+     * installed is the active one. Returns the firmware as installed: the copy, which editing images/ never changes.
      */
-    public io.cardnet.card.firmware.Firmware installFirmware(String slot, Path dir) throws IOException {
-        io.cardnet.card.firmware.Firmware f;
-        try {
-            f = io.cardnet.card.firmware.FirmwareLoader.load(dir);
-        } catch (io.cardnet.card.firmware.FirmwareException e) {
-            throw new LabException("firmware refused: " + e.getMessage());
-        }
+    public io.cardnet.card.firmware.Firmware installFirmware(String slot, io.cardnet.card.firmware.Firmware f)
+            throws IOException {
         Path slotDir = runDir.resolve("firmware").resolve(slot);
         Processes.deleteTree(slotDir);
         Path target = slotDir.resolve(f.version());
@@ -168,11 +164,7 @@ public final class Lab implements AutoCloseable {
         state = state.withFirmware(slots.with(slot, f.version()));
         state.save();
         progress.accept("firmware " + f.version() + " installed in slot " + slot);
-        try {
-            return io.cardnet.card.firmware.FirmwareLoader.load(target);
-        } catch (io.cardnet.card.firmware.FirmwareException e) {
-            throw new LabException("the copy of firmware " + f.version() + " in slot " + slot + " is refused: " + e.getMessage());
-        }
+        return f.relocated(target);
     }
 
     /** Where a slot's firmware files are. */
