@@ -41,6 +41,8 @@ public final class Drill {
     private static final long CARD_BYTES_PER_SECOND = 2L << 20;
     private static final int WIRE_SINK_PORT = 5191;
     private static final long SETTLE_MILLIS = 1_000;
+    /** How long a flow may take to move its next bytes before the drill reports it as it is. */
+    private static final long PROGRESS_DEADLINE_MILLIS = 30_000;
 
     /** @param firmware the directory to install; @param traffic run flows and pings through the swap */
     public record Options(Path firmware, Duration watchdog, boolean traffic) {
@@ -88,6 +90,8 @@ public final class Drill {
             if (traffic != null) {
                 progress.accept("traffic running: routed host→wire TCP, host→card TCP, ping every 10 ms");
                 Thread.sleep(SETTLE_MILLIS);
+                traffic.awaitFlowing();
+                traffic.markSwap();
             }
             long t0 = System.nanoTime();
             long t0Wall = System.currentTimeMillis();
@@ -123,6 +127,7 @@ public final class Drill {
             }
             if (traffic != null) {
                 Thread.sleep(SETTLE_MILLIS);
+                traffic.awaitRoutedProgress();
                 traffic.firstReplyAfter(t0Wall).ifPresent(ms -> addEvent("first ping answered after the swap", ms));
             }
             timeline.sort(java.util.Comparator.comparingLong(DrillReport.Event::atMillis));
@@ -213,6 +218,25 @@ public final class Drill {
                     lab.onHostSide(() -> SocketChannel.open(new InetSocketAddress(lab.cardAddress(), CardNodeConfig.SINK_PORT))),
                     CARD_BYTES_PER_SECOND).start();
             return new Traffic(sink, report, routed, card, Pinger.start(lab.hostNamespace(), lab.cardAddress()));
+        }
+
+        /** Before the swap: both flows have written something (or failed), however busy the machine is. */
+        void awaitFlowing() throws InterruptedException {
+            routed.awaitSent(0, PROGRESS_DEADLINE_MILLIS);
+            card.awaitSent(0, PROGRESS_DEADLINE_MILLIS);
+        }
+
+        void markSwap() {
+            routed.markSwap();
+            card.markSwap();
+        }
+
+        /**
+         * After the card is back: the routed flow has written more than it had when the card came back, so its
+         * report shows whether bytes written after the swap arrived too. A deadline, not a rate.
+         */
+        void awaitRoutedProgress() throws InterruptedException {
+            routed.awaitSent(routed.sent(), PROGRESS_DEADLINE_MILLIS);
         }
 
         List<DrillReport.FlowOutcome> finish() throws Exception {

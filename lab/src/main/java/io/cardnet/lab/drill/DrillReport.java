@@ -28,10 +28,15 @@ public record DrillReport(String lab, String startedAt, String versionBefore, St
 
     /**
      * One traffic flow. {@code hardState} flows (host TCP routed through the card) must survive a swap;
-     * soft-state ones (the card's own connections) may be reset by the reboot.
+     * soft-state ones (the card's own connections) may be reset by the reboot. {@code bytesSentBeforeSwap} of
+     * {@code bytesSent} were written before the swap began: a flow with bytes on both sides of it spanned the swap.
      */
-    public record FlowOutcome(String name, boolean hardState, long bytesSent, long bytesDelivered, boolean sha256Equal,
-                              boolean survived, String note) {
+    public record FlowOutcome(String name, boolean hardState, long bytesSent, long bytesSentBeforeSwap,
+                              long bytesDelivered, boolean sha256Equal, boolean survived, String note) {
+        /** True if the flow carried bytes both before the swap began and after it. */
+        public boolean spannedSwap() {
+            return bytesSentBeforeSwap > 0 && bytesSent > bytesSentBeforeSwap;
+        }
     }
 
     public record CheckResult(String check, String declaredAt, boolean passed, long passedAtMillis, String detail) {

@@ -27,6 +27,7 @@ final class Flow implements AutoCloseable {
     private final Thread thread;
     private volatile boolean stopping;
     private volatile long sent;
+    private volatile long sentAtSwap = -1;
     private volatile String failure;
 
     /**
@@ -72,6 +73,27 @@ final class Flow implements AutoCloseable {
         }
     }
 
+    /** Marks the moment the swap begins: what was sent until now crossed the old card. */
+    void markSwap() {
+        sentAtSwap = sent;
+    }
+
+    /**
+     * Waits until this flow has written more than {@code bytes} in all, or has failed, or {@code millis} passed:
+     * a condition, not a rate, so a busy machine only makes the wait longer. True if it got there.
+     */
+    boolean awaitSent(long bytes, long millis) throws InterruptedException {
+        long deadline = System.nanoTime() + millis * 1_000_000L;
+        while (sent <= bytes && failure == null && thread.isAlive() && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        return sent > bytes;
+    }
+
+    long sent() {
+        return sent;
+    }
+
     /**
      * Stops sending and asks the sink what it got. A flow whose socket broke during the drill is reported reset
      * (what its sink received is then unknown: -1).
@@ -90,16 +112,17 @@ final class Flow implements AutoCloseable {
             thread.join(2_000);
         }
         String mine = HexFormat.of().formatHex(sha.digest());
+        long before = Math.max(0, sentAtSwap);
         if (failure != null) {
-            return new DrillReport.FlowOutcome(name, hardState, sent, -1, false, false, "reset: " + failure);
+            return new DrillReport.FlowOutcome(name, hardState, sent, before, -1, false, false, "reset: " + failure);
         }
         try {
             TransferReport sink = TransferReport.awaitFrom(channel, name, sent);
             boolean equal = sink.bytes() == sent && sink.sha256().equals(mine);
-            return new DrillReport.FlowOutcome(name, hardState, sent, sink.bytes(), equal, true,
+            return new DrillReport.FlowOutcome(name, hardState, sent, before, sink.bytes(), equal, true,
                     equal ? "survived, SHA-256 equal" : "survived, but the sink's bytes differ");
         } catch (IOException e) {
-            return new DrillReport.FlowOutcome(name, hardState, sent, -1, false, false, "reset: " + e.getMessage());
+            return new DrillReport.FlowOutcome(name, hardState, sent, before, -1, false, false, "reset: " + e.getMessage());
         }
     }
 
