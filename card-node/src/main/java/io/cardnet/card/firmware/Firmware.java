@@ -16,22 +16,26 @@ import java.util.Map;
  * @param authorizedKeys the console's authorized_keys file, or null for no console logins
  * @param health         what must hold for the firmware to count as up (the drill's watchdog waits for all)
  * @param overlay        the overlay of files shipped with the firmware, or null
+ * @param kernel         the kernel the card boots as a virtual machine ({@link CardKernel#defaultKernel()} when
+ *                       firmware.yaml names none)
  */
 public record Firmware(String version, String description, Path directory, List<CardService> services,
                        Map<String, String> sysctls, Path ruleset, Path authorizedKeys, List<HealthCheck> health,
-                       Path overlay) {
+                       Path overlay, CardKernel kernel) {
     public static final String FILE = "firmware.yaml";
 
     public Firmware {
         services = List.copyOf(services);
         sysctls = Map.copyOf(sysctls);
         health = List.copyOf(health);
+        java.util.Objects.requireNonNull(kernel, "kernel");
     }
 
     /** The same firmware with its files at the same places under {@code dir} (a copy of {@link #directory}). */
     public Firmware relocated(Path dir) {
         return new Firmware(version, description, dir, services, sysctls, under(dir, ruleset), under(dir, authorizedKeys),
-                health, under(dir, overlay));
+                health, under(dir, overlay), kernel.path() != null && kernel.path().startsWith(directory)
+                        ? new CardKernel(kernel.spec(), under(dir, kernel.path()), kernel.cmdline(), kernel.line()) : kernel);
     }
 
     private Path under(Path dir, Path file) {

@@ -35,13 +35,14 @@ import java.util.regex.Pattern;
  *   - listening: 9
  *   - sysctl: net.ipv4.ip_forward=1
  *   - command: [nft, list, table, inet, card]
+ * kernel: 6.12                        # the VM card's kernel (CardKernel); or {version: 6.12, cmdline: "..."}
  * </pre>
  */
 public final class FirmwareLoader {
     private static final Pattern VERSION = Pattern.compile("\\d+\\.\\d+\\.\\d+(?:-[A-Za-z0-9.]+)?");
     private static final Pattern SYSCTL = Pattern.compile("[a-z0-9_]+(?:\\.[a-zA-Z0-9_-]+)+");
     private static final Set<String> KEYS = Set.of("version", "description", "services", "sysctls", "ruleset",
-            "console", "health");
+            "console", "health", "kernel");
 
     private final RulesetCheck rulesets;
 
@@ -142,11 +143,54 @@ public final class FirmwareLoader {
             throw doc.fault(fields.get("health").getValueNode(), "health is empty: a drill could not tell a working"
                     + " firmware from a broken one");
         }
+        CardKernel kernel = fields.containsKey("kernel") ? kernel(doc, dir, fields.get("kernel").getValueNode())
+                : CardKernel.defaultKernel();
         // Last, as the only check that runs a program: everything above is wrong or right without one.
         rulesets.check(ruleset);
         Path overlay = dir.resolve("overlay");
         return new Firmware(version, description, dir, services, sysctls, ruleset, keys, health,
-                Files.isDirectory(overlay) ? overlay : null);
+                Files.isDirectory(overlay) ? overlay : null, kernel);
+    }
+
+    /** {@code kernel: SPEC} or {@code kernel: {version: SPEC, cmdline: ARGS}}. */
+    private static CardKernel kernel(Doc doc, Path dir, Node n) throws FirmwareException {
+        Node specNode = n;
+        String cmdline = "";
+        if (n instanceof MappingNode) {
+            specNode = null;
+            for (NodeTuple t : doc.mapping(n, "kernel")) {
+                String key = doc.scalar(t.getKeyNode(), "a kernel key");
+                switch (key) {
+                    case "version" -> specNode = t.getValueNode();
+                    case "cmdline" -> {
+                        cmdline = doc.scalar(t.getValueNode(), "kernel arguments");
+                        String problem = CardKernel.problemWithCmdline(cmdline);
+                        if (problem != null) {
+                            throw doc.fault(t.getValueNode(), problem);
+                        }
+                    }
+                    default -> throw doc.fault(t.getKeyNode(), "unknown kernel key '" + key
+                            + "'; kernel knows version and cmdline");
+                }
+            }
+            if (specNode == null) {
+                throw doc.fault(n, "kernel needs a version: a Debian series (6.1, 6.12), a package version or a path");
+            }
+        }
+        String spec = doc.scalar(specNode, "a kernel (6.1, 6.12, a package version or a path)");
+        String problem = CardKernel.problemWithSpec(spec);
+        if (problem != null) {
+            throw doc.fault(specNode, problem);
+        }
+        Path path = null;
+        if (CardKernel.looksLikePath(spec)) {
+            path = dir.resolve(spec).normalize();
+            if (!Files.exists(path)) {
+                throw doc.fault(specNode, "kernel '" + spec + "' does not exist (" + path + "): name an extracted"
+                        + " kernel package (boot/vmlinuz-*, lib/modules/*) or a .deb");
+            }
+        }
+        return new CardKernel(spec, path, cmdline, doc.line(specNode));
     }
 
     private static HealthCheck healthCheck(Doc doc, Node n, List<CardService> services, Map<String, String> sysctls)

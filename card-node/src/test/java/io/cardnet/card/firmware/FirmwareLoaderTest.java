@@ -79,6 +79,39 @@ class FirmwareLoaderTest {
     }
 
     @Test
+    void theKernelIsASeriesAPackageOrAPathAndItsFaultsNameTheirLines() throws Exception {
+        Path dir = copyOf101();
+        Path yaml = dir.resolve(Firmware.FILE);
+        String base = Files.readString(yaml).replaceAll("(?m)^kernel:.*\n", "");
+        Files.writeString(yaml, base);
+        assertEquals(CardKernel.defaultKernel(), accepting().read(dir).kernel(), "no kernel: the default series");
+
+        Files.writeString(yaml, base + "kernel: 6.12\n");
+        CardKernel series = accepting().read(dir).kernel();
+        assertTrue(series.isSeries() && series.spec().equals("6.12") && series.cmdline().isEmpty(), series.toString());
+
+        Files.writeString(yaml, base + "kernel:\n  version: 6.1.0-57-amd64\n  cmdline: initcall_blacklist=virtio_console_init\n");
+        CardKernel pkg = accepting().read(dir).kernel();
+        assertTrue(pkg.isPackage() && pkg.cmdline().equals("initcall_blacklist=virtio_console_init"), pkg.toString());
+
+        Path tree = Files.createDirectories(dir.resolve("linux"));
+        Files.writeString(yaml, base + "kernel: ./linux\n");
+        Firmware withPath = accepting().read(dir);
+        assertEquals(tree.toAbsolutePath().normalize(), withPath.kernel().path());
+        Path moved = tmp.resolve("slot").resolve("1.0.1");
+        assertEquals(moved.resolve("linux"), withPath.relocated(moved).kernel().path(), "a kernel inside the firmware moves with it");
+
+        int line = base.split("\n").length + 1;
+        for (String bad : new String[]{"kernel: latest\n", "kernel: ./nowhere\n", "kernel:\n  flavour: rt\n",
+                "kernel:\n  cmdline: quiet\n", "kernel:\n  version: 6.1\n  cmdline: root=/dev/sda\n"}) {
+            Files.writeString(yaml, base + bad);
+            FirmwareException e = assertThrows(FirmwareException.class, () -> accepting().read(dir), bad);
+            assertTrue(e.line() == line || e.line() == line + 1 || e.line() == line + 2, bad + " → " + e.getMessage());
+            assertTrue(e.getMessage().contains("kernel"), e.getMessage());
+        }
+    }
+
+    @Test
     void aDirectoryWithoutFirmwareYamlIsRefused() {
         FirmwareException e = assertThrows(FirmwareException.class, () -> accepting().read(tmp));
         assertTrue(e.getMessage().contains("missing") && e.getMessage().contains("firmware.yaml"), e.getMessage());
