@@ -25,19 +25,40 @@ final class CardnetCli {
     }
 
     static Run run(String... args) throws IOException {
-        Process p = new ProcessBuilder(command(args)).start();
+        return run(java.time.Duration.ofSeconds(90), args);
+    }
+
+    /** Runs `cardnet ARGS`, both output streams drained while it runs, killed at the deadline. */
+    static Run run(java.time.Duration timeout, String... args) throws IOException {
+        return run(java.util.Map.of(), timeout, args);
+    }
+
+    /** As {@link #run(java.time.Duration, String...)}, with {@code env} added to the environment. */
+    static Run run(java.util.Map<String, String> env, java.time.Duration timeout, String... args) throws IOException {
+        ProcessBuilder pb = new ProcessBuilder(command(args));
+        pb.environment().putAll(env);
+        Process p = pb.start();
         try {
             p.getOutputStream().close();
-            var out = p.getInputStream().readAllBytes();
-            var err = p.getErrorStream().readAllBytes();
-            if (!p.waitFor(90, TimeUnit.SECONDS)) {
+            var out = java.util.concurrent.CompletableFuture.supplyAsync(() -> drain(p.getInputStream()));
+            var err = java.util.concurrent.CompletableFuture.supplyAsync(() -> drain(p.getErrorStream()));
+            if (!p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
                 p.destroyForcibly();
-                throw new IOException("cardnet " + String.join(" ", args) + " did not finish");
+                throw new IOException("cardnet " + String.join(" ", args) + " did not finish within " + timeout
+                        + "; it printed: " + err.getNow("") + out.getNow(""));
             }
-            return new Run(p.exitValue(), new String(out, StandardCharsets.UTF_8), new String(err, StandardCharsets.UTF_8));
-        } catch (InterruptedException e) {
+            return new Run(p.exitValue(), out.get(), err.get());
+        } catch (InterruptedException | java.util.concurrent.ExecutionException e) {
             p.destroyForcibly();
             throw new IOException(e);
+        }
+    }
+
+    private static String drain(java.io.InputStream in) {
+        try (in) {
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            return "";
         }
     }
 }

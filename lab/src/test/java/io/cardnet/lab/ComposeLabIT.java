@@ -80,6 +80,12 @@ class ComposeLabIT {
 
     /** `cardnet drill --runtime compose`: the card's container is recreated from the 1.0.1 image, under traffic. */
     private static void drill100To101(String project, ContainerState host, Path reports) throws Exception {
+        // the same `card exec` every runtime has: here `docker exec` in the card container, on the host's kernel
+        CardnetCli.Run exec = CardnetCli.run("card", "exec", "--runtime", "compose", "--project", project, "--file",
+                COMPOSE.toString(), "--", "sh", "-c", "uname -r; ip -o addr show dev host0");
+        assertEquals(0, exec.exit(), exec.err());
+        assertTrue(exec.out().startsWith(System.getProperty("os.version")) && exec.out().contains("198.18.0.2/30"),
+                "card exec in the card container: " + exec.out());
         CardnetCli.Run run = CardnetCli.run("drill", "--runtime", "compose", "--project", project, "--file",
                 COMPOSE.toString(), "--to", "1.0.1", "--traffic", "--watchdog", "60s", "--out", reports.toString(),
                 "--json");

@@ -91,6 +91,17 @@ class LabCliIT {
         for (Component c : Component.values()) {
             assertTrue(s.path("processes").path(c.command()).path("alive").asBoolean(), c + " " + status.out());
         }
+        assertEquals("netns", s.path("runtime").asText());
+        assertEquals(System.getProperty("os.version"), s.path("cardKernel").asText(), "a netns card runs the host's kernel");
+
+        // the card itself: a command in its namespace, the exit status passed on, and card-node's log as its console
+        CardnetCli.Run exec = CardnetCli.run("card", "exec", "--lab", name, "--", "ip", "-o", "addr", "show", "dev", "host0");
+        assertEquals(0, exec.exit(), exec.err());
+        assertTrue(exec.out().contains("198.18.0.2/30"), exec.out());
+        CardnetCli.Run failing = CardnetCli.run("card", "exec", "--lab", name, "--", "sh", "-c", "exit 7");
+        assertEquals(7, failing.exit());
+        CardnetCli.Run console = CardnetCli.run("card", "console", "--lab", name, "--no-follow");
+        assertTrue(console.out().contains("card-node ready"), console.out());
 
         CardnetCli.Run down = CardnetCli.run("lab", "down", "--name", name, "--json");
         assertEquals(0, down.exit(), down.err());

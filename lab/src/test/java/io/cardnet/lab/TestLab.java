@@ -121,10 +121,16 @@ final class TestLab implements AutoCloseable {
         return lab.pid(c);
     }
 
-    /** Prints the tail of every component log: called when a test fails, before the lab goes away. */
+    /** Prints the tail of every component log (and a VM card's console): called when a test fails, before the lab goes away. */
     void dumpLogs() {
+        List<Path> logs = new ArrayList<>();
         for (Component c : Component.values()) {
-            Path log = lab.runDir().resolve(c.command() + ".log");
+            logs.add(lab.runDir().resolve(c.command() + ".log"));
+        }
+        if (lab.state().vm() != null) {
+            logs.add(lab.cardConsole());
+        }
+        for (Path log : logs) {
             try {
                 List<String> lines = Files.readAllLines(log);
                 System.out.println("---- " + log + " (last 40 lines)");

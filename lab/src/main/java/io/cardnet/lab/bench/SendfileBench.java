@@ -79,6 +79,12 @@ public final class SendfileBench {
                     + csum.name().toLowerCase() + " with offload " + (offload ? "on" : "off") + "; --csum and --offload"
                     + " can only be those with --lab (leave out --lab to get a lab per setting)");
         }
+        if (lab.runtime() == io.cardnet.lab.runtime.LabRuntime.VM && spec.cases().stream().anyMatch(c -> !c.hostToCard())) {
+            throw new IllegalArgumentException("lab '" + lab.config().name() + "' has a VM card: this bench's card→host"
+                    + " sender runs in the card's namespace, which for a VM holds only its cable; measure --direction h2c"
+                    + " here, and card → host with `cardnet card exec -- iperf3 -c " + lab.hostAddress() + "` against"
+                    + " an iperf3 -s on the host side");
+        }
         int mtu = lab.onHostSide(() -> io.cardnet.netdev.NetInterface.mtu(LabNames.HOST_DEVICE));
         String model = lab.linkModel();
         progress.accept("using lab " + lab.config().name() + " (mtu " + mtu + ", link " + model
@@ -198,7 +204,12 @@ public final class SendfileBench {
 
     private static void setMtu(Lab lab, int mtu) throws IOException {
         Shell.ipIn(lab.hostNamespace(), "link", "set", "dev", LabNames.HOST_DEVICE, "mtu", Integer.toString(mtu));
-        Shell.ipIn(lab.names().cardNamespace(), "link", "set", "dev", LabNames.CARD_DEVICE, "mtu", Integer.toString(mtu));
+        // on the card itself: its namespace, or inside its VM
+        io.cardnet.lab.runtime.ExecResult r = lab.execOnCard(List.of("ip", "link", "set", "dev", LabNames.CARD_DEVICE,
+                "mtu", Integer.toString(mtu)), java.time.Duration.ofSeconds(30));
+        if (!r.ok()) {
+            throw new IOException("cannot set the card's " + LabNames.CARD_DEVICE + " mtu to " + mtu + ": " + r.output());
+        }
     }
 
     /** One timed transfer of the payload in the case's direction, checked end to end. */
@@ -285,7 +296,9 @@ public final class SendfileBench {
         try {
             setMtu(lab, 65535);
             lab.setLinkModel("unlimited");
-            double gbps = Iperf3.run(lab.names().cardNamespace(), lab.hostNamespace(), lab.cardAddress(), 5);
+            double gbps = lab.runtime() == io.cardnet.lab.runtime.LabRuntime.VM
+                    ? Iperf3.runAgainstCard(lab, 5)
+                    : Iperf3.run(lab.names().cardNamespace(), lab.hostNamespace(), lab.cardAddress(), 5);
             progress.accept(String.format("baseline: iperf3 -Z over toe0 (mtu 65535, unlimited): %.2f Gb/s", gbps));
             return String.format("%.2f Gb/s (iperf3 -Z, one stream, mtu 65535, unlimited, checksums %s)", gbps,
                     lab.config().csum().name().toLowerCase());

@@ -15,7 +15,8 @@ import java.util.concurrent.Callable;
 
 @Command(name = "drill", mixinStandardHelpOptions = true,
         description = "Patch the card's firmware under traffic and measure the outage: install the new firmware into the"
-                + " standby slot, swap (the card reboots: its namespace is recreated), run its health checks within the"
+                + " standby slot, swap (the card reboots: its namespace is recreated, its container or its VM started anew"
+                + " on the new firmware and, for a VM, the firmware's kernel), run its health checks within the"
                 + " watchdog, then commit, or roll back to the old slot automatically. Writes results/<time>/drill.json"
                 + " and drill.md: timeline, outage, pings lost, bytes and SHA-256 per flow, health checks, and a"
                 + " security probe (can the wire reach the host through the card?) before and after.",
@@ -24,6 +25,7 @@ import java.util.concurrent.Callable;
                 "  sudo ./cardnet drill --to ./my-firmware --watchdog 10s    # a firmware directory of your own",
                 "  sudo ./cardnet drill --to 1.0.0 --lab t1 --json           # roll forward/back by hand, JSON for scripts",
                 "  sudo ./cardnet drill --runtime compose --to 1.0.1 --traffic   # the docker compose lab's card",
+                "  sudo ./cardnet drill --to 1.1.0 --traffic                 # a VM card (lab up --runtime vm): kernel 6.1 → 6.12",
                 "",
                 "Exit status: 0 committed, 4 rolled back, 1 refused or failed."})
 final class DrillCommand implements Callable<Integer> {
@@ -32,23 +34,11 @@ final class DrillCommand implements Callable<Integer> {
     String to;
 
     @picocli.CommandLine.Mixin
-    LabCommand.NameOption lab;
+    CardCommand.Which card;
 
-    @Option(names = "--runtime", defaultValue = "netns", paramLabel = "netns|compose",
-            description = "netns: the embedded lab (--lab); compose: the `docker compose` lab (--project, --file),"
-                    + " whose card is recreated from the image cardnet/card-firmware:VERSION (default: ${DEFAULT-VALUE}).")
-    String runtime;
-
-    @Option(names = "--project", defaultValue = "cardnet",
-            description = "With --runtime compose: the compose project (default: ${DEFAULT-VALUE}, compose.yaml's name).")
-    String project;
-
-    @Option(names = {"-f", "--file"}, defaultValue = "compose.yaml",
-            description = "With --runtime compose: the compose file (default: ${DEFAULT-VALUE}).")
-    Path composeFile;
-
-    @Option(names = "--watchdog", defaultValue = "30s", converter = Converters.DurationConverter.class,
-            description = "How long the new firmware has to pass its health checks before the card rolls back (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--watchdog", converter = Converters.DurationConverter.class,
+            description = "How long the new firmware has to pass its health checks before the card rolls back"
+                    + " (default: 30s; 180s for a VM card, which boots a kernel).")
     Duration watchdog;
 
     @Option(names = "--traffic", description = "Run traffic through the swap: a routed host→wire TCP stream, a host→card"
@@ -62,12 +52,11 @@ final class DrillCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         Privileges.requireNetAdmin("cardnet drill");
         Path firmware = FirmwareCatalog.resolve(to);
-        io.cardnet.lab.drill.DrillTarget target = switch (runtime) {
-            case "netns" -> new io.cardnet.lab.drill.NetnsTarget(Lab.attach(lab.name, lab.runRoot, Output::progress));
-            case "compose" -> io.cardnet.lab.drill.ComposeTarget.attach(project, composeFile, Output::progress);
-            default -> throw new IllegalArgumentException("--runtime takes netns or compose, not '" + runtime + "'");
-        };
-        DrillReport report = new Drill(target, new Drill.Options(firmware, watchdog, traffic), Output::progress).run();
+        io.cardnet.lab.drill.DrillTarget target = card.compose()
+                ? io.cardnet.lab.drill.ComposeTarget.attach(card.project, card.composeFile, Output::progress)
+                : new io.cardnet.lab.drill.LabTarget(Lab.attach(card.lab.name, card.lab.runRoot, Output::progress));
+        DrillReport report = new Drill(target, new Drill.Options(firmware,
+                watchdog != null ? watchdog : target.defaultWatchdog(), traffic), Output::progress).run();
         Path dir = results.newRunDir();
         Output.JSON.writeValue(dir.resolve("drill.json").toFile(), report);
         Files.writeString(dir.resolve("drill.md"), report.markdown());

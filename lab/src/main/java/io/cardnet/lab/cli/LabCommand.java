@@ -36,11 +36,17 @@ final class LabCommand {
     }
 
     @Command(name = "up", mixinStandardHelpOptions = true,
-            description = "Create the lab, start pci-link-sim, card-node and host-bridge, and wait until the link has trained. Stays in the foreground; Ctrl-C removes everything. With --detach it returns once the lab is up, and `cardnet lab down` removes it.",
+            description = "Create the lab, start pci-link-sim, the card and host-bridge, and wait until the link has trained. Stays in the foreground; Ctrl-C removes everything. With --detach it returns once the lab is up, and `cardnet lab down` removes it."
+                    + " The card is a network namespace on this kernel (--runtime netns), or a QEMU virtual machine with the firmware's own Linux kernel (--runtime vm), whose bus is PCI devices: the DMA regions as ivshmem memory, the descriptor channel as a virtio-serial port.",
             footer = {"", "Examples:",
                     "  sudo ./cardnet lab up                      # toe0 in this namespace, card and wire peer in their own",
                     "  sudo ./cardnet lab up --isolated --name t1  # host side in its own namespace too",
-                    "  sudo ./cardnet lab up --csum verify         # no trust: full checksums, receivers verify"})
+                    "  sudo ./cardnet lab up --csum verify         # no trust: full checksums, receivers verify",
+                    "  sudo ./cardnet lab up --runtime vm          # the card as a VM booting its firmware's kernel (TCG: ~30 s)",
+                    "  sudo ./cardnet lab up --runtime vm --firmware 1.1.0 --accel tcg   # kernel 6.12, no KVM probe",
+                    "",
+                    "The VM runtime builds the card's image on first use (images/vm/build.sh: a Debian kernel, the base",
+                    "root filesystem and card-node; cached in /var/cache/cardnet) and needs qemu-system-x86 and qemu-utils."})
     static final class Up implements Callable<Integer> {
         @picocli.CommandLine.Mixin
         NameOption lab;
@@ -58,9 +64,26 @@ final class LabCommand {
         @Option(names = "--wire-subnet", defaultValue = "198.19.0.0/24", description = "wire peer .1 ⇄ card .2 (default: ${DEFAULT-VALUE}).")
         String wireSubnet;
 
-        @Option(names = "--timeout", defaultValue = "30s", converter = Converters.DurationConverter.class,
-                description = "How long to wait for the link to train (default: ${DEFAULT-VALUE}).")
+        @Option(names = "--timeout", converter = Converters.DurationConverter.class,
+                description = "How long to wait for the link to train (default: 30s; 240s for a VM card).")
         Duration timeout;
+
+        @Option(names = "--runtime", defaultValue = "netns", paramLabel = "netns|vm",
+                description = "netns: the card is a network namespace on this kernel; vm: a QEMU virtual machine with"
+                        + " its firmware's own kernel (default: ${DEFAULT-VALUE}).")
+        String runtime;
+
+        @Option(names = "--accel", defaultValue = "auto", paramLabel = "auto|kvm|tcg",
+                description = "With --runtime vm: auto uses KVM only where a probe boot proves it works (it says which"
+                        + " and why), else TCG; kvm fails if it does not work (default: ${DEFAULT-VALUE}).")
+        String accel;
+
+        @Option(names = "--vm-cpus", defaultValue = "2", description = "With --runtime vm: the card's vCPUs (default: ${DEFAULT-VALUE}).")
+        int vmCpus;
+
+        @Option(names = "--vm-memory", defaultValue = "1024", paramLabel = "MiB",
+                description = "With --runtime vm: the card's memory in MiB (default: ${DEFAULT-VALUE}).")
+        int vmMemory;
 
         @Option(names = "--metrics-ports", defaultValue = "9470,9471,9472", split = ",",
                 description = "/metrics ports of sim, host-bridge, card-node (default: ${DEFAULT-VALUE}).")
@@ -99,10 +122,17 @@ final class LabCommand {
             if (metricsPorts.length != 3) {
                 throw new IllegalArgumentException("--metrics-ports takes three ports: sim,host-bridge,card-node");
             }
+            io.cardnet.lab.runtime.LabRuntime rt = io.cardnet.lab.runtime.LabRuntime.parse(runtime);
             LabConfig cfg = new LabConfig(lab.name, isolated, ChecksumMode.parse(csum),
                     LabAddresses.of(linkSubnet, wireSubnet), LabConfig.defaults(lab.name).liveness(), corruptEvery,
-                    new LabConfig.MetricsPorts(metricsPorts[0], metricsPorts[1], metricsPorts[2]), lab.runRoot, timeout,
-                    !noSharedMemory, link, Converters.onOff(offload, "--offload"), FirmwareCatalog.resolve(firmware));
+                    new LabConfig.MetricsPorts(metricsPorts[0], metricsPorts[1], metricsPorts[2]), lab.runRoot,
+                    timeout == null ? Duration.ofSeconds(30) : timeout, !noSharedMemory, link,
+                    Converters.onOff(offload, "--offload"), FirmwareCatalog.resolve(firmware),
+                    io.cardnet.lab.runtime.LabRuntime.NETNS, new io.cardnet.lab.runtime.vm.VmSettings(
+                    io.cardnet.lab.runtime.vm.Accelerator.Request.parse(accel), vmCpus, vmMemory)).withRuntime(rt);
+            if (timeout != null) {
+                cfg = cfg.withHealthTimeout(timeout);
+            }
             long start = System.nanoTime();
             Lab l = Lab.up(cfg, Output::progress);
             double seconds = (System.nanoTime() - start) / 1e9;
@@ -199,6 +229,11 @@ final class LabCommand {
             Map<String, Object> out = new LinkedHashMap<>();
             out.put("lab", l.config().name());
             out.put("isolated", l.state().isolated());
+            out.put("runtime", l.runtime().id());
+            out.put("cardKernel", l.cardKernel());
+            if (l.state().vm() != null) {
+                out.put("vm", l.state().vm());
+            }
             out.put("csum", l.state().csum());
             Map<String, ProcStatus> procs = new LinkedHashMap<>();
             boolean allAlive = true;
@@ -248,7 +283,8 @@ final class LabCommand {
     }
 
     @Command(name = "restart", mixinStandardHelpOptions = true,
-            description = "Stop a component (if it still runs) and start it again, e.g. after `kill -9` of card-node.")
+            description = "Stop a component (if it still runs) and start it again, e.g. after `kill -9` of card-node."
+                    + " For a VM card, card-node is its QEMU: the card boots again from its active slot.")
     static final class Restart implements Callable<Integer> {
         @picocli.CommandLine.Mixin
         NameOption lab;
@@ -256,8 +292,8 @@ final class LabCommand {
         @Parameters(paramLabel = "COMPONENT", description = "sim, card-node or host-bridge.")
         String component;
 
-        @Option(names = "--timeout", defaultValue = "30s", converter = Converters.DurationConverter.class,
-                description = "How long to wait for the link to retrain (default: ${DEFAULT-VALUE}).")
+        @Option(names = "--timeout", converter = Converters.DurationConverter.class,
+                description = "How long to wait for the link to retrain (default: 30s; 240s for a VM card, which boots).")
         Duration timeout;
 
         @Override
@@ -266,7 +302,7 @@ final class LabCommand {
             Component c = Component.parse(component);
             Lab l = Lab.attach(lab.name, lab.runRoot, Output::progress);
             l.restart(c);
-            l.awaitLinkUp(timeout);
+            l.awaitLinkUp(timeout != null ? timeout : l.config().healthTimeout());
             System.out.println(c.displayName() + " restarted; link up");
             return 0;
         }

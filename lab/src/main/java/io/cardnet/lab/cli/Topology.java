@@ -21,12 +21,31 @@ final class Topology {
         b.append(String.format("%nlab '%s' is up in %.1f s (checksums %s, link %s, packets %s)%n%n", s.name(), seconds,
                 s.csum(), lab.config().linkModel(), lab.config().sharedMemory() ? "in shared DMA memory" : "inside the bus frames"));
         b.append(String.format("  host (%s)%n", hostWhere));
-        b.append(String.format("    %s %-18s ══ bus (pci-link-sim, %s/{host,card}.sock) ══╗%n", LabNames.HOST_DEVICE,
-                a.get("host.toe0"), s.runDir()));
-        b.append(String.format("  card (%s)%68s%n", s.cardNamespace(), "║"));
-        b.append(String.format("    %s %-18s ◀%s╝%n", LabNames.CARD_DEVICE, a.get("card.host0"), "═".repeat(47)));
-        b.append(String.format("    %s  %-18s ──── veth ────  wire peer (%s) eth0 %s%n%n", LabNames.WIRE_DEVICE,
-                a.get("card.eth0"), s.wireNamespace(), a.get("wire.eth0")));
+        String bus = String.format("    %s %-18s ══ bus (pci-link-sim, %s/{host,card}.sock) ══╗", LabNames.HOST_DEVICE,
+                a.get("host.toe0"), s.runDir());
+        int corner = bus.length() - 1;
+        b.append(bus).append('\n');
+        String cardTitle;
+        String cardLink;
+        String cable;
+        if (s.vm() != null) {
+            var vm = s.vm();
+            cardTitle = String.format("  card: a virtual machine (QEMU %s, kernel %s, booted in %.1f s)", vm.accel(),
+                    lab.cardKernel(), vm.bootMillis() / 1000.0);
+            cardLink = String.format("    %s %-18s ◀ PCI: virtio-serial port, ivshmem DMA windows ", LabNames.CARD_DEVICE,
+                    a.get("card.host0"));
+            cable = String.format("    %s  %-18s ── virtio-net, tap0 in %s ── wire peer (%s) eth0 %s%n", LabNames.WIRE_DEVICE,
+                    a.get("card.eth0"), s.cardNamespace(), s.wireNamespace(), a.get("wire.eth0"))
+                    + String.format("  accelerator: %s%n", vm.accelReason());
+        } else {
+            cardTitle = String.format("  card (%s)", s.cardNamespace());
+            cardLink = String.format("    %s %-18s ◀", LabNames.CARD_DEVICE, a.get("card.host0"));
+            cable = String.format("    %s  %-18s ──── veth ────  wire peer (%s) eth0 %s%n", LabNames.WIRE_DEVICE,
+                    a.get("card.eth0"), s.wireNamespace(), a.get("wire.eth0"));
+        }
+        b.append(cardTitle).append(" ".repeat(Math.max(1, corner - cardTitle.length()))).append("║\n");
+        b.append(cardLink).append("═".repeat(Math.max(1, corner - cardLink.length()))).append("╝\n");
+        b.append(cable).append('\n');
         String card = ip(a.get("card.host0"));
         String peer = ip(a.get("wire.eth0"));
         b.append("Try:\n");
@@ -35,7 +54,13 @@ final class Topology {
         b.append(String.format("  %-60s # the wire peer, routed by the card%n", run + "ping -c 3 " + peer));
         b.append(String.format("  %-60s # 1 GiB to the card's sink, SHA-256 checked%n",
                 run + "./cardnet tool send --to " + card + ":9 --size 1G"));
-        b.append(String.format("  %-60s # the card's own routes%n", "sudo ip netns exec " + s.cardNamespace() + " ip route"));
+        String name0 = s.name().equals("lab") ? "" : " --lab " + s.name();
+        b.append(String.format("  %-60s # the card's own routes%n", "sudo ./cardnet card exec" + name0 + " -- ip route"));
+        if (s.vm() != null) {
+            b.append(String.format("  %-60s # its own kernel, and the bus as PCI devices%n",
+                    "sudo ./cardnet card exec" + name0 + " -- sh -c 'uname -r; lspci'"));
+            b.append(String.format("  %-60s # its serial console%n", "sudo ./cardnet card console" + name0));
+        }
         b.append(String.format("  %-60s # bus counters%n", run + "curl -s " + s.metrics().get("sim") + " | grep ^cardnet_"));
         String name = s.name().equals("lab") ? "" : " --name " + s.name();
         b.append(String.format("  %-60s # link state and counters%n", "./cardnet lab status" + name));
@@ -53,8 +78,17 @@ final class Topology {
         StringBuilder b = new StringBuilder();
         b.append(String.format("lab '%s'  checksums %s  host side %s%n", lab.config().name(), lab.state().csum(),
                 lab.hostNamespace() == null ? "in the caller's namespace" : "in " + lab.hostNamespace()));
-        procs.forEach((k, p) -> b.append(String.format("  %-12s pid %-8d %s%n", k, p.pid(),
-                p.alive() ? "running" : "NOT RUNNING (see its log; `cardnet lab restart " + k + "`)")));
+        var vm = lab.state().vm();
+        if (vm != null) {
+            b.append(String.format("  card: virtual machine (QEMU %s, %d vCPU, %d MiB), kernel %s, booted in %.1f s at lab up%n",
+                    vm.accel(), vm.cpus(), vm.memoryMiB(), lab.cardKernel(), vm.bootMillis() / 1000.0));
+        } else {
+            b.append(String.format("  card: network namespace %s on this kernel (%s)%n", lab.state().cardNamespace(),
+                    lab.cardKernel()));
+        }
+        procs.forEach((k, p) -> b.append(String.format("  %-12s pid %-8d %s%s%n", k, p.pid(),
+                p.alive() ? "running" : "NOT RUNNING (see its log; `cardnet lab restart " + k + "`)",
+                k.equals("card-node") && vm != null ? " (QEMU, the card VM; card-node runs inside it)" : "")));
         b.append(String.format("  toe0 carrier %s%n", carrier ? "on" : "OFF"));
         var fw = lab.state().firmware();
         if (fw != null) {

@@ -164,10 +164,27 @@ public final class ComposeTarget implements DrillTarget {
     }
 
     @Override
-    public List<String> onCard(List<String> argv) {
-        List<String> cmd = new ArrayList<>(List.of("docker", "exec", cardContainer));
+    public io.cardnet.lab.runtime.ExecResult execOnCard(List<String> argv, java.time.Duration timeout) throws IOException {
+        return exec(cardContainer, argv, timeout);
+    }
+
+    /** Runs {@code argv} in the compose project's card container ({@code docker exec}). */
+    public static io.cardnet.lab.runtime.ExecResult execOnCard(String project, Path composeFile, List<String> argv,
+                                                             java.time.Duration timeout) throws IOException {
+        String id = run(new ProcessBuilder("docker", "compose", "-p", project, "-f", composeFile.toString(), "ps", "-q",
+                "card").redirectErrorStream(true), List.of("docker", "compose", "ps", "-q", "card")).strip();
+        if (id.isEmpty()) {
+            throw new LabException("compose project " + project + " has no running card container"
+                    + " (`docker compose -p " + project + " up -d --wait` first)");
+        }
+        return exec(id, argv, timeout);
+    }
+
+    private static io.cardnet.lab.runtime.ExecResult exec(String container, List<String> argv, java.time.Duration timeout)
+            throws IOException {
+        List<String> cmd = new ArrayList<>(List.of("docker", "exec", container));
         cmd.addAll(argv);
-        return cmd;
+        return io.cardnet.lab.runtime.ExecResult.run(cmd, timeout);
     }
 
     @Override

@@ -36,9 +36,7 @@ import java.util.function.Consumer;
  * connections are soft state, gone with the old namespace.
  */
 public final class Drill {
-    /** A routed flow's pace: slow enough to leave the CPUs to the swap, long enough to span it. */
-    private static final long ROUTED_BYTES_PER_SECOND = 8L << 20;
-    private static final long CARD_BYTES_PER_SECOND = 2L << 20;
+
     private static final int WIRE_SINK_PORT = 5191;
     private static final long SETTLE_MILLIS = 1_000;
     /** How long a flow may take to move its next bytes before the drill reports it as it is. */
@@ -81,6 +79,8 @@ public final class Drill {
         String started = Instant.now().toString();
         progress.accept("drill " + before + " → " + target.version() + " on lab " + lab.name());
         String hostBefore = hostState();
+        String kernelBefore = lab.kernel();
+        progress.accept("the card runs kernel " + kernelBefore);
         Firmware installed = lab.install(standby, target);
         DrillReport.ProbeResult probeBefore = SecurityProbe.run(lab);
         progress.accept("security probe before: " + (probeBefore.passed() ? "passes" : "fails") + " (" + probeBefore.detail() + ")");
@@ -95,8 +95,8 @@ public final class Drill {
             }
             long t0 = System.nanoTime();
             long t0Wall = System.currentTimeMillis();
-            event("swap: the card reboots into " + target.version() + " (a new namespace: none of the old card's kernel"
-                    + " state survives)", t0);
+            event("swap: the card reboots into " + target.version() + " (nothing of the old card's kernel state"
+                    + " survives)", t0);
             HealthWatch.Outcome health;
             String result;
             try (LinkWatch link = LinkWatch.start(lab, t0)) {
@@ -127,7 +127,7 @@ public final class Drill {
             }
             if (traffic != null) {
                 Thread.sleep(SETTLE_MILLIS);
-                traffic.awaitRoutedProgress();
+                traffic.awaitRoutedProgress(t0);
                 traffic.firstReplyAfter(t0Wall).ifPresent(ms -> addEvent("first ping answered after the swap", ms));
             }
             timeline.sort(java.util.Comparator.comparingLong(DrillReport.Event::atMillis));
@@ -137,10 +137,13 @@ public final class Drill {
             DrillReport.ProbeResult probeAfter = SecurityProbe.run(lab);
             progress.accept("security probe after: " + (probeAfter.passed() ? "passes" : "fails") + " (" + probeAfter.detail() + ")");
             String hostAfter = hostState();
+            String kernelAfter = lab.kernel();
+            progress.accept("the card runs kernel " + kernelAfter);
             return new DrillReport(lab.name(), started, before, target.version(),
                     lab.slots().activeVersion(), result, options.watchdog().toMillis(), List.copyOf(timeline),
                     outage, pings, flows, health.checks(), probeBefore, probeAfter,
-                    new DrillReport.HostState(hostBefore.equals(hostAfter), hostBefore, hostAfter));
+                    new DrillReport.HostState(hostBefore.equals(hostAfter), hostBefore, hostAfter), kernelBefore,
+                    kernelAfter);
         } finally {
             if (traffic != null) {
                 traffic.close();
@@ -213,10 +216,10 @@ public final class Drill {
                 }
             });
             Flow routed = new Flow("host→wire (routed by the card)", true,
-                    lab.onHostSide(() -> SocketChannel.open(wire)), ROUTED_BYTES_PER_SECOND).start();
+                    lab.onHostSide(() -> SocketChannel.open(wire)), lab.trafficPace().routedBytesPerSecond()).start();
             Flow card = new Flow("host→card sink (terminated on the card)", false,
                     lab.onHostSide(() -> SocketChannel.open(new InetSocketAddress(lab.cardAddress(), CardNodeConfig.SINK_PORT))),
-                    CARD_BYTES_PER_SECOND).start();
+                    lab.trafficPace().cardBytesPerSecond()).start();
             return new Traffic(sink, report, routed, card, Pinger.start(lab.hostNamespace(), lab.cardAddress()));
         }
 
@@ -233,10 +236,13 @@ public final class Drill {
 
         /**
          * After the card is back: the routed flow has written more than it had when the card came back, so its
-         * report shows whether bytes written after the swap arrived too. A deadline, not a rate.
+         * report shows whether bytes written after the swap arrived too. A deadline, not a rate: TCP backs off
+         * while the card is away, doubling its retransmission timeout, so after an outage of T its next try may
+         * come up to T later (a VM card's ~30 s reboot): the deadline grows with the time since the swap.
          */
-        void awaitRoutedProgress() throws InterruptedException {
-            routed.awaitSent(routed.sent(), PROGRESS_DEADLINE_MILLIS);
+        void awaitRoutedProgress(long swapNanos) throws InterruptedException {
+            long sinceSwap = (System.nanoTime() - swapNanos) / 1_000_000;
+            routed.awaitSent(routed.sent(), Math.max(PROGRESS_DEADLINE_MILLIS, sinceSwap + 10_000));
         }
 
         List<DrillReport.FlowOutcome> finish() throws Exception {

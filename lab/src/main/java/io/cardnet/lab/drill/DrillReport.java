@@ -10,11 +10,14 @@ import java.util.Locale;
  *                    "rolled back" (it did not; the card runs the old slot again)
  * @param timeline    events in ms after the swap started
  * @param outageMillis the longest time without a ping reply around the swap (-1 without --traffic)
+ * @param kernelBefore the card's kernel release before the swap ({@code uname -r} on the card: a VM card's own
+ *                     kernel, the host's for a namespace or container card)
  */
 public record DrillReport(String lab, String startedAt, String versionBefore, String versionTarget,
                           String versionAfter, String result, long watchdogMillis, List<Event> timeline,
                           long outageMillis, Pings pings, List<FlowOutcome> flows, List<CheckResult> health,
-                          ProbeResult probeBefore, ProbeResult probeAfter, HostState hostState) {
+                          ProbeResult probeBefore, ProbeResult probeAfter, HostState hostState, String kernelBefore,
+                          String kernelAfter) {
 
     /** The host's addresses and routes (hard state) before and after the drill; {@code kept} if identical. */
     public record HostState(boolean kept, String before, String after) {
@@ -55,6 +58,7 @@ public record DrillReport(String lab, String startedAt, String versionBefore, St
         b.append("# cardnet drill: ").append(versionBefore).append(" → ").append(versionTarget).append("\n\n");
         b.append(String.format(Locale.ROOT, "Lab %s, started %s. **%s**: the card runs %s. Watchdog %d ms.%n%n", lab,
                 startedAt, result, versionAfter, watchdogMillis));
+        b.append(String.format("The card's kernel: %s before, %s after.%n%n", kernelBefore, kernelAfter));
         b.append("| ms after swap | event |\n|---:|---|\n");
         for (Event e : timeline) {
             b.append(String.format(Locale.ROOT, "| %d | %s |%n", e.atMillis(), e.what()));

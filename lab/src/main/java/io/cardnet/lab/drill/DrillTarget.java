@@ -11,7 +11,7 @@ import java.util.concurrent.Callable;
 /**
  * What a drill needs of a lab, whichever runtime runs it: where the host, the card and the wire peer live (as
  * network namespaces the drill can enter), the bus's link state, and the card's firmware slots.
- * {@link NetnsTarget} is the embedded lab; {@link ComposeTarget} the `docker compose` lab.
+ * {@link LabTarget} is the embedded lab (its card a namespace or a VM); {@link ComposeTarget} the `docker compose` lab.
  */
 public interface DrillTarget {
     /** For reports: the lab's name, or the compose project. */
@@ -45,9 +45,40 @@ public interface DrillTarget {
     /** Reboots the card into {@code slot}: a new card, no state of the old one left. */
     void reboot(String slot) throws IOException;
 
-    /** The command line that runs {@code argv} on the card (its namespace, and its filesystem where it has one). */
-    default java.util.List<String> onCard(java.util.List<String> argv) {
-        return io.cardnet.lab.runtime.Shell.inNamespace(cardNamespace(), argv);
+    /**
+     * Runs {@code argv} on the card, whatever it runs on: its namespace, its container, or inside its VM (where
+     * the card's namespace on this machine holds only its cable, so nothing else may look into it).
+     */
+    io.cardnet.lab.runtime.ExecResult execOnCard(java.util.List<String> argv, java.time.Duration timeout)
+            throws IOException;
+
+    /** The kernel the card runs: {@code uname -r} on the card, or why it could not tell. */
+    default String kernel() {
+        try {
+            io.cardnet.lab.runtime.ExecResult r = execOnCard(java.util.List.of("uname", "-r"), java.time.Duration.ofSeconds(20));
+            return r.ok() ? r.stdout().strip() : "unknown (" + r.output() + ")";
+        } catch (IOException e) {
+            return "unknown (" + e.getMessage() + ")";
+        }
+    }
+
+    /**
+     * The drill's background flows, in bytes per second: slow enough to leave the CPUs to the swap and to stay
+     * below what the card forwards (a TCG card VM forwards host → wire at ~3 MB/s), so a flow writes on both sides of
+     * the swap instead of waiting on a full send buffer.
+     */
+    record TrafficPace(long routedBytesPerSecond, long cardBytesPerSecond) {
+        public static final TrafficPace NATIVE = new TrafficPace(8L << 20, 2L << 20);
+        public static final TrafficPace EMULATED = new TrafficPace(1L << 20, 256L << 10);
+    }
+
+    default TrafficPace trafficPace() {
+        return TrafficPace.NATIVE;
+    }
+
+    /** How long a new firmware gets by default to pass its health checks. */
+    default java.time.Duration defaultWatchdog() {
+        return java.time.Duration.ofSeconds(30);
     }
 
     /** Runs {@code work} on the host side. */

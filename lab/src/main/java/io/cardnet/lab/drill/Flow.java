@@ -67,7 +67,10 @@ final class Flow implements AutoCloseable {
                 }
             }
         } catch (IOException e) {
-            failure = e.getMessage() == null ? e.toString() : e.getMessage();
+            if (failure == null) {
+                // keep the first reason: finish() closes a stuck channel after saying why
+                failure = e.getMessage() == null ? e.toString() : e.getMessage();
+            }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }

@@ -2,22 +2,20 @@ package io.cardnet.lab.drill;
 
 import io.cardnet.card.firmware.Firmware;
 import io.cardnet.card.firmware.HealthCheck;
-import io.cardnet.lab.runtime.Shell;
-import io.cardnet.netdev.NetNamespace;
+import io.cardnet.lab.runtime.ExecResult;
 
-import java.io.IOException;
-import java.net.InetSocketAddress;
-import java.net.Socket;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
-/** Runs a firmware's health checks inside the card's namespace until all pass or the watchdog fires. */
+/**
+ * Runs a firmware's health checks on the card until all pass or the watchdog fires. Every check runs on the card
+ * itself ({@link DrillTarget#execOnCard}), so the same checks judge a namespace, a container and a VM card.
+ */
 final class HealthWatch {
+    private static final Duration CHECK_TIMEOUT = Duration.ofSeconds(10);
     private HealthWatch() {
     }
 
@@ -57,25 +55,21 @@ final class HealthWatch {
 
     /** Null if the check passes, else why not. */
     static String run(DrillTarget card, HealthCheck check) {
-        String cardNs = card.cardNamespace();
         try {
             return switch (check) {
-                case HealthCheck.Listening l -> NetNamespace.call(cardNs, () -> {
-                    try (Socket s = new Socket()) {
-                        s.connect(new InetSocketAddress("127.0.0.1", l.port()), 500);
-                        return null;
-                    } catch (IOException e) {
-                        return "nothing accepts on port " + l.port() + " (" + e.getMessage() + ")";
-                    }
-                });
-                case HealthCheck.Sysctl s -> NetNamespace.call(cardNs, () -> {
-                    Path p = Path.of("/proc/sys", s.key().replace('.', '/'));
-                    String v = Files.exists(p) ? Files.readString(p).strip() : null;
-                    return s.expected().equals(v) ? null : s.key() + " is " + v;
-                });
+                case HealthCheck.Listening l -> {
+                    // bash's /dev/tcp: a TCP connect from inside the card, with nothing but the shell every card has
+                    ExecResult r = card.execOnCard(List.of("bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/" + l.port()), CHECK_TIMEOUT);
+                    yield r.ok() ? null : "nothing accepts on port " + l.port() + " (" + r.output() + ")";
+                }
+                case HealthCheck.Sysctl s -> {
+                    ExecResult r = card.execOnCard(List.of("cat", "/proc/sys/" + s.key().replace('.', '/')), CHECK_TIMEOUT);
+                    String v = r.ok() ? r.stdout().strip() : null;
+                    yield s.expected().equals(v) ? null : s.key() + " is " + (v == null ? "unreadable (" + r.output() + ")" : v);
+                }
                 case HealthCheck.Command c -> {
-                    Shell.Result r = Shell.run(card.onCard(c.argv()), 10);
-                    yield r.ok() ? null : "exit " + r.exitCode() + ": " + r.output().strip();
+                    ExecResult r = card.execOnCard(c.argv(), CHECK_TIMEOUT);
+                    yield r.ok() ? null : "exit " + r.exitCode() + ": " + r.output();
                 }
             };
         } catch (Exception e) {

@@ -1,6 +1,7 @@
 package io.cardnet.lab.runtime;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.cardnet.card.firmware.Firmware;
 import io.cardnet.link.port.ChecksumMode;
 import io.cardnet.link.port.EndpointAddress;
 
@@ -34,6 +35,7 @@ public final class Lab implements AutoCloseable {
     private final LabNames names;
     private final Path runDir;
     private final Consumer<String> progress;
+    private final CardRuntime card;
     private LabState state;
 
     private Lab(LabConfig config, LabState state, Consumer<String> progress) {
@@ -42,12 +44,16 @@ public final class Lab implements AutoCloseable {
         this.runDir = config.runDir();
         this.state = state;
         this.progress = progress;
+        this.card = config.runtime() == LabRuntime.VM ? new VmCard(this) : new NetnsCard(this);
     }
 
     // ---------------------------------------------------------------- up
 
     public static Lab up(LabConfig config, Consumer<String> progress) throws IOException {
         Privileges.requireNetAdmin("cardnet lab up");
+        if (config.runtime() == LabRuntime.VM) {
+            VmCard.requireHostTools();
+        }
         io.cardnet.card.firmware.Firmware firmware = null;
         if (config.firmware() != null) {
             // Refused before anything is created.
@@ -98,9 +104,11 @@ public final class Lab implements AutoCloseable {
         }
         namespaces.add(names.cardNamespace());
         namespaces.add(names.wireNamespace());
+        LabState.VmState vm = config.runtime() == LabRuntime.VM ? new LabState.VmState(null, null, config.vm().cpus(),
+                config.vm().memoryMiB(), new TreeMap<>(), new TreeMap<>(), new TreeMap<>(), -1) : null;
         state = new LabState(config.name(), config.isolated(), config.csum().name().toLowerCase(), runDir.toString(),
                 namespaces, hostNs, names.cardNamespace(), names.wireNamespace(), new TreeMap<>(), addresses, metrics,
-                Instant.now().toString(), null);
+                Instant.now().toString(), null, config.runtime().id(), vm);
         // Saved before anything is created, so a failure at any step leaves a record `down` can follow.
         state.save();
 
@@ -110,41 +118,44 @@ public final class Lab implements AutoCloseable {
             Shell.ipIn(ns, "link", "set", "lo", "up");
             tuneTcpBuffers(ns);
         }
-        wireCard();
+        card.wire();
         if (firmware != null) {
             installFirmware("a", firmware);
+        } else if (config.runtime() == LabRuntime.VM) {
+            throw new LabException("a VM card boots a firmware: give --firmware VERSION|DIR (images/card-firmware/)");
         }
+        card.prepare();
 
+        long cardStarted = 0;
         for (Component c : Component.values()) {
+            if (c == Component.CARD_NODE) {
+                cardStarted = System.nanoTime();
+            }
             start(c);
         }
         awaitLinkUp(config.healthTimeout());
+        if (state.vm() != null) {
+            long boot = (System.nanoTime() - cardStarted) / 1_000_000;
+            state = state.withVm(state.vm().withBootMillis(boot));
+            state.save();
+            progress.accept(String.format("the card VM booted in %.1f s (QEMU start → link trained, %s)", boot / 1000.0,
+                    state.vm().accel()));
+        }
         progress.accept("link trained; " + LabNames.HOST_DEVICE + " has carrier");
     }
 
-    /**
-     * The card's eth0 and the wire peer's, a veth pair, with their addresses and the peer's route to the link.
-     * Created inside the card's namespace with its peer placed straight into the wire's: the caller's namespace
-     * never holds either end, even for a moment. A card reboot destroys the pair with the card's namespace, so
-     * this runs again then (the peer's cable comes back, as after a real reboot).
-     */
-    private void wireCard() throws IOException {
-        LabAddresses a = config.addresses();
-        progress.accept("wiring the card's eth0 to the wire peer (" + a.cardWire() + " ⇄ " + a.peerWire() + ")");
-        Shell.ipIn(names.cardNamespace(), "link", "add", LabNames.WIRE_DEVICE, "type", "veth", "peer", "name",
-                LabNames.WIRE_DEVICE, "netns", names.wireNamespace());
-        Shell.ipIn(names.cardNamespace(), "addr", "add", a.cardWire().toString(), "dev", LabNames.WIRE_DEVICE);
-        Shell.ipIn(names.cardNamespace(), "link", "set", LabNames.WIRE_DEVICE, "up");
-        Shell.ipIn(names.wireNamespace(), "addr", "add", a.peerWire().toString(), "dev", LabNames.WIRE_DEVICE);
-        Shell.ipIn(names.wireNamespace(), "link", "set", LabNames.WIRE_DEVICE, "up");
-        Shell.ipIn(names.wireNamespace(), "route", "add", a.linkSubnet(), "via", a.cardWire().ip());
+    /** The wire peer's end of the cable: its address and its route back to the link through the card. */
+    static void addressWirePeer(LabAddresses a, String wireNs) throws IOException {
+        Shell.ipIn(wireNs, "addr", "add", a.peerWire().toString(), "dev", LabNames.WIRE_DEVICE);
+        Shell.ipIn(wireNs, "link", "set", LabNames.WIRE_DEVICE, "up");
+        Shell.ipIn(wireNs, "route", "add", a.linkSubnet(), "via", a.cardWire().ip());
     }
 
     /**
      * Copies a firmware (already checked) into a slot (RUN_DIR/firmware/SLOT/VERSION) and records it; the first slot
      * installed is the active one. Returns the firmware as installed: the copy, which editing images/ never changes.
      */
-    public io.cardnet.card.firmware.Firmware installFirmware(String slot, io.cardnet.card.firmware.Firmware f)
+    public Firmware installFirmware(String slot, Firmware f)
             throws IOException {
         Path slotDir = runDir.resolve("firmware").resolve(slot);
         Processes.deleteTree(slotDir);
@@ -163,8 +174,10 @@ public final class Lab implements AutoCloseable {
                 : state.firmware();
         state = state.withFirmware(slots.with(slot, f.version()));
         state.save();
+        Firmware installed = f.relocated(target);
+        card.install(slot, installed);
         progress.accept("firmware " + f.version() + " installed in slot " + slot);
-        return f.relocated(target);
+        return installed;
     }
 
     /** Where a slot's firmware files are. */
@@ -173,24 +186,17 @@ public final class Lab implements AutoCloseable {
     }
 
     /**
-     * Reboots the card into a slot's firmware: card-node stops, the card's namespace is deleted (and with it
-     * every socket, route, conntrack entry and ruleset of the old firmware) and made anew, eth0 is wired again,
-     * and card-node starts from that slot. The host side and the bus keep running: toe0 loses its carrier until
-     * the new card trains.
+     * Reboots the card into a slot's firmware: the card stops (card-node, or the whole VM), whatever held its
+     * state is made anew (the netns card's namespace, and with it every socket, route, conntrack entry and
+     * ruleset of the old firmware; a VM card is a new QEMU), and the card boots that slot. The host side and the
+     * bus keep running: toe0 loses its carrier until the new card trains.
      */
     public void rebootCard(String slot) throws IOException {
         LabState.Proc p = state.processes().get(Component.CARD_NODE.command());
         if (p != null) {
             Processes.stop(p, progress);
         }
-        // The veth pair goes first, explicitly: a deleted namespace's devices are destroyed asynchronously, and
-        // the wire's end would still be there when the new pair is made.
-        Shell.run(List.of("ip", "-n", names.wireNamespace(), "link", "del", LabNames.WIRE_DEVICE), 10);
-        Shell.ip("netns", "del", names.cardNamespace());
-        Shell.ip("netns", "add", names.cardNamespace());
-        Shell.ipIn(names.cardNamespace(), "link", "set", "lo", "up");
-        tuneTcpBuffers(names.cardNamespace());
-        wireCard();
+        card.reset();
         state = state.withFirmware(state.firmware().activate(slot));
         state.save();
         start(Component.CARD_NODE);
@@ -234,13 +240,7 @@ public final class Lab implements AutoCloseable {
                 }
                 yield args;
             }
-            case CARD_NODE -> concat(concat(endOptions(), firmwareOptions().toArray(String[]::new)),
-                    "--bus", "unix:" + runDir.resolve("card.sock"),
-                    "--device", LabNames.CARD_DEVICE,
-                    "--address", a.cardLink().toString(),
-                    "--csum", csum,
-                    "--metrics-port", Integer.toString(config.metricsPorts().card()),
-                    "--heartbeat", hb, "--heartbeat-misses", misses);
+            case CARD_NODE -> throw new IllegalStateException("the card's command comes from its runtime");
             case HOST_BRIDGE -> concat(endOptions(),
                     "--bus", "unix:" + runDir.resolve("host.sock"),
                     "--device", LabNames.HOST_DEVICE,
@@ -252,9 +252,27 @@ public final class Lab implements AutoCloseable {
         };
     }
 
-    private List<String> firmwareOptions() {
-        return state.firmware() == null ? List.of()
-                : List.of("--firmware", firmwareDir(state.firmware().active()).toString());
+    /**
+     * card-node's arguments wherever it runs: {@code bus} is how it reaches the simulator, {@code dma} where it
+     * finds the DMA regions (null: packets in frames), {@code firmwareDir} what it boots (null: its defaults).
+     */
+    List<String> cardNodeArgs(String bus, String dma, String firmwareDir) {
+        List<String> args = new ArrayList<>();
+        if (dma != null) {
+            args.addAll(List.of("--dma", dma));
+        }
+        args.addAll(List.of("--offload", config.offload() ? "on" : "off"));
+        if (firmwareDir != null) {
+            args.addAll(List.of("--firmware", firmwareDir));
+        }
+        args.addAll(List.of("--bus", bus,
+                "--device", LabNames.CARD_DEVICE,
+                "--address", config.addresses().cardLink().toString(),
+                "--csum", config.csum().name().toLowerCase(),
+                "--metrics-port", Integer.toString(config.metricsPorts().card()),
+                "--heartbeat", config.liveness().interval().toMillis() + "ms",
+                "--heartbeat-misses", Integer.toString(config.liveness().misses())));
+        return args;
     }
 
     private List<String> dma() {
@@ -278,24 +296,45 @@ public final class Lab implements AutoCloseable {
 
     private void start(Component c) throws IOException {
         Path log = runDir.resolve(c.command() + ".log");
-        List<String> command = Launcher.command(c, args(c));
+        List<String> command;
+        if (c == Component.CARD_NODE) {
+            String slot = state.firmware() == null ? "a" : state.firmware().active();
+            card.beforeBoot(slot);
+            command = card.command(slot);
+        } else {
+            command = Launcher.command(c, args(c));
+        }
         Process p = Launcher.start(namespaceOf(c), command, log);
         state = state.withProcess(c, LabState.Proc.of(p, namespaceOf(c), log.toString(), command));
         state.save();
         progress.accept("started " + c.displayName() + " (pid " + p.pid() + ", log " + log + ")");
     }
 
-    /** Waits until both ends have trained and toe0 has carrier; fails early if a process dies. */
+    /**
+     * Waits until both ends have trained and toe0 has carrier; fails early if a process dies. A VM card's boot is
+     * long: what its console last said is shown every 10 s.
+     */
     public void awaitLinkUp(Duration timeout) throws IOException {
-        long deadline = System.nanoTime() + timeout.toNanos();
+        long start = System.nanoTime();
+        long deadline = start + timeout.toNanos();
+        long nextNotice = start + 10_000_000_000L;
         String last = "no answer from the simulator yet";
         while (System.nanoTime() < deadline) {
             for (Component c : Component.values()) {
                 LabState.Proc p = state.processes().get(c.command());
                 if (p != null && !Processes.isAlive(p)) {
-                    throw new LabException(c.displayName() + " (pid " + p.pid() + ") exited while the lab was coming up;"
-                            + " last lines of " + p.log() + ":\n" + Processes.tail(Path.of(p.log()), 15));
+                    String where = c == Component.CARD_NODE && config.runtime() == LabRuntime.VM
+                            ? "; last lines of its console " + card.console() + ":\n" + Processes.tail(card.console(), 15)
+                            + "\nand of QEMU's log " + p.log() + ":\n" + Processes.tail(Path.of(p.log()), 5)
+                            : "; last lines of " + p.log() + ":\n" + Processes.tail(Path.of(p.log()), 15);
+                    throw new LabException((c == Component.CARD_NODE && config.runtime() == LabRuntime.VM ? "the card VM"
+                            : c.displayName()) + " (pid " + p.pid() + ") exited while the lab was coming up" + where);
                 }
+            }
+            if (config.runtime() == LabRuntime.VM && System.nanoTime() > nextNotice) {
+                nextNotice += 10_000_000_000L;
+                progress.accept(String.format("the card VM is booting (%d s): %s", (System.nanoTime() - start) / 1_000_000_000L,
+                        lastConsoleLine()));
             }
             try {
                 JsonNode s = ControlClient.status(runDir.resolve("control.sock"));
@@ -309,7 +348,13 @@ public final class Lab implements AutoCloseable {
             sleep(100);
         }
         throw new LabException("the link did not come up within " + timeout.toSeconds() + " s (" + last
-                + "); logs are in " + runDir);
+                + "); logs are in " + runDir + (config.runtime() == LabRuntime.VM ? "; the card's console ends with:\n"
+                + Processes.tail(card.console(), 15) : ""));
+    }
+
+    private String lastConsoleLine() {
+        String tail = Processes.tail(card.console(), 1).strip();
+        return tail.isEmpty() ? "(nothing on its console yet)" : tail.length() > 160 ? tail.substring(0, 160) + "…" : tail;
     }
 
     /** True if toe0 reports carrier (LOWER_UP) in the host side's namespace. */
@@ -339,9 +384,14 @@ public final class Lab implements AutoCloseable {
         LabAddresses addresses = a != null && a.containsKey("host.toe0") ? new LabAddresses(
                 EndpointAddress.parse(a.get("host.toe0")), EndpointAddress.parse(a.get("card.host0")),
                 EndpointAddress.parse(a.get("card.eth0")), EndpointAddress.parse(a.get("wire.eth0"))) : cfg.addresses();
+        LabState.Proc sim = s.processes().get(Component.SIM.command());
+        boolean shared = sim == null || sim.command().contains("--dma");
         cfg = new LabConfig(cfg.name(), cfg.isolated(), cfg.csum(), addresses, cfg.liveness(), 0,
-                cfg.metricsPorts(), runRoot, cfg.healthTimeout(), cfg.sharedMemory(), cfg.linkModel(), cfg.offload(),
-                cfg.firmware());
+                cfg.metricsPorts(), runRoot, cfg.healthTimeout(), shared, cfg.linkModel(), cfg.offload(),
+                cfg.firmware(), LabRuntime.NETNS, cfg.vm()).withRuntime(s.cardRuntime());
+        if (s.vm() != null) {
+            cfg = cfg.withVm(new io.cardnet.lab.runtime.vm.VmSettings(cfg.vm().accel(), s.vm().cpus(), s.vm().memoryMiB()));
+        }
         return new Lab(cfg, s, progress);
     }
 
@@ -352,7 +402,9 @@ public final class Lab implements AutoCloseable {
             Processes.stop(p, progress);
         }
         Path log = Path.of(p != null ? p.log() : runDir.resolve(c.command() + ".log").toString());
-        List<String> command = p != null ? p.command() : Launcher.command(c, args(c));
+        List<String> command = p != null ? p.command()
+                : c == Component.CARD_NODE ? card.command(state.firmware() == null ? "a" : state.firmware().active())
+                : Launcher.command(c, args(c));
         Process proc = Launcher.start(p != null ? p.namespace() : namespaceOf(c), command, log);
         state = state.withProcess(c, LabState.Proc.of(proc, p != null ? p.namespace() : namespaceOf(c),
                 log.toString(), command));
@@ -432,6 +484,37 @@ public final class Lab implements AutoCloseable {
     @Override
     public void close() {
         down();
+    }
+
+    // ---------------------------------------------------------------- the card, whatever it runs on
+
+    /** Runs {@code argv} on the card (its namespace, or inside its VM) and returns what it printed. */
+    public ExecResult execOnCard(List<String> argv, Duration timeout) throws IOException {
+        return card.exec(argv, timeout);
+    }
+
+    /** The card's console: a VM's serial log, or card-node's log for a netns card. */
+    public Path cardConsole() {
+        return card.console();
+    }
+
+    /** The kernel release the card runs (the host's for a netns card). */
+    public String cardKernel() {
+        return card.kernel();
+    }
+
+    public LabRuntime runtime() {
+        return config.runtime();
+    }
+
+    void progress(String line) {
+        progress.accept(line);
+    }
+
+    /** A runtime's change to the state file, saved at once. */
+    void updateState(LabState next) throws IOException {
+        state = next;
+        state.save();
     }
 
     // ---------------------------------------------------------------- queries

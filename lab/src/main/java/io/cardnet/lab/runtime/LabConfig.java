@@ -24,15 +24,26 @@ import java.util.Objects;
  * @param offload       checksum and TSO offload on toe0 and host0 (false: a plain NIC)
  * @param firmware      the firmware directory the card boots (images/card-firmware/<version>), or null for
  *                      card-node's built-in defaults
+ * @param runtime       the card as a namespace on this kernel, or as a virtual machine with its own
+ * @param vm            the card VM's machine (used by the VM runtime only)
  */
 public record LabConfig(String name, boolean isolated, ChecksumMode csum, LabAddresses addresses, Liveness liveness,
                         int corruptEvery, MetricsPorts metricsPorts, Path runRoot, Duration healthTimeout,
-                        boolean sharedMemory, String linkModel, boolean offload, Path firmware) {
+                        boolean sharedMemory, String linkModel, boolean offload, Path firmware, LabRuntime runtime,
+                        io.cardnet.lab.runtime.vm.VmSettings vm) {
 
     public static final Path RUN_ROOT = Path.of("/run/cardnet");
     /** tmpfs, so DMA regions live in memory (this machine's /run is on disk). */
     public static final Path DMA_ROOT = Path.of("/dev/shm");
     public static final String DEFAULT_NAME = "lab";
+    /**
+     * A card VM's bus end is a JVM in an emulated CPU: under TCG its pauses (JIT, GC, a busy host) outlast the
+     * netns card's 5 × 100 ms, so both ends of a VM lab allow 30 missed heartbeats. A killed VM is still noticed
+     * at once: its socket closes.
+     */
+    public static final Liveness VM_LIVENESS = new Liveness(Duration.ofMillis(100), 30);
+    /** TCG boots the card's kernel and JVM in about 30 s here; the lab waits up to this long for its link. */
+    public static final Duration VM_HEALTH_TIMEOUT = Duration.ofSeconds(240);
 
     public LabConfig {
         Objects.requireNonNull(csum, "csum");
@@ -41,6 +52,8 @@ public record LabConfig(String name, boolean isolated, ChecksumMode csum, LabAdd
         Objects.requireNonNull(metricsPorts, "metricsPorts");
         Objects.requireNonNull(runRoot, "runRoot");
         Objects.requireNonNull(healthTimeout, "healthTimeout");
+        Objects.requireNonNull(runtime, "runtime");
+        Objects.requireNonNull(vm, "vm");
         requireValidName(name);
         io.cardnet.link.model.LinkProfile.parse(linkModel);
         if (corruptEvery < 0) {
@@ -59,50 +72,78 @@ public record LabConfig(String name, boolean isolated, ChecksumMode csum, LabAdd
     public static LabConfig defaults(String name) {
         return new LabConfig(name, false, ChecksumMode.UNNECESSARY, LabAddresses.DEFAULT, Liveness.DEFAULT, 0,
                 MetricsPorts.DEFAULT, RUN_ROOT, Duration.ofSeconds(30), true, "unlimited", true,
-                FirmwareCatalog.defaultFirmware());
+                FirmwareCatalog.defaultFirmware(), LabRuntime.NETNS, io.cardnet.lab.runtime.vm.VmSettings.DEFAULT);
+    }
+
+    /**
+     * This lab with its card in {@code r}; a VM card also gets the VM's heartbeat allowance and link deadline
+     * where this configuration still has the netns defaults.
+     */
+    public LabConfig withRuntime(LabRuntime r) {
+        LabConfig c = new LabConfig(name, isolated, csum, addresses, liveness, corruptEvery, metricsPorts, runRoot,
+                healthTimeout, sharedMemory, linkModel, offload, firmware, r, vm);
+        if (r == LabRuntime.VM) {
+            if (liveness.equals(Liveness.DEFAULT)) {
+                c = c.withLiveness(VM_LIVENESS);
+            }
+            if (healthTimeout.compareTo(VM_HEALTH_TIMEOUT) < 0) {
+                c = c.withHealthTimeout(VM_HEALTH_TIMEOUT);
+            }
+        }
+        return c;
+    }
+
+    public LabConfig withVm(io.cardnet.lab.runtime.vm.VmSettings v) {
+        return new LabConfig(name, isolated, csum, addresses, liveness, corruptEvery, metricsPorts, runRoot,
+                healthTimeout, sharedMemory, linkModel, offload, firmware, runtime, v);
+    }
+
+    public LabConfig withLiveness(Liveness v) {
+        return new LabConfig(name, isolated, csum, addresses, v, corruptEvery, metricsPorts, runRoot,
+                healthTimeout, sharedMemory, linkModel, offload, firmware, runtime, vm);
     }
 
     public LabConfig withIsolated(boolean v) {
-        return new LabConfig(name, v, csum, addresses, liveness, corruptEvery, metricsPorts, runRoot, healthTimeout, sharedMemory, linkModel, offload, firmware);
+        return new LabConfig(name, v, csum, addresses, liveness, corruptEvery, metricsPorts, runRoot, healthTimeout, sharedMemory, linkModel, offload, firmware, runtime, vm);
     }
 
     public LabConfig withCsum(ChecksumMode v) {
-        return new LabConfig(name, isolated, v, addresses, liveness, corruptEvery, metricsPorts, runRoot, healthTimeout, sharedMemory, linkModel, offload, firmware);
+        return new LabConfig(name, isolated, v, addresses, liveness, corruptEvery, metricsPorts, runRoot, healthTimeout, sharedMemory, linkModel, offload, firmware, runtime, vm);
     }
 
     public LabConfig withCorruptEvery(int v) {
-        return new LabConfig(name, isolated, csum, addresses, liveness, v, metricsPorts, runRoot, healthTimeout, sharedMemory, linkModel, offload, firmware);
+        return new LabConfig(name, isolated, csum, addresses, liveness, v, metricsPorts, runRoot, healthTimeout, sharedMemory, linkModel, offload, firmware, runtime, vm);
     }
 
     public LabConfig withAddresses(LabAddresses v) {
-        return new LabConfig(name, isolated, csum, v, liveness, corruptEvery, metricsPorts, runRoot, healthTimeout, sharedMemory, linkModel, offload, firmware);
+        return new LabConfig(name, isolated, csum, v, liveness, corruptEvery, metricsPorts, runRoot, healthTimeout, sharedMemory, linkModel, offload, firmware, runtime, vm);
     }
 
     public LabConfig withMetricsPorts(MetricsPorts v) {
-        return new LabConfig(name, isolated, csum, addresses, liveness, corruptEvery, v, runRoot, healthTimeout, sharedMemory, linkModel, offload, firmware);
+        return new LabConfig(name, isolated, csum, addresses, liveness, corruptEvery, v, runRoot, healthTimeout, sharedMemory, linkModel, offload, firmware, runtime, vm);
     }
 
     public LabConfig withHealthTimeout(Duration v) {
-        return new LabConfig(name, isolated, csum, addresses, liveness, corruptEvery, metricsPorts, runRoot, v, sharedMemory, linkModel, offload, firmware);
+        return new LabConfig(name, isolated, csum, addresses, liveness, corruptEvery, metricsPorts, runRoot, v, sharedMemory, linkModel, offload, firmware, runtime, vm);
     }
 
     public LabConfig withSharedMemory(boolean v) {
-        return new LabConfig(name, isolated, csum, addresses, liveness, corruptEvery, metricsPorts, runRoot, healthTimeout, v, linkModel, offload, firmware);
+        return new LabConfig(name, isolated, csum, addresses, liveness, corruptEvery, metricsPorts, runRoot, healthTimeout, v, linkModel, offload, firmware, runtime, vm);
     }
 
     public LabConfig withLinkModel(String v) {
         return new LabConfig(name, isolated, csum, addresses, liveness, corruptEvery, metricsPorts, runRoot, healthTimeout,
-                sharedMemory, v, offload, firmware);
+                sharedMemory, v, offload, firmware, runtime, vm);
     }
 
     public LabConfig withOffload(boolean v) {
         return new LabConfig(name, isolated, csum, addresses, liveness, corruptEvery, metricsPorts, runRoot, healthTimeout,
-                sharedMemory, linkModel, v, firmware);
+                sharedMemory, linkModel, v, firmware, runtime, vm);
     }
 
     public LabConfig withFirmware(Path v) {
         return new LabConfig(name, isolated, csum, addresses, liveness, corruptEvery, metricsPorts, runRoot, healthTimeout,
-                sharedMemory, linkModel, offload, v);
+                sharedMemory, linkModel, offload, v, runtime, vm);
     }
 
     public Path runDir() {

@@ -19,7 +19,7 @@ import java.util.TreeMap;
 public record LabState(String name, boolean isolated, String csum, String runDir, List<String> namespaces,
                        String hostNamespace, String cardNamespace, String wireNamespace,
                        Map<String, Proc> processes, Map<String, String> addresses, Map<String, String> metrics,
-                       String startedAt, FirmwareSlots firmware) {
+                       String startedAt, FirmwareSlots firmware, String runtime, VmState vm) {
 
     static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT)
             .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
@@ -43,12 +43,47 @@ public record LabState(String name, boolean isolated, String csum, String runDir
         Map<String, Proc> next = new TreeMap<>(processes);
         next.put(c.command(), p);
         return new LabState(name, isolated, csum, runDir, namespaces, hostNamespace, cardNamespace, wireNamespace,
-                next, addresses, metrics, startedAt, firmware);
+                next, addresses, metrics, startedAt, firmware, runtime, vm);
     }
 
     public LabState withFirmware(FirmwareSlots f) {
         return new LabState(name, isolated, csum, runDir, namespaces, hostNamespace, cardNamespace, wireNamespace,
-                processes, addresses, metrics, startedAt, f);
+                processes, addresses, metrics, startedAt, f, runtime, vm);
+    }
+
+    public LabState withVm(VmState v) {
+        return new LabState(name, isolated, csum, runDir, namespaces, hostNamespace, cardNamespace, wireNamespace,
+                processes, addresses, metrics, startedAt, firmware, runtime, v);
+    }
+
+    /** The card's runtime; a state file of a lab made before the VM runtime existed is a netns lab. */
+    public LabRuntime cardRuntime() {
+        return runtime == null ? LabRuntime.NETNS : LabRuntime.parse(runtime);
+    }
+
+    /**
+     * A VM card: the accelerator chosen and why, its machine, the image each slot boots (a directory of the image
+     * cache), the kernel release in each, and how long the last boot took from QEMU's start to a trained link.
+     */
+    public record VmState(String accel, String accelReason, int cpus, int memoryMiB, Map<String, String> images,
+                          Map<String, String> kernels, Map<String, String> cmdlines, long bootMillis) {
+        public VmState withSlot(String slot, String image, String kernel, String cmdline) {
+            Map<String, String> i = new TreeMap<>(images);
+            Map<String, String> k = new TreeMap<>(kernels);
+            Map<String, String> c = new TreeMap<>(cmdlines);
+            i.put(slot, image);
+            k.put(slot, kernel);
+            c.put(slot, cmdline);
+            return new VmState(accel, accelReason, cpus, memoryMiB, i, k, c, bootMillis);
+        }
+
+        public VmState withAccel(String kind, String reason) {
+            return new VmState(kind, reason, cpus, memoryMiB, images, kernels, cmdlines, bootMillis);
+        }
+
+        public VmState withBootMillis(long millis) {
+            return new VmState(accel, accelReason, cpus, memoryMiB, images, kernels, cmdlines, millis);
+        }
     }
 
     /**

@@ -25,16 +25,34 @@ public final class DmaRegion implements AutoCloseable {
     /** As many slots as the deepest ring allowed. */
     public static final int SLOTS = 4096;
 
+    /**
+     * The size of a region's file when a card VM maps it as PCI memory: a BAR is a power of two, so the file is
+     * that much (sparse; only slots in use take memory) although the slots need {@link #bytes()}.
+     */
+    public static final long BAR_BYTES = Long.highestOneBit((long) SLOTS * SLOT_BYTES - 1) << 1;
+
     private final Path path;
     private final Object fileKey;
     private final Arena arena;
     private final MemorySegment memory;
+    private final boolean created;
 
-    private DmaRegion(Path path, Object fileKey, Arena arena, MemorySegment memory) {
+    private DmaRegion(Path path, Object fileKey, Arena arena, MemorySegment memory, boolean created) {
         this.path = path;
         this.fileKey = fileKey;
         this.arena = arena;
         this.memory = memory;
+        this.created = created;
+    }
+
+    /** Bytes of the slots: what every end maps. */
+    public static long bytes() {
+        return (long) SLOTS * SLOT_BYTES;
+    }
+
+    /** True if {@link #create} made this region's file (and its owner should remove it), false if it was there. */
+    public boolean createdHere() {
+        return created;
     }
 
     /** The mapped file's identity (device and inode): a restarted simulator's new region has another. */
@@ -51,23 +69,47 @@ public final class DmaRegion implements AutoCloseable {
         }
     }
 
-    /** The simulator creates the region (owner-only), sized for {@link #SLOTS} slots. */
+    /**
+     * The simulator creates the region (owner-only), sized for {@link #SLOTS} slots. A region file that already
+     * exists is used as it is, the same inode: a card VM maps that very file as PCI memory (the lab makes it before
+     * starting the VM), and a new file would leave the VM on the old memory while everyone else used the new.
+     */
     public static DmaRegion create(Path path) throws IOException {
+        Files.createDirectories(path.toAbsolutePath().getParent());
+        if (Files.isRegularFile(path, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            return map(path, false);
+        }
+        Files.deleteIfExists(path);
+        Files.createFile(path, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+        return map(path, true);
+    }
+
+    /**
+     * Makes an empty region file of {@link #BAR_BYTES} (sparse), for a VM's PCI memory: the simulator will use it
+     * instead of making its own.
+     */
+    public static void prepareForVm(Path path) throws IOException {
         Files.createDirectories(path.toAbsolutePath().getParent());
         Files.deleteIfExists(path);
         Files.createFile(path, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-        return map(path);
+        try (FileChannel ch = FileChannel.open(path, StandardOpenOption.WRITE)) {
+            ch.truncate(BAR_BYTES);
+            ch.write(java.nio.ByteBuffer.allocate(1), BAR_BYTES - 1);
+        }
     }
 
-    /** An end maps the region its simulator created. */
+    /**
+     * An end maps the region its simulator created: the file itself, or in a card VM the PCI BAR that holds it
+     * ({@code /sys/bus/pci/devices/.../resource2}, linked where the file would be).
+     */
     public static DmaRegion open(Path path) throws IOException {
         if (!Files.exists(path)) {
             throw new IOException("no DMA region at " + path + "; the simulator creates it when started with --dma");
         }
-        return map(path);
+        return map(path, false);
     }
 
-    private static DmaRegion map(Path path) throws IOException {
+    private static DmaRegion map(Path path, boolean created) throws IOException {
         long size = (long) SLOTS * SLOT_BYTES;
         Arena arena = Arena.ofShared();
         try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
@@ -75,7 +117,8 @@ public final class DmaRegion implements AutoCloseable {
                 ch.truncate(size);
                 ch.write(java.nio.ByteBuffer.allocate(1), size - 1);
             }
-            return new DmaRegion(path, fileKeyOf(path), arena, ch.map(FileChannel.MapMode.READ_WRITE, 0, size, arena));
+            return new DmaRegion(path, fileKeyOf(path), arena, ch.map(FileChannel.MapMode.READ_WRITE, 0, size, arena),
+                    created);
         } catch (IOException | RuntimeException e) {
             arena.close();
             throw new IOException("cannot map the DMA region " + path + ": " + e.getMessage(), e);

@@ -18,17 +18,33 @@ public final class TunEnd implements AutoCloseable {
     private final Tun tun;
     private final TunPump pump;
     private final BusPort port;
+    private final VirtioPortBridge bridge;
 
-    private TunEnd(Tun tun, TunPump pump, BusPort port) {
+    private TunEnd(Tun tun, TunPump pump, BusPort port, VirtioPortBridge bridge) {
         this.tun = tun;
         this.pump = pump;
         this.port = port;
+        this.bridge = bridge;
     }
 
     /** Creates and configures the device in this process's network namespace, then attaches to the bus. */
-    public static TunEnd open(TunEndConfig config, MeterRegistry registry) throws NetdevException {
+    public static TunEnd open(TunEndConfig config, MeterRegistry registry) throws NetdevException, java.io.IOException {
         ChecksumPolicy initial = ChecksumPolicy.forFeatures(config.csum().features());
-        Tun tun = Tun.open(config.device(), config.offload() ? initial.offloads() : java.util.EnumSet.noneOf(Tun.Offload.class));
+        VirtioPortBridge bridge = null;
+        if (config.bus() instanceof io.cardnet.link.protocol.BusAddress.VirtioPort v) {
+            // in a card VM: the bus is a virtio-serial port, offered to BusPort as a Unix socket
+            bridge = VirtioPortBridge.start(v, java.nio.file.Path.of("/run/cardnet", "bus-" + v.name() + ".sock"));
+            config = config.withBus(bridge.address());
+        }
+        Tun tun;
+        try {
+            tun = Tun.open(config.device(), config.offload() ? initial.offloads() : java.util.EnumSet.noneOf(Tun.Offload.class));
+        } catch (NetdevException | RuntimeException e) {
+            if (bridge != null) {
+                bridge.close();
+            }
+            throw e;
+        }
         try {
             NetInterface.setMtu(tun.name(), config.mtu());
             NetInterface.setIpv4Address(tun.name(), config.address().address(), config.address().prefix());
@@ -39,9 +55,12 @@ public final class TunEnd implements AutoCloseable {
             port.start();
             log.info("{} is up at {} (mtu {}, checksums {}), attaching to the bus at {}", tun.name(),
                     config.address(), config.mtu(), config.csum().name().toLowerCase(), config.bus());
-            return new TunEnd(tun, pump, port);
+            return new TunEnd(tun, pump, port, bridge);
         } catch (NetdevException | RuntimeException e) {
             tun.close();
+            if (bridge != null) {
+                bridge.close();
+            }
             throw e;
         }
     }
@@ -55,5 +74,8 @@ public final class TunEnd implements AutoCloseable {
         port.close();
         pump.close();
         tun.close();
+        if (bridge != null) {
+            bridge.close();
+        }
     }
 }

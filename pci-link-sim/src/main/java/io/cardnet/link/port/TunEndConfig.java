@@ -40,6 +40,11 @@ public record TunEndConfig(Role role, String device, EndpointAddress address, in
         }
     }
 
+    /** The same end reaching the bus at {@code other}. */
+    public TunEndConfig withBus(BusAddress other) {
+        return new TunEndConfig(role, device, address, mtu, other, csum, liveness, dmaDir, offload);
+    }
+
     BusPortConfig busPortConfig() {
         return new BusPortConfig(role, bus, csum.features(), liveness, Duration.ofMillis(100), dmaDir);
     }

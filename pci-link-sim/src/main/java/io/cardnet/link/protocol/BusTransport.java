@@ -41,6 +41,8 @@ public final class BusTransport {
         return switch (address) {
             case BusAddress.Unix u -> new DomainSocketAddress(u.path().toFile());
             case BusAddress.Tcp t -> t.socketAddress();
+            case BusAddress.VirtioPort v -> throw new IllegalArgumentException(v
+                    + " is a virtio-serial port, not a socket: an end reaches it through VirtioPortBridge");
         };
     }
 }

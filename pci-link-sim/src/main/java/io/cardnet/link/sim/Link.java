@@ -117,6 +117,15 @@ final class Link {
 
     /** Records a training request; brings the link up when both ends have trained. */
     void trained(Role role, Train train) {
+        if (state == LinkState.UP) {
+            // An end trains again on the connection it already holds (a card VM's end reattached behind its
+            // virtio port, which the simulator's socket never sees close): the link retrains as after a reset.
+            goDown(LinkState.TRAINING, role.description() + " trained again on a live link");
+            End peer = ends.get(role.peer());
+            if (peer != null) {
+                peer.channel().writeAndFlush(new LinkDown(role.description() + " retrained"));
+            }
+        }
         ends.put(role, new End(ends.get(role).channel(), train));
         End peer = ends.get(role.peer());
         if (peer == null || peer.train() == null) {

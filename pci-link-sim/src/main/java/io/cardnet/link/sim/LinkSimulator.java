@@ -251,15 +251,21 @@ public final class LinkSimulator implements AutoCloseable {
             s.close().awaitUninterruptibly(2, TimeUnit.SECONDS);
         }
         group.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly(5, TimeUnit.SECONDS);
+        boolean ownRegions = false;
         for (DmaRegion r : regions.values()) {
             r.close();
+            if (!r.createdHere()) {
+                // made by the lab for a card VM, whose PCI memory it is: the lab removes it
+                continue;
+            }
+            ownRegions = true;
             try {
                 Files.deleteIfExists(r.path());
             } catch (IOException e) {
                 log.warn("could not remove {}: {}", r.path(), e.toString());
             }
         }
-        if (config.dmaDir() != null) {
+        if (config.dmaDir() != null && ownRegions) {
             try {
                 Files.deleteIfExists(config.dmaDir());
             } catch (IOException e) {

@@ -42,6 +42,8 @@ final class PortHandler extends ChannelInboundHandlerAdapter {
     private long faultWindowStart;
     private int faultsLogged;
     private long expectedSequence;
+    private boolean waitingLogged;
+    private boolean failed;
 
     PortHandler(Role role, Link link, SimMetrics metrics, Function<Direction, DmaEngine> engines) {
         this.role = role;
@@ -187,9 +189,25 @@ final class PortHandler extends ChannelInboundHandlerAdapter {
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
         if (evt instanceof IdleStateEvent e) {
+            Link.End end = link.end(role);
+            boolean untrained = end != null && end.channel() == ctx.channel() && end.train() == null;
             if (e.state() == IdleState.WRITER_IDLE) {
-                ctx.writeAndFlush(new Heartbeat(System.nanoTime()), ctx.voidPromise());
+                // none for an end that has not trained: a card VM's port is not read until its firmware runs, and
+                // heartbeats would pile up in QEMU's socket for the whole boot
+                if (!untrained) {
+                    ctx.writeAndFlush(new Heartbeat(System.nanoTime()), ctx.voidPromise());
+                }
             } else if (e.state() == IdleState.READER_IDLE && attached) {
+                if (untrained) {
+                    // Attached but not trained: a card VM's port is connected from power-on, long before its
+                    // firmware runs (a card in its slot, the link in DETECT). Heartbeats are owed from training
+                    // on; an end that never trains holds the port no longer than one that heartbeats untrained.
+                    if (!waitingLogged) {
+                        log.info("{} port: connected, waiting for the {} to train", role.shortName(), role.description());
+                        waitingLogged = true;
+                    }
+                    return;
+                }
                 log.warn("{} port: the {} missed its heartbeats; declaring it gone", role.shortName(),
                         role.description());
                 link.detach(role, ctx.channel(), "missed heartbeats");
@@ -213,7 +231,12 @@ final class PortHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-        log.warn("{} port: {}; closing this connection", role.shortName(), cause.toString());
+        // Once per connection: an end that vanished fails every write still queued for it (a card VM that never
+        // read its port had heartbeats queued for its whole boot).
+        if (!failed) {
+            failed = true;
+            log.warn("{} port: {}; closing this connection", role.shortName(), cause.toString());
+        }
         ctx.close();
     }
 }

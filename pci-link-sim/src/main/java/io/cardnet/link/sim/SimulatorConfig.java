@@ -30,6 +30,12 @@ public record SimulatorConfig(BusAddress hostPort, BusAddress cardPort, Path con
         Objects.requireNonNull(hostPort, "hostPort");
         Objects.requireNonNull(cardPort, "cardPort");
         Objects.requireNonNull(heartbeat, "heartbeat");
+        for (BusAddress a : new BusAddress[]{hostPort, cardPort}) {
+            if (a instanceof BusAddress.VirtioPort) {
+                throw new IllegalArgumentException("the simulator listens on unix:PATH or tcp:HOST:PORT, not on " + a
+                        + " (a card VM's end uses that; QEMU connects the port to the simulator's card socket)");
+            }
+        }
         if (corruptTcpChecksumToHostEvery < 0) {
             throw new IllegalArgumentException("corrupt-every must be 0 (off) or a positive N, was "
                     + corruptTcpChecksumToHostEvery);

@@ -6,12 +6,22 @@ import io.cardnet.card.firmware.FirmwareException;
 import io.cardnet.card.firmware.FirmwareLoader;
 import io.cardnet.lab.runtime.Lab;
 import io.cardnet.lab.runtime.LabException;
+import io.cardnet.lab.runtime.ExecResult;
+import io.cardnet.lab.runtime.LabRuntime;
 import io.cardnet.lab.runtime.LabState;
 
 import java.io.IOException;
+import java.time.Duration;
+import java.util.List;
 
-/** The embedded lab: slots are directories under its run directory, a reboot recreates the card's namespace. */
-public record NetnsTarget(Lab lab) implements DrillTarget {
+/**
+ * The embedded lab, its card a namespace or a VM: slots are directories under its run directory (and for a VM a
+ * disk each), a reboot recreates the card's namespace or starts a new QEMU on the slot's disk.
+ */
+public record LabTarget(Lab lab) implements DrillTarget {
+    /** A VM card boots a kernel and a JVM under TCG (about 30 s here), so its new firmware gets longer. */
+    static final Duration VM_WATCHDOG = Duration.ofSeconds(180);
+
     @Override
     public String name() {
         return lab.config().name();
@@ -79,5 +89,21 @@ public record NetnsTarget(Lab lab) implements DrillTarget {
     @Override
     public void reboot(String slot) throws IOException {
         lab.rebootCard(slot);
+    }
+
+    @Override
+    public ExecResult execOnCard(List<String> argv, Duration timeout) throws IOException {
+        return lab.execOnCard(argv, timeout);
+    }
+
+    @Override
+    public TrafficPace trafficPace() {
+        return lab.runtime() == LabRuntime.VM && "tcg".equals(lab.state().vm().accel()) ? TrafficPace.EMULATED
+                : TrafficPace.NATIVE;
+    }
+
+    @Override
+    public Duration defaultWatchdog() {
+        return lab.runtime() == LabRuntime.VM ? VM_WATCHDOG : DrillTarget.super.defaultWatchdog();
     }
 }

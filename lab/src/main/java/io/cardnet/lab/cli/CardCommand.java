@@ -1,0 +1,165 @@
+package io.cardnet.lab.cli;
+
+import io.cardnet.lab.drill.ComposeTarget;
+import io.cardnet.lab.runtime.ExecResult;
+import io.cardnet.lab.runtime.Lab;
+import io.cardnet.lab.runtime.LabState;
+import io.cardnet.lab.runtime.Privileges;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+/** `cardnet card exec|console`: the card, whatever it runs on (a namespace, a container, a VM). */
+@Command(name = "card", mixinStandardHelpOptions = true,
+        description = "Reach the card itself: run a command on it, or read its console. The same commands work whatever"
+                + " the card is: a network namespace (netns lab), the card container (compose lab) or a virtual machine"
+                + " (vm lab, through QEMU's guest agent).",
+        subcommands = {CardCommand.Exec.class, CardCommand.Console.class})
+final class CardCommand {
+    private CardCommand() {
+    }
+
+    /** Which card: an embedded lab's (by name) or a compose project's. */
+    static final class Which {
+        @Mixin
+        LabCommand.NameOption lab;
+
+        @Option(names = "--runtime", defaultValue = "netns", paramLabel = "netns|vm|compose",
+                description = "netns or vm: the embedded lab named by --lab (its card is whatever it was started as);"
+                        + " compose: the `docker compose` lab (--project, --file) (default: ${DEFAULT-VALUE}).")
+        String runtime;
+
+        @Option(names = "--project", defaultValue = "cardnet",
+                description = "With --runtime compose: the compose project (default: ${DEFAULT-VALUE}, compose.yaml's name).")
+        String project;
+
+        @Option(names = {"-f", "--file"}, defaultValue = "compose.yaml",
+                description = "With --runtime compose: the compose file (default: ${DEFAULT-VALUE}).")
+        Path composeFile;
+
+        boolean compose() {
+            return switch (runtime) {
+                case "netns", "vm" -> false;
+                case "compose" -> true;
+                default -> throw new IllegalArgumentException("--runtime takes netns, vm or compose, not '" + runtime + "'");
+            };
+        }
+    }
+
+    @Command(name = "exec", mixinStandardHelpOptions = true,
+            description = "Run a command on the card and pass on its output and exit status. Netns card: in its"
+                    + " namespace; compose: `docker exec` in the card container; VM card: inside the guest, through"
+                    + " QEMU's guest agent (qemu-ga on a virtio-serial port).",
+            footer = {"", "Examples:",
+                    "  sudo ./cardnet card exec -- uname -r                  # the card's kernel (a VM card's own)",
+                    "  sudo ./cardnet card exec --lab t1 -- lspci            # the bus as the card sees it (VM)",
+                    "  sudo ./cardnet card exec -- nft list ruleset          # the firmware's firewall",
+                    "  sudo ./cardnet card exec --runtime compose -- ip addr # the compose lab's card",
+                    "",
+                    "Exit status: the command's, 124 if it did not finish within --timeout, 1 if the card cannot be reached."})
+    static final class Exec implements Callable<Integer> {
+        @Mixin
+        Which card;
+
+        @Option(names = "--timeout", defaultValue = "30s", converter = Converters.DurationConverter.class,
+                description = "How long the command may run (default: ${DEFAULT-VALUE}).")
+        Duration timeout;
+
+        @Option(names = "--json", description = "Print {exitCode, stdout, stderr} as JSON instead of passing them on.")
+        boolean json;
+
+        @Parameters(paramLabel = "COMMAND", arity = "1..*", description = "The command and its arguments (after --).")
+        List<String> command;
+
+        @Override
+        public Integer call() throws Exception {
+            Privileges.requireNetAdmin("cardnet card exec");
+            ExecResult r = card.compose()
+                    ? ComposeTarget.execOnCard(card.project, card.composeFile, command, timeout)
+                    : Lab.attach(card.lab.name, card.lab.runRoot, s -> { }).execOnCard(command, timeout);
+            if (json) {
+                Map<String, Object> out = new LinkedHashMap<>();
+                out.put("exitCode", r.exitCode());
+                out.put("stdout", r.stdout());
+                out.put("stderr", r.stderr());
+                Output.json(System.out, out);
+            } else {
+                System.out.print(r.stdout());
+                System.err.print(r.stderr());
+            }
+            System.out.flush();
+            return r.exitCode();
+        }
+    }
+
+    @Command(name = "console", mixinStandardHelpOptions = true,
+            description = "Show the card's console and follow it (Ctrl-C stops). A VM card's is its serial console"
+                    + " (ttyS0, kept in the lab's run directory from its first boot on: kernel, init, card-node);"
+                    + " a netns card has none, so this shows card-node's log; compose: the card container's log."
+                    + " Read-only.",
+            footer = {"", "Examples:",
+                    "  sudo ./cardnet card console                 # follow the default lab's card",
+                    "  sudo ./cardnet card console --lab t1 --no-follow | tail -50"})
+    static final class Console implements Callable<Integer> {
+        @Mixin
+        Which card;
+
+        @Option(names = "--no-follow", description = "Print what is there and exit.")
+        boolean noFollow;
+
+        @Override
+        public Integer call() throws Exception {
+            Privileges.requireNetAdmin("cardnet card console");
+            if (card.compose()) {
+                List<String> cmd = new java.util.ArrayList<>(List.of("docker", "compose", "-p", card.project, "-f",
+                        card.composeFile.toString(), "logs"));
+                if (!noFollow) {
+                    cmd.add("-f");
+                }
+                cmd.add("card");
+                return new ProcessBuilder(cmd).inheritIO().start().waitFor();
+            }
+            Lab lab = Lab.attach(card.lab.name, card.lab.runRoot, s -> { });
+            Path console = lab.cardConsole();
+            if (!Files.exists(console)) {
+                throw new IOException("the card has printed nothing yet (" + console + " does not exist)");
+            }
+            follow(console, lab.runDir(), !noFollow);
+            return 0;
+        }
+
+        /** Copies the file to stdout, then what is appended to it, until the lab is gone or the user stops. */
+        private static void follow(Path file, Path runDir, boolean follow) throws IOException, InterruptedException {
+            byte[] buf = new byte[64 * 1024];
+            try (RandomAccessFile f = new RandomAccessFile(file.toFile(), "r")) {
+                while (true) {
+                    int n = f.read(buf);
+                    if (n > 0) {
+                        System.out.write(buf, 0, n);
+                        continue;
+                    }
+                    System.out.flush();
+                    if (!follow) {
+                        return;
+                    }
+                    if (!Files.exists(LabState.file(runDir))) {
+                        System.err.println("cardnet: the lab was taken down");
+                        return;
+                    }
+                    Thread.sleep(200);
+                }
+            }
+        }
+    }
+}
