@@ -23,8 +23,9 @@ final class HealthWatch {
     record Outcome(boolean passed, long passedAtMillis, List<DrillReport.CheckResult> checks) {
     }
 
-    static Outcome await(DrillTarget card, Firmware firmware, long sinceNanos, Duration watchdog) throws InterruptedException {
-        long deadline = sinceNanos + watchdog.toNanos();
+    /** Times in the outcome are ms after {@code sinceNanos}; checks run until all pass or {@code deadlineNanos}. */
+    static Outcome await(DrillTarget card, Firmware firmware, long sinceNanos, long deadlineNanos) throws InterruptedException {
+        long deadline = deadlineNanos;
         Map<HealthCheck, Long> passedAt = new LinkedHashMap<>();
         Map<HealthCheck, String> last = new LinkedHashMap<>();
         while (true) {
