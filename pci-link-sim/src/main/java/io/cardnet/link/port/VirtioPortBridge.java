@@ -182,7 +182,8 @@ public final class VirtioPortBridge implements AutoCloseable {
                 }
             } catch (IOException | WholeFrames.LostBoundaries e) {
                 if (!closed) {
-                    log.info("virtio port {}: the end's connection ended: {}", port.name(), e.getMessage());
+                    log.info("virtio port {}: the end's connection ended: {} (frames {})", port.name(), e.getMessage(),
+                            counters());
                 }
             }
             // a partial frame of an end that went away never reaches the simulator
@@ -230,29 +231,27 @@ public final class VirtioPortBridge implements AutoCloseable {
         RandomAccessFile d = device;
         device = null;
         toHost = null;
-        if (d != null) {
-            try {
-                d.close();
-            } catch (IOException ignored) {
-                // nothing left to release
-            }
-        }
+        closeQuietly(d);
     }
 
     private void dropEnd() {
         SocketChannel ch = end;
         end = null;
-        if (ch != null) {
+        closeQuietly(ch);
+    }
+
+    private static void closeQuietly(java.io.Closeable c) {
+        if (c != null) {
             try {
-                ch.close();
+                c.close();
             } catch (IOException ignored) {
-                // already gone
+                // already gone: closing is all that is left
             }
         }
     }
 
-    /** Frames carried to the host, to the end, and dropped for want of a peer (for logs and tests). */
-    public String counters() {
+    /** Frames carried to the host, to the end, and dropped for want of a peer (said when an end's connection ends). */
+    String counters() {
         return "to host " + framesToHost.sum() + ", to end " + framesToEnd.sum() + ", dropped " + framesDropped.sum();
     }
 
@@ -268,11 +267,7 @@ public final class VirtioPortBridge implements AutoCloseable {
     public void close() {
         closed = true;
         dropEnd();
-        try {
-            server.close();
-        } catch (IOException ignored) {
-            // closing is all that is left
-        }
+        closeQuietly(server);
         closeDevice();
         try {
             Files.deleteIfExists(socket);
