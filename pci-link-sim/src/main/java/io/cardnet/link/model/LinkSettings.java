@@ -26,6 +26,18 @@ public record LinkSettings(LinkProfile profile, int ringDepth, Coalescing h2c, C
         }
     }
 
+    /**
+     * True when the link model has no work per descriptor: unpaced, no interrupt coalescing, no fault with a
+     * probability. Then descriptors need not cross the simulator at all (the direct rings).
+     */
+    public boolean passThrough() {
+        return !profile.paced() && h2c.off() && c2h.off() && quiet(faultsH2c) && quiet(faultsC2h);
+    }
+
+    private static boolean quiet(FaultSettings f) {
+        return f.probabilities().values().stream().allMatch(p -> p == 0);
+    }
+
     public Coalescing coalescing(io.cardnet.link.protocol.Direction d) {
         return d == io.cardnet.link.protocol.Direction.H2C ? h2c : c2h;
     }

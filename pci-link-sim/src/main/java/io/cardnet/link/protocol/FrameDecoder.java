@@ -93,7 +93,7 @@ public final class FrameDecoder extends ByteToMessageDecoder {
                     : trainOrFault(f, b);
             case LINK_UP -> body != LinkUp.BODY ? badBody(type, body, LinkUp.BODY)
                     : new LinkUp(f.getUnsignedShortLE(b), f.getIntLE(b + 4), f.getLongLE(b + 8), f.getLongLE(b + 16),
-                    f.getIntLE(b + 24));
+                    f.getIntLE(b + 24), f.getUnsignedShortLE(b + 2));
             case DOORBELL -> body != Doorbell.BODY ? badBody(type, body, Doorbell.BODY) : new Doorbell(f.getLongLE(b), f.getLongLE(b + 8));
             case INTERRUPT -> body != Interrupt.BODY ? badBody(type, body, Interrupt.BODY)
                     : new Interrupt(f.getLongLE(b), f.getIntLE(b + 8));
@@ -116,7 +116,7 @@ public final class FrameDecoder extends ByteToMessageDecoder {
             return new FrameFault(FrameFault.Kind.BAD_LENGTH, "TRAIN names role " + f.getUnsignedByte(b + 2)
                     + "; roles are 1 (root complex) and 2 (endpoint)");
         }
-        return new Train(f.getUnsignedShortLE(b), role, f.getIntLE(b + 4), f.getLongLE(b + 8));
+        return new Train(f.getUnsignedShortLE(b), role, f.getIntLE(b + 4), f.getLongLE(b + 8), f.getUnsignedByte(b + 3));
     }
 
     private static FrameFault badBody(FrameType type, int body, int expected) {

@@ -35,23 +35,36 @@ final class TestEnd implements BusPort.Listener, AutoCloseable {
                 new Liveness(Duration.ofMillis(100), 5), Duration.ofMillis(50), dmaDir), this).start();
     }
 
-    /** Posts one packet (no virtio flags) the way a TUN pump does, and rings the doorbell. */
-    boolean send(byte[] packet) throws InterruptedException {
+    /**
+     * Posts one packet (no virtio flags) the way a TUN pump does, and rings the doorbell. A port's transmit side
+     * belongs to its bus thread, so the posting runs there; this waits (up to 5 s) for a credit.
+     */
+    boolean send(byte[] packet) throws Exception {
         awaitUp();
-        for (int i = 0; i < 250 && !port.isWritable(); i++) {
-            port.awaitWritable(20);
+        for (int i = 0; i < 250; i++) {
+            // a port's transmit side belongs to its queue's bus thread
+            Boolean posted = port.eventLoop().submit(() -> {
+                if (!port.isWritable()) {
+                    return null;
+                }
+                BusPort.TxBuffer tx = port.nextBuffer(ByteBufAllocator.DEFAULT);
+                ByteBuf b = tx.buffer();
+                b.setZero(Data.VNET_OFFSET, VnetHeader.SIZE);
+                b.setBytes(Data.PACKET_OFFSET, packet);
+                Data d = Data.seal(b, VnetHeader.SIZE + packet.length);
+                boolean ok = port.post(tx, d);
+                if (!ok) {
+                    d.release();
+                }
+                port.flush();
+                return ok;
+            }).get(5, TimeUnit.SECONDS);
+            if (posted != null) {
+                return posted;
+            }
+            Thread.sleep(20);
         }
-        BusPort.TxBuffer tx = port.nextBuffer(ByteBufAllocator.DEFAULT);
-        ByteBuf b = tx.buffer();
-        b.setZero(Data.VNET_OFFSET, VnetHeader.SIZE);
-        b.setBytes(Data.PACKET_OFFSET, packet);
-        Data d = Data.seal(b, VnetHeader.SIZE + packet.length);
-        boolean posted = port.post(tx, d);
-        if (!posted) {
-            d.release();
-        }
-        port.flush();
-        return posted;
+        return false;
     }
 
     TestEnd(Role role, Path socket) {

@@ -1,0 +1,327 @@
+package io.cardnet.link.port;
+
+import io.cardnet.link.dma.DmaRegion;
+import io.cardnet.link.dma.SharedRing;
+import io.cardnet.link.protocol.Data;
+import io.cardnet.link.protocol.Direction;
+import io.cardnet.link.protocol.FrameDecoder;
+import io.cardnet.link.protocol.FrameFault;
+import io.cardnet.link.protocol.LinkUp;
+import io.cardnet.link.protocol.Role;
+import io.cardnet.netdev.Bell;
+import io.cardnet.netdev.NetdevException;
+import io.netty.channel.IoEvent;
+import io.netty.channel.IoEventLoop;
+import io.netty.channel.IoRegistration;
+import io.netty.channel.epoll.EpollIoHandle;
+import io.netty.channel.epoll.EpollIoOps;
+import io.netty.channel.unix.FileDescriptor;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.function.Consumer;
+
+/**
+ * An end's side of the direct path ({@link io.cardnet.link.protocol.Features#DIRECT_RING}): its transmit ring and
+ * the peer's doorbell, its receive ring and its own doorbell, all in shared memory next to the DMA regions.
+ *
+ * <pre>
+ *  producer: TUN ─read─▶ DMA slot ─describe─▶ tx ring ─publish tail─▶ (peer armed? ring the peer's bell)
+ *  consumer: own bell ─epoll─▶ rx ring up to tail ─▶ TUN write ─release head─▶ (producer waiting? ring its bell)
+ * </pre>
+ *
+ * A bell is rung only when the other side has said it is about to sleep (armed), so under load neither side
+ * makes a system call to signal the other: the consumer finds more descriptors each time it looks, the producer
+ * finds free slots. The simulator trains the link, sets the rings up for each epoch and reads their counters;
+ * it touches no descriptor. Everything here runs on the end's bus thread.
+ */
+final class DirectRing implements AutoCloseable {
+    /** Descriptors consumed per look before the bus thread serves its other sockets (the TUN, the bus). */
+    private static final int BUDGET = 256;
+
+    private final LinkUp link;
+    private final int depth;
+    private final int epochTag;
+    private final SharedRing tx;
+    private final SharedRing rx;
+    private final DmaRegion rxRegion;
+    private final Bell mine;
+    private final Bell peer;
+    private final Consumer<Data> deliver;
+    private final Runnable afterBatch;
+    private final Consumer<FrameFault> refused;
+    private final IoEventLoop loop;
+    /** This queue's first slot in the direction's DMA region. */
+    private final int slotBase;
+    private IoRegistration registration;
+    private long published;
+    private long head;
+    private long processed;
+    private boolean waitingForCredit;
+    private boolean closed;
+    private boolean holdTimerArmed;
+    private Runnable creditListener = () -> { };
+
+    private DirectRing(IoEventLoop loop, LinkUp link, int slotBase, SharedRing tx, SharedRing rx, DmaRegion rxRegion, Bell mine, Bell peer,
+                       Consumer<Data> deliver, Runnable afterBatch, Consumer<FrameFault> refused) {
+        this.loop = loop;
+        this.slotBase = slotBase;
+        this.link = link;
+        this.depth = link.ringDepth();
+        this.epochTag = (int) link.epoch() & 0xffff;
+        this.tx = tx;
+        this.rx = rx;
+        this.rxRegion = rxRegion;
+        this.mine = mine;
+        this.peer = peer;
+        this.deliver = deliver;
+        this.afterBatch = afterBatch;
+        this.refused = refused;
+    }
+
+    /** The files the direct path needs (those of queue 0, which every link runs), in the simulator's DMA directory. */
+    static boolean available(Path dmaDir) {
+        return dmaDir != null && Files.exists(SharedRing.file(dmaDir, Direction.H2C, 0))
+                && Files.exists(SharedRing.file(dmaDir, Direction.C2H, 0))
+                && Files.exists(SharedRing.bell(dmaDir, Role.ROOT_COMPLEX, 0))
+                && Files.exists(SharedRing.bell(dmaDir, Role.ENDPOINT, 0));
+    }
+
+    /**
+     * Attaches to the rings for {@code link}'s epoch and puts this end's bell into {@code loop}'s epoll set.
+     * Fails if the simulator did not set the rings up for this epoch.
+     */
+    static DirectRing attach(Path dmaDir, Role role, int queue, LinkUp link, DmaRegion rxRegion, IoEventLoop loop,
+                             Consumer<Data> deliver, Runnable afterBatch, Consumer<FrameFault> refused) throws IOException {
+        SharedRing tx = null;
+        SharedRing rx = null;
+        Bell mine = null;
+        Bell peer = null;
+        try {
+            tx = SharedRing.open(SharedRing.file(dmaDir, Direction.from(role), queue));
+            rx = SharedRing.open(SharedRing.file(dmaDir, Direction.from(role.peer()), queue));
+            for (SharedRing r : new SharedRing[]{tx, rx}) {
+                if (r.epoch() != link.epoch() || r.depth() != link.ringDepth()) {
+                    throw new IOException(r.path() + " is set up for epoch " + r.epoch() + " depth " + r.depth()
+                            + ", the link trained epoch " + link.epoch() + " depth " + link.ringDepth());
+                }
+            }
+            mine = Bell.open(SharedRing.bell(dmaDir, role, queue));
+            peer = Bell.open(SharedRing.bell(dmaDir, role.peer(), queue));
+            DirectRing d = new DirectRing(loop, link, SharedRing.slotBase(queue, link.ringDepth()), tx, rx, rxRegion,
+                    mine, peer, deliver, afterBatch, refused);
+            d.registration = loop.register(d.new Doorbell()).syncUninterruptibly().getNow();
+            d.registration.submit(EpollIoOps.EPOLLIN);
+            mine.drain();
+            // look once: the producer may have published before this end listened
+            loop.execute(d::look);
+            return d;
+        } catch (NetdevException | RuntimeException e) {
+            closeAll(tx, rx, mine, peer);
+            throw new IOException("cannot attach to the direct rings: " + e.getMessage(), e);
+        } catch (IOException e) {
+            closeAll(tx, rx, mine, peer);
+            throw e;
+        }
+    }
+
+    private static void closeAll(AutoCloseable... all) {
+        for (AutoCloseable c : all) {
+            if (c != null) {
+                try {
+                    c.close();
+                } catch (Exception ignored) {
+                    // closing what was half opened
+                }
+            }
+        }
+    }
+
+    LinkUp link() {
+        return link;
+    }
+
+    // ------------------------------------------------------------------ transmit
+
+    /** Free slots; when there are none, arms the credit bell (the consumer rings it when a slot frees). */
+    int credits(long lastSequence) {
+        int free = freeSlots(lastSequence);
+        if (free == 0 && !waitingForCredit) {
+            tx.armProducer();
+            free = freeSlots(lastSequence);
+            if (free == 0) {
+                waitingForCredit = true;
+                tx.count(SharedRing.Counter.CREDIT_STALLS, 1);
+            } else {
+                tx.disarmProducer();
+            }
+        }
+        return free;
+    }
+
+    private int freeSlots(long lastSequence) {
+        long h = tx.head();
+        if (SharedRing.epochOf(h) == epochTag) {
+            head = SharedRing.sequenceOf(h);
+        }
+        return (int) Math.max(0, depth - (lastSequence - head));
+    }
+
+    /** Describes descriptor {@code sequence} in its slot; it becomes visible with {@link #publish}. */
+    void describe(long sequence, int frameLength, int packetLength) {
+        tx.describe(sequence, depth, frameLength, epochTag);
+        tx.count(SharedRing.Counter.PACKETS, 1);
+        tx.count(SharedRing.Counter.BYTES, packetLength);
+    }
+
+    /** Publishes up to {@code sequence}, ringing the consumer's bell if it sleeps. */
+    void publish(long sequence) {
+        if (sequence == published) {
+            return;
+        }
+        published = sequence;
+        if (tx.publish(SharedRing.pack(epochTag, sequence))) {
+            peer.ring();
+            tx.count(SharedRing.Counter.DOORBELLS, 1);
+        }
+    }
+
+    // ------------------------------------------------------------------ receive
+
+    /**
+     * Consumes what the producer published, up to a budget, frees the slots, lets the listener answer (a TUN whose
+     * kernel replied at once), and arms this end's bell once there is nothing more. Returns true if credits came
+     * back to this end's transmit ring while it waited for them.
+     */
+    void look() {
+        if (closed) {
+            return;
+        }
+        if (poll()) {
+            creditListener.run();
+        }
+    }
+
+    private boolean poll() {
+        long hold = rx.heldUntil() - System.nanoTime();
+        if (hold > 0) {
+            // the engine is stalled (an injected fault): look again when it runs
+            if (!holdTimerArmed) {
+                holdTimerArmed = true;
+                loop.schedule(() -> {
+                    holdTimerArmed = false;
+                    look();
+                }, hold, java.util.concurrent.TimeUnit.NANOSECONDS);
+            }
+            return false;
+        }
+        int budget = BUDGET;
+        while (true) {
+            long t = rx.tail();
+            long upTo = SharedRing.epochOf(t) == epochTag ? SharedRing.sequenceOf(t) : processed;
+            if (upTo < processed || upTo - processed > depth) {
+                refused.accept(new FrameFault(FrameFault.Kind.BAD_SLOT, "the producer published tail " + upTo
+                        + " after " + processed + " in a ring of " + depth + "; ignored"));
+                rx.count(SharedRing.Counter.REFUSED, 1);
+                upTo = processed;
+            }
+            boolean any = false;
+            while (processed < upTo && budget > 0) {
+                long seq = ++processed;
+                budget--;
+                any = true;
+                Data d = view(seq);
+                if (d != null) {
+                    d.sequence(seq);
+                    deliver.accept(d);
+                }
+            }
+            if (any) {
+                if (rx.release(SharedRing.pack(epochTag, processed))) {
+                    peer.ring();
+                    rx.count(SharedRing.Counter.COMPLETIONS, 1);
+                }
+                afterBatch.run();
+            }
+            if (budget == 0) {
+                // more may wait: come back after the loop's other work, without sleeping
+                loop.execute(this::look);
+                break;
+            }
+            if (processed == upTo) {
+                // sleep unless the tail moved since it was read (a tail refused above does not count as work)
+                rx.armConsumer();
+                if (rx.tail() == t) {
+                    break;
+                }
+                rx.disarmConsumer();
+            }
+        }
+        if (waitingForCredit && freeSlots(published) > 0) {
+            waitingForCredit = false;
+            return true;
+        }
+        return false;
+    }
+
+    /** Descriptor {@code seq} as the producer described it, checked like a frame from a socket; null if refused. */
+    private Data view(long seq) {
+        int length = rx.frameLength(seq, depth);
+        int tag = rx.epochTag(seq, depth);
+        FrameFault fault;
+        if (tag != epochTag) {
+            fault = new FrameFault(FrameFault.Kind.BAD_SLOT, "descriptor " + seq + " was written in epoch tag " + tag
+                    + ", the link is in " + epochTag);
+        } else if (length < Data.PACKET_OFFSET + Data.MIN_PACKET || length > Data.PACKET_OFFSET + Data.MAX_PACKET) {
+            fault = new FrameFault(FrameFault.Kind.BAD_LENGTH, "descriptor " + seq + " of " + length
+                    + " bytes; a descriptor holds " + (Data.PACKET_OFFSET + Data.MIN_PACKET) + ".."
+                    + (Data.PACKET_OFFSET + Data.MAX_PACKET));
+        } else {
+            Object checked = FrameDecoder.dataOrFault(rxRegion.frame(slotBase + (int) (seq % depth), length));
+            if (checked instanceof Data d) {
+                return d;
+            }
+            fault = (FrameFault) checked;
+        }
+        rx.count(SharedRing.Counter.REFUSED, 1);
+        refused.accept(fault);
+        return null;
+    }
+
+    /** Consumer wake-ups: each time this end's bell woke it. */
+    private final class Doorbell implements EpollIoHandle {
+        private final FileDescriptor fd = new FileDescriptor(mine.fd());
+
+        @Override
+        public FileDescriptor fd() {
+            return fd;
+        }
+
+        @Override
+        public void handle(IoRegistration registration, IoEvent event) {
+            mine.drain();
+            rx.count(SharedRing.Counter.CONSUMER_WAKEUPS, 1);
+            look();
+        }
+
+        @Override
+        public void close() {
+            // the Bell closes its own fd
+        }
+    }
+
+    /** What to run on the bus thread when credits come back after a stall. */
+    void onCredit(Runnable r) {
+        creditListener = r;
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        if (registration != null && registration.isValid()) {
+            registration.cancel();
+        }
+        closeAll(tx, rx, mine, peer);
+    }
+}
