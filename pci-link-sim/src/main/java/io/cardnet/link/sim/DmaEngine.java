@@ -77,7 +77,8 @@ final class DmaEngine {
     private long deliveryTimerAt;
     private ScheduledFuture<?> pollTimer;
     private ScheduledFuture<?> stallTimer;
-    private long lastOverrunLog;
+    /** The ticker's time may start near 0, so the first overrun is logged whenever it comes. */
+    private long nextOverrunLog = Long.MIN_VALUE;
 
     DmaEngine(Direction direction, Link link, SimMetrics metrics, EventLoop loop, LinkSettings settings,
               ChecksumCorruptor corruptor, DmaRegion region, BusTap tap) {
@@ -136,8 +137,8 @@ final class DmaEngine {
                 // descriptor and writes its sequence off, so the head can move past it.
                 metrics.drop(direction, "ring_overrun");
                 d.release();
-                if (now - lastOverrunLog > 1_000_000_000L) {
-                    lastOverrunLog = now;
+                if (now >= nextOverrunLog) {
+                    nextOverrunLog = now + 1_000_000_000L;
                     log.warn("{}: the {} posted beyond its {} credits; descriptor dropped (cardnet_bus_drops_total"
                             + " reason=ring_overrun)", direction.tag(), producer.description(), ring.depth());
                 }
