@@ -3,6 +3,7 @@ package io.cardnet.link.port;
 import io.cardnet.link.dma.DmaRegion;
 import io.cardnet.link.dma.SharedRing;
 import io.cardnet.link.protocol.Data;
+import io.cardnet.link.protocol.Decoded;
 import io.cardnet.link.protocol.Direction;
 import io.cardnet.link.protocol.FrameDecoder;
 import io.cardnet.link.protocol.FrameFault;
@@ -231,10 +232,15 @@ final class DirectRing implements AutoCloseable {
                 long seq = ++processed;
                 budget--;
                 any = true;
-                Data d = view(seq);
-                if (d != null) {
-                    d.sequence(seq);
-                    deliver.accept(d);
+                switch (view(seq)) {
+                    case Decoded.Ok<Data>(Data d) -> {
+                        d.sequence(seq);
+                        deliver.accept(d);
+                    }
+                    case Decoded.Refused<Data>(FrameFault fault) -> {
+                        rx.count(SharedRing.Counter.REFUSED, 1);
+                        refused.accept(fault);
+                    }
                 }
             }
             if (any) {
@@ -265,28 +271,20 @@ final class DirectRing implements AutoCloseable {
         return false;
     }
 
-    /** Descriptor {@code seq} as the producer described it, checked like a frame from a socket; null if refused. */
-    private Data view(long seq) {
+    /** Descriptor {@code seq} as the producer described it, checked like a frame from a socket. */
+    private Decoded<Data> view(long seq) {
         int length = rx.frameLength(seq, depth);
         int tag = rx.epochTag(seq, depth);
-        FrameFault fault;
         if (tag != epochTag) {
-            fault = new FrameFault(FrameFault.Kind.BAD_SLOT, "descriptor " + seq + " was written in epoch tag " + tag
+            return Decoded.refused(FrameFault.Kind.BAD_SLOT, "descriptor " + seq + " was written in epoch tag " + tag
                     + ", the link is in " + epochTag);
-        } else if (length < Data.PACKET_OFFSET + Data.MIN_PACKET || length > Data.PACKET_OFFSET + Data.MAX_PACKET) {
-            fault = new FrameFault(FrameFault.Kind.BAD_LENGTH, "descriptor " + seq + " of " + length
+        }
+        if (length < Data.PACKET_OFFSET + Data.MIN_PACKET || length > Data.PACKET_OFFSET + Data.MAX_PACKET) {
+            return Decoded.refused(FrameFault.Kind.BAD_LENGTH, "descriptor " + seq + " of " + length
                     + " bytes; a descriptor holds " + (Data.PACKET_OFFSET + Data.MIN_PACKET) + ".."
                     + (Data.PACKET_OFFSET + Data.MAX_PACKET));
-        } else {
-            Object checked = FrameDecoder.dataOrFault(rxRegion.frame(slotBase + (int) (seq % depth), length));
-            if (checked instanceof Data d) {
-                return d;
-            }
-            fault = (FrameFault) checked;
         }
-        rx.count(SharedRing.Counter.REFUSED, 1);
-        refused.accept(fault);
-        return null;
+        return FrameDecoder.data(rxRegion.frame(slotBase + (int) (seq % depth), length));
     }
 
     /** Consumer wake-ups: each time this end's bell woke it. */
