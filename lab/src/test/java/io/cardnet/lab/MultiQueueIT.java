@@ -18,8 +18,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * toe0 and host0 with two queue pairs on real multi-queue TUNs: many flows spread over both queues and arrive
- * intact, the per-queue counters add up to the link's totals, and a paced link (descriptors through the simulator)
- * runs one queue until the link is unpaced again.
+ * intact, the per-queue counters add up to the link's totals, a paced link keeps both (each end's transmitter paces
+ * them on one shared wire), and a link whose descriptors cross the simulator (coalescing) runs one queue until they
+ * do not any more.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class MultiQueueIT {
@@ -60,13 +61,16 @@ class MultiQueueIT {
     }
 
     @Test
-    void aPacedLinkRunsOneQueueAndTheUnpacedLinkBothAgain() throws Exception {
+    void theSimulatorsPathRunsOneQueueAndTheDirectRingsBothAgain() throws Exception {
         try {
             t.link("op", "set", "model", "gen3x4");
+            assertEquals(2, t.lab.linkStatus().path("queues").asInt(), "a paced link stays on the direct rings");
+            sendFlowsIntact();
+            t.link("op", "set", "coalesceFrames", 4, "coalesceMicros", 100);
             assertEquals(1, t.lab.linkStatus().path("queues").asInt(), "descriptors through the simulator: one queue");
             sendFlowsIntact();
         } finally {
-            t.link("op", "set", "model", "unlimited");
+            t.link("op", "set", "model", "unlimited", "coalesceFrames", 1, "coalesceMicros", 0);
         }
         assertEquals(2, t.lab.linkStatus().path("queues").asInt());
         sendFlowsIntact();

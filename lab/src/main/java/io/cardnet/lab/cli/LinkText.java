@@ -33,9 +33,10 @@ final class LinkText {
         if (st.path("state").asText().equals("UP")) {
             String features = st.path("features").asText();
             b.append(String.format("descriptors %s%n", features.contains("direct-ring")
-                    ? "in shared rings, end to end: the simulator trains and watches the link, no descriptor crosses it"
+                    ? "in shared rings, end to end (each end's transmitter paces its own): the simulator trains and"
+                    + " watches the link, no descriptor crosses it"
                     : features.contains("shared-memory")
-                    ? "through the simulator (the link model paces, faults, coalesces or captures each one)"
+                    ? "through the simulator (it coalesces, faults or captures each one)"
                     : "inside the bus frames, through the simulator"));
         }
         st.path("traffic").properties().forEach(e -> b.append(String.format("traffic    %s %,d frames %,d bytes%n",

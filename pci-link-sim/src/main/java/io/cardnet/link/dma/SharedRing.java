@@ -29,6 +29,9 @@ import java.nio.file.attribute.PosixFilePermissions;
  *   264   hold until      the simulator (an injected stall): CLOCK_MONOTONIC ns before which the consumer
  *                         moves nothing, as a stalled DMA engine would not
  *   320   counters        u64 each, one writer each (see {@link Counter})
+ *  1024   profile         the simulator: version (u64, bumped after each change), PCIe generation (u32, 0 =
+ *                         unlimited), lanes (u32), max payload (u32), latency ns (u64): the link model the
+ *                         producer paces its descriptors by, as a real link's transmitter does
  *  4096   entries[4096]   u32 frame length, u16 epoch tag, u16 0
  * </pre>
  *
@@ -48,6 +51,11 @@ public final class SharedRing implements AutoCloseable {
     private static final long OFF_PRODUCER_ARMED = 256;
     private static final long OFF_HOLD = 264;
     private static final long OFF_COUNTERS = 320;
+    private static final long OFF_PROFILE_VERSION = 1024;
+    private static final long OFF_PROFILE_GEN = 1032;
+    private static final long OFF_PROFILE_LANES = 1036;
+    private static final long OFF_PROFILE_MPS = 1040;
+    private static final long OFF_PROFILE_LATENCY = 1048;
     private static final long OFF_ENTRIES = 4096;
     private static final int ENTRY = 8;
     /** Bytes of a ring file. */
@@ -71,7 +79,11 @@ public final class SharedRing implements AutoCloseable {
         /** Times the consumer was woken by its bell and looked at the ring. */
         CONSUMER_WAKEUPS,
         /** Descriptors the consumer refused (bad length, stale epoch): a broken or hostile producer. */
-        REFUSED
+        REFUSED,
+        /** TLPs the producer's paced wire carried (producer). */
+        TLPS,
+        /** Nanoseconds the producer's paced wire was busy (producer). */
+        WIRE_BUSY_NANOS
     }
 
     private final Path path;
@@ -261,6 +273,54 @@ public final class SharedRing implements AutoCloseable {
     /** Until when the consumer must leave the ring alone (0, or a past time: not at all). */
     public long heldUntil() {
         return (long) LONG.getVolatile(memory, OFF_HOLD);
+    }
+
+    /**
+     * The simulator publishes the link model the producer paces by. A sequence lock: the version is odd while the
+     * fields change, and even (and different) once they are whole.
+     */
+    public void profile(io.cardnet.link.model.LinkProfile p) {
+        LONG.getAndAdd(memory, OFF_PROFILE_VERSION, 1L);
+        memory.set(ValueLayout.JAVA_INT_UNALIGNED, OFF_PROFILE_GEN, p.paced() ? p.generation().number() : 0);
+        memory.set(ValueLayout.JAVA_INT_UNALIGNED, OFF_PROFILE_LANES, p.lanes());
+        memory.set(ValueLayout.JAVA_INT_UNALIGNED, OFF_PROFILE_MPS, p.maxPayload());
+        memory.set(ValueLayout.JAVA_LONG_UNALIGNED, OFF_PROFILE_LATENCY, p.latency().toNanos());
+        LONG.getAndAdd(memory, OFF_PROFILE_VERSION, 1L);
+    }
+
+    /** Moves whenever the simulator publishes a profile; cheap to read per burst. */
+    public long profileVersion() {
+        return (long) LONG.getVolatile(memory, OFF_PROFILE_VERSION);
+    }
+
+    /**
+     * The link model the simulator published, read whole (retrying while the simulator writes it); unlimited if it
+     * never published one, or if what is there is not a model (the simulator never writes such a thing).
+     */
+    public io.cardnet.link.model.LinkProfile profile() {
+        while (true) {
+            long before = profileVersion();
+            if ((before & 1) == 1) {
+                Thread.onSpinWait();
+                continue;
+            }
+            int gen = memory.get(ValueLayout.JAVA_INT_UNALIGNED, OFF_PROFILE_GEN);
+            int lanes = memory.get(ValueLayout.JAVA_INT_UNALIGNED, OFF_PROFILE_LANES);
+            int mps = memory.get(ValueLayout.JAVA_INT_UNALIGNED, OFF_PROFILE_MPS);
+            long latency = memory.get(ValueLayout.JAVA_LONG_UNALIGNED, OFF_PROFILE_LATENCY);
+            if (profileVersion() != before) {
+                continue;
+            }
+            if (gen == 0) {
+                return io.cardnet.link.model.LinkProfile.UNLIMITED;
+            }
+            try {
+                return new io.cardnet.link.model.LinkProfile(io.cardnet.link.model.PcieGeneration.of(gen), lanes, mps,
+                        java.time.Duration.ofNanos(latency));
+            } catch (RuntimeException notAModel) {
+                return io.cardnet.link.model.LinkProfile.UNLIMITED;
+            }
+        }
     }
 
     // ------------------------------------------------------------------ counters

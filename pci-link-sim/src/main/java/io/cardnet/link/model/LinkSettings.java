@@ -27,11 +27,12 @@ public record LinkSettings(LinkProfile profile, int ringDepth, Coalescing h2c, C
     }
 
     /**
-     * True when the link model has no work per descriptor: unpaced, no interrupt coalescing, no fault with a
-     * probability. Then descriptors need not cross the simulator at all (the direct rings).
+     * True when the ends can apply the whole link model themselves: no interrupt coalescing and no fault with a
+     * probability (a paced profile is fine: each end's transmitter paces its own descriptors, as a real link's
+     * does). Then descriptors need not cross the simulator at all (the direct rings).
      */
-    public boolean passThrough() {
-        return !profile.paced() && h2c.off() && c2h.off() && quiet(faultsH2c) && quiet(faultsC2h);
+    public boolean endsApplyModel() {
+        return h2c.off() && c2h.off() && quiet(faultsH2c) && quiet(faultsC2h);
     }
 
     private static boolean quiet(FaultSettings f) {

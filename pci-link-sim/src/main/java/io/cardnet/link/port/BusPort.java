@@ -265,6 +265,13 @@ public final class BusPort implements AutoCloseable {
         return rxRegion;
     }
 
+    /** This end's transmit wire on the direct rings, shared by its queues (one physical link). */
+    TransmitWire transmitWire() {
+        return transmitWire;
+    }
+
+    private final TransmitWire transmitWire = new TransmitWire();
+
     // ------------------------------------------------------------------ transmit on the socket paths (queue 0)
 
     /**

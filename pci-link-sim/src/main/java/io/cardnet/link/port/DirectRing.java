@@ -9,6 +9,7 @@ import io.cardnet.link.protocol.FrameDecoder;
 import io.cardnet.link.protocol.FrameFault;
 import io.cardnet.link.protocol.LinkUp;
 import io.cardnet.link.protocol.Role;
+import io.cardnet.link.model.WireClock;
 import io.cardnet.netdev.Bell;
 import io.cardnet.netdev.NetdevException;
 import io.netty.channel.IoEvent;
@@ -21,6 +22,7 @@ import io.netty.channel.unix.FileDescriptor;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
 /**
@@ -61,15 +63,31 @@ final class DirectRing implements AutoCloseable {
     private long processed;
     private boolean waitingForCredit;
     private boolean closed;
+    /**
+     * Descriptors due within this much of now are published with the current timer tick: the wire clock still
+     * advances by exactly the modelled time per descriptor, so the long-run rate is the model's (as in the
+     * simulator's engine).
+     */
+    private static final long SLACK_NANOS = 20_000;
+    /** This end's transmit wire (shared by its queues), paced by the model the simulator publishes in the ring. */
+    private final TransmitWire wire;
+    private final int[] packetLengths;
+    private final long[] dueAt;
+    private long described;
+    private long scheduled;
+    private io.netty.util.concurrent.ScheduledFuture<?> publishTimer;
     private boolean holdTimerArmed;
     private Runnable creditListener = () -> { };
 
-    private DirectRing(IoEventLoop loop, LinkUp link, int slotBase, SharedRing tx, SharedRing rx, DmaRegion rxRegion, Bell mine, Bell peer,
+    private DirectRing(IoEventLoop loop, TransmitWire wire, LinkUp link, int slotBase, SharedRing tx, SharedRing rx, DmaRegion rxRegion, Bell mine, Bell peer,
                        Consumer<Data> deliver, Runnable afterBatch, Consumer<FrameFault> refused) {
         this.loop = loop;
+        this.wire = wire;
         this.slotBase = slotBase;
         this.link = link;
         this.depth = link.ringDepth();
+        this.packetLengths = new int[depth];
+        this.dueAt = new long[depth];
         this.epochTag = (int) link.epoch() & 0xffff;
         this.tx = tx;
         this.rx = rx;
@@ -94,6 +112,7 @@ final class DirectRing implements AutoCloseable {
      * Fails if the simulator did not set the rings up for this epoch.
      */
     static DirectRing attach(Path dmaDir, Role role, int queue, LinkUp link, DmaRegion rxRegion, IoEventLoop loop,
+                             TransmitWire wire,
                              Consumer<Data> deliver, Runnable afterBatch, Consumer<FrameFault> refused) throws IOException {
         SharedRing tx = null;
         SharedRing rx = null;
@@ -110,7 +129,7 @@ final class DirectRing implements AutoCloseable {
             }
             mine = Bell.open(SharedRing.bell(dmaDir, role, queue));
             peer = Bell.open(SharedRing.bell(dmaDir, role.peer(), queue));
-            DirectRing d = new DirectRing(loop, link, SharedRing.slotBase(queue, link.ringDepth()), tx, rx, rxRegion,
+            DirectRing d = new DirectRing(loop, wire, link, SharedRing.slotBase(queue, link.ringDepth()), tx, rx, rxRegion,
                     mine, peer, deliver, afterBatch, refused);
             d.registration = loop.register(d.new Doorbell()).syncUninterruptibly().getNow();
             d.registration.submit(EpollIoOps.EPOLLIN);
@@ -174,19 +193,70 @@ final class DirectRing implements AutoCloseable {
         tx.describe(sequence, depth, frameLength, epochTag);
         tx.count(SharedRing.Counter.PACKETS, 1);
         tx.count(SharedRing.Counter.BYTES, packetLength);
+        packetLengths[(int) (sequence % depth)] = packetLength;
+        described = sequence;
     }
 
-    /** Publishes up to {@code sequence}, ringing the consumer's bell if it sleeps. */
+    /**
+     * Publishes everything described up to {@code sequence}, ringing the consumer's bell if it sleeps. On a paced
+     * link each descriptor first goes onto this end's wire clock and is published when the model says its last
+     * byte (plus the link's latency) has arrived, as a real link's transmitter paces its TLPs: the consumer cannot
+     * see it earlier, and the slot stays this end's (no credit back) until then.
+     */
     void publish(long sequence) {
-        if (sequence == published) {
+        if (!wire.paced(tx)) {
+            scheduled = Math.max(scheduled, sequence);
+            publishUpTo(sequence);
+            return;
+        }
+        long now = System.nanoTime();
+        for (long s = scheduled + 1; s <= sequence; s++) {
+            WireClock.Transfer t = wire.send(now, packetLengths[(int) (s % depth)]);
+            dueAt[(int) (s % depth)] = t.deliverAt();
+            tx.count(SharedRing.Counter.TLPS, t.tlps());
+            tx.count(SharedRing.Counter.WIRE_BUSY_NANOS, t.busyNanos());
+        }
+        scheduled = Math.max(scheduled, sequence);
+        publishDue();
+    }
+
+    /** Publishes every scheduled descriptor whose time has come, and sets a timer for the next one. */
+    private void publishDue() {
+        long now = System.nanoTime();
+        long upTo = published;
+        while (upTo < scheduled && dueAt[(int) ((upTo + 1) % depth)] <= now + SLACK_NANOS) {
+            upTo++;
+        }
+        publishUpTo(upTo);
+        if (upTo < scheduled && publishTimer == null) {
+            // deliveries are in order, so the next one due is always the earliest
+            publishTimer = loop.schedule(() -> {
+                publishTimer = null;
+                if (!closed) {
+                    publishDue();
+                }
+            }, Math.max(0, dueAt[(int) ((upTo + 1) % depth)] - now - SLACK_NANOS), TimeUnit.NANOSECONDS);
+        }
+    }
+
+    private void publishUpTo(long sequence) {
+        if (sequence <= published) {
             return;
         }
         published = sequence;
         if (tx.publish(SharedRing.pack(epochTag, sequence))) {
-            peer.ring();
-            tx.count(SharedRing.Counter.DOORBELLS, 1);
+            ringPeer(SharedRing.Counter.DOORBELLS, tx);
         }
     }
+
+    /** Rings the other end's bell: a doorbell or an interrupt, one small TLP on this end's transmit wire. */
+    private void ringPeer(SharedRing.Counter what, SharedRing countIn) {
+        peer.ring();
+        countIn.count(what, 1);
+        wire.notification(System.nanoTime());
+    }
+
+
 
     // ------------------------------------------------------------------ receive
 
@@ -245,8 +315,7 @@ final class DirectRing implements AutoCloseable {
             }
             if (any) {
                 if (rx.release(SharedRing.pack(epochTag, processed))) {
-                    peer.ring();
-                    rx.count(SharedRing.Counter.COMPLETIONS, 1);
+                    ringPeer(SharedRing.Counter.COMPLETIONS, rx);
                 }
                 afterBatch.run();
             }
@@ -264,7 +333,7 @@ final class DirectRing implements AutoCloseable {
                 rx.disarmConsumer();
             }
         }
-        if (waitingForCredit && freeSlots(published) > 0) {
+        if (waitingForCredit && freeSlots(described) > 0) {
             waitingForCredit = false;
             return true;
         }

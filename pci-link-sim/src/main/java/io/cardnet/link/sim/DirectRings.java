@@ -80,6 +80,15 @@ final class DirectRings implements AutoCloseable {
         }
     }
 
+    /** Publishes the link model every producer paces by (each ring's transmitter reads it at its next burst). */
+    void profile(io.cardnet.link.model.LinkProfile p) {
+        for (SharedRing[] perDirection : rings) {
+            for (SharedRing r : perDirection) {
+                r.profile(p);
+            }
+        }
+    }
+
     /** Stalls {@code d}'s rings: their consumer takes nothing for {@code millis} (the STALL fault on the direct path). */
     void stall(Direction d, long millis) {
         long until = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(millis);
@@ -112,6 +121,8 @@ final class DirectRings implements AutoCloseable {
                 metrics.carriedDirect(d, frames, bytes, delta(now, before, SharedRing.Counter.DOORBELLS),
                         delta(now, before, SharedRing.Counter.COMPLETIONS));
                 metrics.carriedOnQueue(d, q, frames, bytes);
+                metrics.pacedDirect(d, delta(now, before, SharedRing.Counter.TLPS),
+                        delta(now, before, SharedRing.Counter.WIRE_BUSY_NANOS));
                 seen[d.ordinal()][q] = now;
             }
         }

@@ -77,6 +77,9 @@ public final class LinkSimulator implements AutoCloseable {
             throw new java.io.UncheckedIOException(e);
         }
         this.direct = regions.isEmpty() ? null : DirectRings.create(config.dmaDir(), config.queues(), metrics, loop);
+        if (direct != null) {
+            direct.profile(settings.profile());
+        }
         this.link = new Link(metrics, loop, () -> this.settings.ringDepth(), this::supportedFeatures,
                 () -> direct == null ? 1 : direct.queues());
         for (Direction d : Direction.values()) {
@@ -111,7 +114,7 @@ public final class LinkSimulator implements AutoCloseable {
 
     /**
      * What this simulator can carry now: no shared memory without DMA regions, and the direct rings only while
-     * nothing needs the simulator on the per-descriptor path (the link model is pass-through, no capture, no
+     * nothing needs the simulator on the per-descriptor path (the ends can apply the link model, no capture, no
      * checksum-corrupting test switch).
      */
     private long supportedFeatures() {
@@ -126,7 +129,7 @@ public final class LinkSimulator implements AutoCloseable {
     }
 
     private boolean directEligible() {
-        return direct != null && settings.passThrough() && tap == BusTap.NONE
+        return direct != null && settings.endsApplyModel() && tap == BusTap.NONE
                 && config.corruptTcpChecksumToHostEvery() == 0;
     }
 
@@ -155,6 +158,10 @@ public final class LinkSimulator implements AutoCloseable {
             boolean retrain = next.ringDepth() != settings.ringDepth();
             settings = next;
             engines.values().forEach(e -> e.settings(next));
+            if (direct != null) {
+                // the ends' transmitters pace by it from their next burst on: no retrain
+                direct.profile(next.profile());
+            }
             if (retrain) {
                 link.flap(0);
             } else {

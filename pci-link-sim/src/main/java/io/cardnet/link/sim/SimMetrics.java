@@ -99,6 +99,16 @@ final class SimMetrics {
         }
     }
 
+    /** What the ends' paced transmitters put on the wire on the direct rings: TLPs and busy time. */
+    void pacedDirect(Direction d, long tlpCount, long busyNanos) {
+        if (tlpCount > 0) {
+            tlps.get(d).increment(tlpCount);
+        }
+        if (busyNanos > 0) {
+            wireBusy.get(d).increment(busyNanos);
+        }
+    }
+
     /** Per-queue traffic on the direct rings ({@code cardnet_bus_queue_frames_total{direction,queue}}, bytes). */
     void carriedOnQueue(Direction d, int queue, long descriptors, long packetBytes) {
         if (descriptors == 0 && packetBytes == 0) {
