@@ -2,7 +2,6 @@ package io.cardnet.link.port;
 
 import io.cardnet.link.dma.SharedRing;
 import io.cardnet.link.protocol.Data;
-import io.cardnet.link.protocol.FrameFault;
 import io.cardnet.link.protocol.LinkUp;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.IoEventLoop;
@@ -180,14 +179,5 @@ public final class BusQueue {
 
     BusPort.Listener listener() {
         return listener;
-    }
-
-    /** Receives what the socket path delivered to this queue (queue 0 only). */
-    void receive(Data d) {
-        listener.receive(d);
-    }
-
-    void refusedFault(FrameFault f) {
-        port.refused(f);
     }
 }

@@ -43,7 +43,6 @@ final class DirectRing implements AutoCloseable {
     /** Descriptors consumed per look before the bus thread serves its other sockets (the TUN, the bus). */
     private static final int BUDGET = 256;
 
-    private final LinkUp link;
     private final int depth;
     private final int epochTag;
     private final SharedRing tx;
@@ -84,7 +83,6 @@ final class DirectRing implements AutoCloseable {
         this.loop = loop;
         this.wire = wire;
         this.slotBase = slotBase;
-        this.link = link;
         this.depth = link.ringDepth();
         this.packetLengths = new int[depth];
         this.dueAt = new long[depth];
@@ -158,10 +156,6 @@ final class DirectRing implements AutoCloseable {
         }
     }
 
-    LinkUp link() {
-        return link;
-    }
-
     // ------------------------------------------------------------------ transmit
 
     /** Free slots; when there are none, arms the credit bell (the consumer rings it when a slot frees). */
@@ -185,7 +179,8 @@ final class DirectRing implements AutoCloseable {
         if (SharedRing.epochOf(h) == epochTag) {
             head = SharedRing.sequenceOf(h);
         }
-        return (int) Math.max(0, depth - (lastSequence - head));
+        // a consumer's head beyond what was posted (a broken or hostile card) gives no more than a ring's worth
+        return (int) Math.min(depth, Math.max(0, depth - (lastSequence - head)));
     }
 
     /** Describes descriptor {@code sequence} in its slot; it becomes visible with {@link #publish}. */
