@@ -1,5 +1,7 @@
 package io.cardnet.lab.bench;
 
+import io.cardnet.card.services.IntegrityCheck;
+import io.cardnet.card.services.SinkRequest;
 import io.cardnet.card.services.TransferReport;
 import io.cardnet.lab.tools.StallWatch;
 
@@ -13,7 +15,9 @@ import java.nio.file.StandardOpenOption;
 
 /**
  * A host application sending a file with sendfile(2) ({@code FileChannel.transferTo} to a socket) to a sink,
- * which answers with its byte count and SHA-256. Run it on a thread inside the sender's namespace.
+ * which answers with its byte count and the value of the check the sender asked for. The sender itself checks
+ * nothing on the clock: the file's values are known before it starts. Run it on a thread inside the sender's
+ * namespace.
  */
 final class SendfileTransfer {
     private SendfileTransfer() {
@@ -21,9 +25,34 @@ final class SendfileTransfer {
 
     /** What one transfer did: bytes, wall time, the sending thread's CPU, and the sink's report. */
     record Outcome(long bytes, double seconds, double threadCpuSeconds, TransferReport sink) {
+        /** As a timed run of {@code payload} under {@code check}, with the CPU the caller measured around it. */
+        Results.Run toRun(BenchPayload payload, IntegrityCheck check, double kernelCpuSeconds, double cardCpuSeconds) {
+            String expected = payload.value(check);
+            return new Results.Run(bytes, seconds, bytes * 8 / seconds / 1e9, check, expected, sink.value(),
+                    sink.agrees(payload.size(), check, expected), threadCpuSeconds, kernelCpuSeconds, cardCpuSeconds,
+                    0, 0);
+        }
     }
 
-    static Outcome send(InetSocketAddress to, Path file) throws IOException {
+    /**
+     * One transfer from a thread in {@code senderNs} to {@code sink}, which this process serves meanwhile (its
+     * socket already lives in its own namespace).
+     */
+    static Outcome toSink(io.cardnet.lab.tools.Sink sink, String senderNs, InetSocketAddress to, Path file,
+                          IntegrityCheck check) throws Exception {
+        java.util.concurrent.CompletableFuture<TransferReport> served = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+            try {
+                return sink.acceptOne();
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        });
+        Outcome o = io.cardnet.netdev.NetNamespace.call(senderNs, () -> send(to, file, check));
+        served.get(5, java.util.concurrent.TimeUnit.MINUTES);
+        return o;
+    }
+
+    static Outcome send(InetSocketAddress to, Path file, IntegrityCheck check) throws IOException {
         var threads = ManagementFactory.getThreadMXBean();
         long cpu0 = threads.getCurrentThreadCpuTime();
         long start = System.nanoTime();
@@ -36,6 +65,10 @@ final class SendfileTransfer {
             long size = in.size();
             long sent = 0;
             try (StallWatch watch = StallWatch.on(ch)) {
+                java.nio.ByteBuffer request = SinkRequest.line(check);
+                while (request.hasRemaining()) {
+                    ch.write(request);
+                }
                 while (sent < size) {
                     sent += in.transferTo(sent, size - sent, ch);
                     watch.moved(sent);
