@@ -19,7 +19,8 @@ import java.util.function.DoubleSupplier;
  */
 final class ReferencePaths {
     private static final int SINK_PORT = 5102;
-    private static final int IPERF3_SECONDS = 5;
+    /** Each iperf3 run: 3 s measured after 1 s omitted (iperf3 -O 1), one after each timed transfer of the bench. */
+    private static final int IPERF3_SECONDS = 3;
 
     private final BenchSpec spec;
     private final BenchPayload payload;
@@ -48,9 +49,15 @@ final class ReferencePaths {
         }
     }
 
+    /**
+     * The bench's series over the path, with an iperf3 -Z run after each timed transfer: alternating the two, rather
+     * than running one after the other, keeps a busy machine's drift (other work starting or stopping) out of their
+     * ratio, which is what says whether the tool was the limit.
+     */
     private Results.Reference measure(String name, int mtu, ChecksumMode csum, boolean offload, String senderNs,
                                       String sinkNs, String sinkAddress, DoubleSupplier pathCpu) throws Exception {
         List<Results.Run> runs = new ArrayList<>();
+        Iperf3Series iperf3 = new Iperf3Series(name, senderNs, sinkNs, sinkAddress, pathCpu);
         boolean sha256Ok = false;
         InetSocketAddress to = new InetSocketAddress(sinkAddress, SINK_PORT);
         try (Sink sink = NetNamespace.call(sinkNs, () -> Sink.listen(to))) {
@@ -59,34 +66,78 @@ final class ReferencePaths {
                 SendfileTransfer.Outcome o = SendfileTransfer.toSink(sink, senderNs, to, payload.file(), spec.check(i));
                 Results.Run run = o.toRun(payload, spec.check(i), CpuClock.kernelSeconds() - kernel0, 0);
                 sha256Ok |= i == 0 && run.intact();
+                String line = String.format("[%s %d] %s: %.2f Gb/s%s", name, mtu, spec.timed(i) ? "run" : "warm-up",
+                        run.gbps(), run.intact() ? "" : "  " + run.check().id().toUpperCase() + " MISMATCH");
                 if (spec.timed(i)) {
                     runs.add(run);
+                    Double g = iperf3.runOnce();
+                    line += g == null ? "" : String.format("; iperf3 -Z %.2f Gb/s", g);
                 }
-                progress.accept(String.format("[%s %d] %s: %.2f Gb/s%s", name, mtu, spec.timed(i) ? "run" : "warm-up",
-                        run.gbps(), run.intact() ? "" : "  " + run.check().id().toUpperCase() + " MISMATCH"));
+                progress.accept(line);
             }
         }
         double median = SendfileBench.median(runs.stream().mapToDouble(Results.Run::gbps).toArray());
-        Double iperf3 = null;
-        Double busy = null;
-        Double relayCpu = null;
-        if (Iperf3.installed()) {
+        Double iperf3Gbps = iperf3.medianGbps();
+        boolean toolLimited = iperf3Gbps != null && median < Results.TOOL_LIMIT_RATIO * iperf3Gbps;
+        progress.accept(describe(name, mtu, median, iperf3Gbps, iperf3.busyCores(), iperf3.pathCpu(), toolLimited));
+        return new Results.Reference(name, mtu, csum, offload, median, runs, iperf3Gbps, toolLimited,
+                iperf3.busyCores(), iperf3.pathCpu(), sha256Ok);
+    }
+
+    /** iperf3 -Z runs over one reference path, with the machine's busy CPUs and the path's own CPU while they ran. */
+    private final class Iperf3Series {
+        private final String name;
+        private final String senderNs;
+        private final String sinkNs;
+        private final String sinkAddress;
+        private final DoubleSupplier pathCpu;
+        private final List<Double> gbps = new ArrayList<>();
+        private double wall;
+        private double busy;
+        private double cpu;
+
+        Iperf3Series(String name, String senderNs, String sinkNs, String sinkAddress, DoubleSupplier pathCpu) {
+            this.name = name;
+            this.senderNs = senderNs;
+            this.sinkNs = sinkNs;
+            this.sinkAddress = sinkAddress;
+            this.pathCpu = pathCpu;
+        }
+
+        /** One run; its Gb/s, or null when iperf3 is not installed or failed (said on the console). */
+        Double runOnce() {
+            if (!Iperf3.installed()) {
+                return null;
+            }
             double busy0 = CpuClock.busySeconds();
             double cpu0 = pathCpu == null ? 0 : pathCpu.getAsDouble();
             long t0 = System.nanoTime();
             try {
-                iperf3 = Iperf3.run(sinkNs, senderNs, sinkAddress, IPERF3_SECONDS);
-                double wall = (System.nanoTime() - t0) / 1e9;
-                busy = (CpuClock.busySeconds() - busy0) / wall;
-                relayCpu = pathCpu == null ? null : (pathCpu.getAsDouble() - cpu0) / wall;
+                double g = Iperf3.run(sinkNs, senderNs, sinkAddress, IPERF3_SECONDS);
+                wall += (System.nanoTime() - t0) / 1e9;
+                busy += CpuClock.busySeconds() - busy0;
+                cpu += pathCpu == null ? 0 : pathCpu.getAsDouble() - cpu0;
+                gbps.add(g);
+                return g;
             } catch (Exception e) {
                 progress.accept("iperf3 over " + name + " failed: " + e.getMessage());
+                return null;
             }
         }
-        boolean toolLimited = iperf3 != null && median < Results.TOOL_LIMIT_RATIO * iperf3;
-        progress.accept(describe(name, mtu, median, iperf3, busy, relayCpu, toolLimited));
-        return new Results.Reference(name, mtu, csum, offload, median, runs, iperf3, toolLimited, busy, relayCpu,
-                sha256Ok);
+
+        Double medianGbps() {
+            return gbps.isEmpty() ? null : SendfileBench.median(gbps.stream().mapToDouble(Double::doubleValue).toArray());
+        }
+
+        /** CPUs the whole machine kept busy while iperf3 ran (its start-up included). */
+        Double busyCores() {
+            return wall == 0 ? null : busy / wall;
+        }
+
+        /** The relay thread's share of one core while iperf3 ran; null for a path without one. */
+        Double pathCpu() {
+            return wall == 0 || pathCpu == null ? null : cpu / wall;
+        }
     }
 
     /** The console line for a reference: both figures, how busy the machine was, and the tool-limit verdict. */
