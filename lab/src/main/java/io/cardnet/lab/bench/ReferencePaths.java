@@ -19,6 +19,11 @@ import java.util.function.DoubleSupplier;
  */
 final class ReferencePaths {
     private static final int SINK_PORT = 5102;
+    /**
+     * The relay is Java too: its loop needs seconds of traffic before it is compiled, as the lab's JVMs do (they get
+     * {@link SendfileBench}'s warm-up), else its first timed runs measure the JIT, not the machine.
+     */
+    private static final java.time.Duration RELAY_WARM_UP = java.time.Duration.ofSeconds(3);
     /** Each iperf3 run: 3 s measured after 1 s omitted (iperf3 -O 1), one after each timed transfer of the bench. */
     private static final int IPERF3_SECONDS = 3;
 
@@ -36,7 +41,8 @@ final class ReferencePaths {
     Results.Reference veth(int mtu) throws Exception {
         progress.accept("reference: veth pair, mtu " + mtu);
         try (VethPair veth = VethPair.up(mtu)) {
-            return measure("veth", mtu, ChecksumMode.UNNECESSARY, true, VethPair.A, VethPair.B, VethPair.ADDRESS_B, null);
+            return measure("veth", mtu, ChecksumMode.UNNECESSARY, true, VethPair.A, VethPair.B, VethPair.ADDRESS_B, null,
+                    java.time.Duration.ZERO);
         }
     }
 
@@ -45,7 +51,8 @@ final class ReferencePaths {
         progress.accept("reference: TUN relay, mtu " + mtu + ", checksums " + csum.name().toLowerCase() + ", offload "
                 + (offload ? "on" : "off"));
         try (TunRelay relay = TunRelay.start(mtu, csum, offload)) {
-            return measure("tun-relay", mtu, csum, offload, TunRelay.A, TunRelay.B, TunRelay.ADDRESS_B, relay::cpuSeconds);
+            return measure("tun-relay", mtu, csum, offload, TunRelay.A, TunRelay.B, TunRelay.ADDRESS_B, relay::cpuSeconds,
+                    RELAY_WARM_UP);
         }
     }
 
@@ -55,12 +62,17 @@ final class ReferencePaths {
      * ratio, which is what says whether the tool was the limit.
      */
     private Results.Reference measure(String name, int mtu, ChecksumMode csum, boolean offload, String senderNs,
-                                      String sinkNs, String sinkAddress, DoubleSupplier pathCpu) throws Exception {
+                                      String sinkNs, String sinkAddress, DoubleSupplier pathCpu,
+                                      java.time.Duration warmUp) throws Exception {
         List<Results.Run> runs = new ArrayList<>();
         Iperf3Series iperf3 = new Iperf3Series(name, senderNs, sinkNs, sinkAddress, pathCpu);
         boolean sha256Ok = false;
         InetSocketAddress to = new InetSocketAddress(sinkAddress, SINK_PORT);
         try (Sink sink = NetNamespace.call(sinkNs, () -> Sink.listen(to))) {
+            long until = System.nanoTime() + warmUp.toNanos();
+            while (System.nanoTime() < until) {
+                SendfileTransfer.toSink(sink, senderNs, to, payload.file(), spec.verify());
+            }
             for (int i = 0; i < spec.transfers(); i++) {
                 double kernel0 = CpuClock.kernelSeconds();
                 SendfileTransfer.Outcome o = SendfileTransfer.toSink(sink, senderNs, to, payload.file(), spec.check(i));
