@@ -1,8 +1,6 @@
 package io.cardnet.lab.bench;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.cardnet.card.services.SinkService;
-import io.cardnet.card.services.TransferReport;
 import io.cardnet.lab.runtime.Component;
 import io.cardnet.lab.runtime.Lab;
 import io.cardnet.lab.runtime.LabConfig;
@@ -11,23 +9,14 @@ import io.cardnet.lab.runtime.Shell;
 import io.cardnet.lab.tools.Sink;
 import io.cardnet.link.model.LinkProfile;
 import io.cardnet.link.port.ChecksumMode;
-import io.cardnet.netdev.NetNamespace;
 
 import java.io.IOException;
-import java.io.OutputStream;
 import java.net.InetSocketAddress;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.security.MessageDigest;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.SplittableRandom;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
 /**
@@ -127,17 +116,14 @@ public final class SendfileBench {
                 veth.put(mtu, references.veth(mtu));
             }
             List<BenchCase> all = spec.cases();
-            Map<List<Object>, Results.Reference> relays = new LinkedHashMap<>();
-            for (BenchCase c : all) {
-                if (!relays.containsKey(relayKey(c.mtu(), c.csum(), c.offload()))) {
-                    relays.put(relayKey(c.mtu(), c.csum(), c.offload()), references.relay(c.mtu(), c.csum(), c.offload()));
-                }
+            // one relay per setting the cases use, plus the one iperf3 over toe0 (in the first lab) is compared with
+            List<RelaySetting> settings = new ArrayList<>(all.stream().map(RelaySetting::of).distinct().toList());
+            if (Iperf3.installed()) {
+                settings.add(new RelaySetting(IPERF3_MTU, spec.csums().getFirst(), spec.offloads().getFirst()));
             }
-            ChecksumMode firstCsum = spec.csums().getFirst();
-            boolean firstOffload = spec.offloads().getFirst();
-            if (Iperf3.installed() && !relays.containsKey(relayKey(IPERF3_MTU, firstCsum, firstOffload))) {
-                relays.put(relayKey(IPERF3_MTU, firstCsum, firstOffload),
-                        references.relay(IPERF3_MTU, firstCsum, firstOffload));
+            Map<RelaySetting, Results.Reference> relays = new LinkedHashMap<>();
+            for (RelaySetting r : settings.stream().distinct().toList()) {
+                relays.put(r, references.relay(r.mtu(), r.csum(), r.offload()));
             }
             List<Results.Case> cases = new ArrayList<>();
             Results.Toe0Iperf3 iperf3 = null;
@@ -150,11 +136,10 @@ public final class SendfileBench {
                         warmUp(lab, group);
                         for (BenchCase c : group) {
                             index++;
-                            cases.add(runCase(lab, c, index, all.size(), veth.get(c.mtu()),
-                                    relays.get(relayKey(c.mtu(), c.csum(), c.offload()))));
+                            cases.add(runCase(lab, c, index, all.size(), veth.get(c.mtu()), relays.get(RelaySetting.of(c))));
                         }
                         if (iperf3 == null) {
-                            iperf3 = iperf3OverToe0(lab, relays.get(relayKey(IPERF3_MTU, csum, offload)));
+                            iperf3 = iperf3OverToe0(lab, relays.get(new RelaySetting(IPERF3_MTU, csum, offload)));
                         }
                     } finally {
                         labs.done(lab);
@@ -168,8 +153,11 @@ public final class SendfileBench {
         }
     }
 
-    private static List<Object> relayKey(int mtu, ChecksumMode csum, boolean offload) {
-        return List.of(mtu, csum, offload);
+    /** What a TUN relay reference is measured with: the settings of the lab it stands beside. */
+    private record RelaySetting(int mtu, ChecksumMode csum, boolean offload) {
+        static RelaySetting of(BenchCase c) {
+            return new RelaySetting(c.mtu(), c.csum(), c.offload());
+        }
     }
 
     /** How every transfer of this run was checked, in words, for the report. */

@@ -3,15 +3,21 @@ package io.cardnet.lab.bench;
 import io.cardnet.card.services.IntegrityCheck;
 import io.cardnet.card.services.SinkRequest;
 import io.cardnet.card.services.TransferReport;
+import io.cardnet.lab.tools.Sink;
 import io.cardnet.lab.tools.StallWatch;
+import io.cardnet.netdev.NetNamespace;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.lang.management.ManagementFactory;
 import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 
 /**
  * A host application sending a file with sendfile(2) ({@code FileChannel.transferTo} to a socket) to a sink,
@@ -38,17 +44,17 @@ final class SendfileTransfer {
      * One transfer from a thread in {@code senderNs} to {@code sink}, which this process serves meanwhile (its
      * socket already lives in its own namespace).
      */
-    static Outcome toSink(io.cardnet.lab.tools.Sink sink, String senderNs, InetSocketAddress to, Path file,
-                          IntegrityCheck check) throws Exception {
-        java.util.concurrent.CompletableFuture<TransferReport> served = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+    static Outcome toSink(Sink sink, String senderNs, InetSocketAddress to, Path file, IntegrityCheck check)
+            throws Exception {
+        CompletableFuture<TransferReport> served = CompletableFuture.supplyAsync(() -> {
             try {
                 return sink.acceptOne();
             } catch (IOException e) {
-                throw new java.io.UncheckedIOException(e);
+                throw new UncheckedIOException(e);
             }
         });
-        Outcome o = io.cardnet.netdev.NetNamespace.call(senderNs, () -> send(to, file, check));
-        served.get(5, java.util.concurrent.TimeUnit.MINUTES);
+        Outcome o = NetNamespace.call(senderNs, () -> send(to, file, check));
+        served.get(5, TimeUnit.MINUTES);
         return o;
     }
 
@@ -65,7 +71,7 @@ final class SendfileTransfer {
             long size = in.size();
             long sent = 0;
             try (StallWatch watch = StallWatch.on(ch)) {
-                java.nio.ByteBuffer request = SinkRequest.line(check);
+                ByteBuffer request = SinkRequest.line(check);
                 while (request.hasRemaining()) {
                     ch.write(request);
                 }
