@@ -46,7 +46,7 @@ public final class ReportWriter {
         b.append("Integrity: ").append(r.integrity()).append("\n\n");
         b.append("\"relay\" is the one-thread TUN relay with the case's MTU, checksums and offload: what this machine"
                 + " allows a TUN path in this run.\n\n");
-        b.append("| MTU | offload | checksums | link | dir | goodput Gb/s (median, min–max) | × veth | relay Gb/s | × relay |"
+        b.append("| MTU | offload | checksums | link | dir | goodput Gb/s (median, min–max) | × veth | the machine allows (relay) Gb/s | × relay |"
                 + " model Gb/s | sender CPU s/GiB | kernel CPU s/GiB | card CPU s/GiB | interrupts/GiB | doorbells/GiB |"
                 + " tool the limit | ").append(r.verify().id()).append(", every run | SHA-256 |\n");
         b.append("|---:|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---|\n");
