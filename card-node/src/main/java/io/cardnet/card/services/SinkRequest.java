@@ -3,6 +3,7 @@ package io.cardnet.card.services;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.ReadableByteChannel;
+import java.nio.channels.WritableByteChannel;
 import java.nio.charset.StandardCharsets;
 
 /**
@@ -24,6 +25,14 @@ public final class SinkRequest {
     /** The line a sender writes first to ask for {@code check}. */
     public static ByteBuffer line(IntegrityCheck check) {
         return ByteBuffer.wrap((PREFIX + check.id() + "\n").getBytes(StandardCharsets.US_ASCII));
+    }
+
+    /** The sender's side: writes the line asking for {@code check} to {@code ch}, before any payload. */
+    public static void write(WritableByteChannel ch, IntegrityCheck check) throws IOException {
+        ByteBuffer request = line(check);
+        while (request.hasRemaining()) {
+            ch.write(request);
+        }
     }
 
     /**

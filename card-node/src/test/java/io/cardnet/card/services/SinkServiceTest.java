@@ -113,7 +113,7 @@ class SinkServiceTest {
             });
             try (SocketChannel ch = SocketChannel.open(server.getLocalAddress())) {
                 if (check != null) {
-                    writeAll(ch, SinkRequest.line(check));
+                    SinkRequest.write(ch, check);
                 }
                 writeAll(ch, ByteBuffer.wrap(payload));
                 TransferReport answered = TransferReport.awaitFrom(ch, "loopback", payload.length);

@@ -11,7 +11,6 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.management.ManagementFactory;
 import java.net.InetSocketAddress;
-import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.file.Path;
@@ -71,10 +70,7 @@ final class SendfileTransfer {
             long size = in.size();
             long sent = 0;
             try (StallWatch watch = StallWatch.on(ch)) {
-                ByteBuffer request = SinkRequest.line(check);
-                while (request.hasRemaining()) {
-                    ch.write(request);
-                }
+                SinkRequest.write(ch, check);
                 while (sent < size) {
                     sent += in.transferTo(sent, size - sent, ch);
                     watch.moved(sent);

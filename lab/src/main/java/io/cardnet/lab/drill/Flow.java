@@ -52,10 +52,7 @@ final class Flow implements AutoCloseable {
         SplittableRandom random = new SplittableRandom(name.hashCode());
         long start = System.nanoTime();
         try {
-            ByteBuffer request = SinkRequest.line(IntegrityCheck.SHA256);
-            while (request.hasRemaining()) {
-                channel.write(request);
-            }
+            SinkRequest.write(channel, IntegrityCheck.SHA256);
             while (!stopping) {
                 random.nextBytes(pattern);
                 ByteBuffer b = ByteBuffer.wrap(pattern);

@@ -6,7 +6,6 @@ import io.cardnet.card.services.TransferReport;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
-import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
@@ -55,10 +54,7 @@ public final class Sender {
                 }
                 long sent = 0;
                 try (StallWatch watch = StallWatch.on(ch)) {
-                    ByteBuffer request = SinkRequest.line(check);
-                    while (request.hasRemaining()) {
-                        ch.write(request);
-                    }
+                    SinkRequest.write(ch, check);
                     while (sent < size) {
                         long offset = sent % PATTERN;
                         sent += file.transferTo(offset, Math.min(PATTERN - offset, size - sent), ch);
