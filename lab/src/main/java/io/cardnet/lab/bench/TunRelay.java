@@ -4,6 +4,7 @@ import io.cardnet.lab.runtime.Shell;
 import io.cardnet.link.port.ChecksumMode;
 import io.cardnet.link.port.ChecksumPolicy;
 import io.cardnet.link.protocol.Data;
+import io.cardnet.link.protocol.Decoded;
 import io.cardnet.netdev.NetNamespace;
 import io.cardnet.netdev.NetdevException;
 import io.cardnet.netdev.Tun;
@@ -127,11 +128,10 @@ public final class TunRelay implements AutoCloseable {
         }
         Data data = Data.seal(frame, n);
         policy.outbound(data);
-        // Under --csum verify the receiving end refuses GSO packets; with offloads off none arrive, so what
-        // inbound answers (a drop reason or nothing) needs no handling here.
-        policy.inbound(data);
         io.position(0).limit(n);
-        if (to.write(io) == 0) {
+        // the receiving end's refusal (--csum verify refuses GSO packets, which offloads off never make) or a full
+        // TUN queue: the packet is dropped, as a bus end would drop it
+        if (policy.deliverable(data) instanceof Decoded.Refused<Data> || to.write(io) == 0) {
             refused++;
         } else {
             packets++;
@@ -150,7 +150,7 @@ public final class TunRelay implements AutoCloseable {
         return bytes;
     }
 
-    /** Packets a TUN would not take (its queue full); a healthy run has none. */
+    /** Packets dropped: refused by the checksum policy or not taken by a full TUN queue; a healthy run has none. */
     public long refused() {
         return refused;
     }
