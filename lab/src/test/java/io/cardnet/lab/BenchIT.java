@@ -19,8 +19,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * `cardnet bench sendfile` as a user runs it, on a small matrix: it must produce the JSON, the Markdown and the PNG,
- * every transfer must pass its SHA-256 check, and the labs and the veth baseline must leave nothing behind.
- * Speed is reported, never asserted.
+ * with every reference (veth and the TUN relay, each with iperf3's figure and the "tool was the limit" flag), every
+ * transfer must pass its check (CRC32C for timed runs, SHA-256 for each series' first), and the labs, the veth
+ * pair and the relay must leave nothing behind. Speed is reported, never asserted.
  */
 class BenchIT {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -28,6 +29,7 @@ class BenchIT {
     @Test
     void aSmallSendfileMatrixWritesJsonMarkdownAndAChart(@TempDir Path out) throws Exception {
         RootRequired.check();
+        RootRequired.requireTool("iperf3");
         CardnetCli.Run run = CardnetCli.run("bench", "sendfile", "--mtu", "1500,65535", "--size", "16M",
                 "--runs", "1", "--warmup", "1", "--out", out.toString());
         System.out.println(run.out());
@@ -38,26 +40,54 @@ class BenchIT {
             dir = s.findFirst().orElseThrow();
         }
         JsonNode report = JSON.readTree(dir.resolve("results.json").toFile());
+        assertEquals("crc32c", report.path("verify").asText(), "timed runs are checked with CRC32C by default");
+        assertTrue(report.path("integrity").asText().contains("SHA-256"), report.path("integrity").toString());
         assertEquals(2, report.path("cases").size());
         for (JsonNode c : report.path("cases")) {
-            assertTrue(c.path("sha256Ok").asBoolean(), "a transfer failed its SHA-256 check: " + c);
+            assertTrue(c.path("intact").asBoolean(), "a timed transfer failed its check: " + c);
+            assertTrue(c.path("sha256Ok").asBoolean(), "the case's SHA-256 transfer failed: " + c);
+            for (JsonNode r : c.path("runs")) {
+                assertEquals("crc32c", r.path("check").asText(), r.toString());
+                assertEquals(r.path("expected").asText(), r.path("received").asText(), "both ends' values: " + r);
+            }
             assertTrue(c.path("medianGbps").asDouble() > 0, c.toString());
             assertTrue(c.path("vethGbps").asDouble() > 0, "no veth baseline for " + c);
+            assertTrue(c.path("relayGbps").asDouble() > 0, "no TUN-relay figure for " + c);
+            assertTrue(c.path("ratioToRelay").asDouble() > 0, c.toString());
+            assertTrue(c.path("toolLimited").isBoolean(), "no 'tool was the limit' flag: " + c);
             assertTrue(c.path("kernelCpuSecondsPerGiB").asDouble() >= 0, c.toString());
         }
         assertEquals(2, report.path("baselines").size(), "one veth baseline per MTU");
+        for (JsonNode v : report.path("baselines")) {
+            assertEquals("veth", v.path("name").asText());
+            assertTrue(v.path("iperf3Gbps").asDouble() > 0, "no iperf3 figure over the veth: " + v);
+            assertTrue(v.path("toolLimited").isBoolean(), v.toString());
+            assertTrue(v.path("busyCores").asDouble() > 0, v.toString());
+            assertTrue(v.path("sha256Ok").asBoolean(), v.toString());
+        }
+        assertEquals(2, report.path("relays").size(), "one TUN relay per case setting (both MTUs)");
+        for (JsonNode r : report.path("relays")) {
+            assertEquals("tun-relay", r.path("name").asText());
+            assertTrue(r.path("medianGbps").asDouble() > 0 && r.path("iperf3Gbps").asDouble() > 0, r.toString());
+            assertTrue(r.path("relayCpu").asDouble() > 0, "the relay thread's CPU share is missing: " + r);
+            assertTrue(r.path("toolLimited").isBoolean() && r.path("sha256Ok").asBoolean(), r.toString());
+        }
+        JsonNode toe0 = report.path("iperf3");
+        assertTrue(toe0.path("gbps").asDouble() > 0 && toe0.path("relayGbps").asDouble() > 0, toe0.toString());
 
         String md = Files.readString(dir.resolve("results.md"));
         List<String> rows = md.lines().filter(l -> l.startsWith("| 1500 ") || l.startsWith("| 65535 ")).toList();
         assertEquals(2, rows.size(), md);
-        assertTrue(rows.stream().allMatch(r -> r.endsWith("| equal |")), md);
+        assertTrue(rows.stream().allMatch(r -> r.endsWith("| equal | equal |")), md);
+        assertTrue(md.contains("| veth | 1500 |") && md.contains("| tun-relay | 65535 |"), md);
+        assertTrue(md.contains("iperf3 -Z over toe0"), md);
 
         BufferedImage png = ImageIO.read(dir.resolve("goodput.png").toFile());
         assertNotNull(png, "goodput.png is not an image");
         assertTrue(png.getWidth() >= 800 && png.getHeight() >= 600);
 
         for (String ns : List.of("cardnet-benchuo-card", "cardnet-benchuo-host", "cardnet-bench-veth-a",
-                "cardnet-bench-veth-b")) {
+                "cardnet-bench-veth-b", "cardnet-bench-relay-a", "cardnet-bench-relay-b")) {
             assertTrue(!Files.exists(Path.of("/run/netns", ns)), ns + " was left behind");
         }
         TestLab.assertNothingLeft("benchuo", List.of());

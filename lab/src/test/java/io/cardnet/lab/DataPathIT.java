@@ -2,6 +2,7 @@ package io.cardnet.lab;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.cardnet.card.services.IntegrityCheck;
 import io.cardnet.card.services.TransferReport;
 import io.cardnet.lab.runtime.Shell;
 import io.cardnet.lab.tools.Sender;
@@ -76,10 +77,10 @@ class DataPathIT {
 
     @Test
     void oneGibHostToCardArrivesWithTheSameSha256() throws Exception {
-        Sender.Result r = TestLab.in(t.hostNs(), () -> Sender.send(new InetSocketAddress(CARD, 9), GIB, n -> { }));
-        System.out.printf("host→card 1 GiB: %.2f Gb/s, sha256 %s, card's sink %s%n", r.gbps(), r.sha256(), r.sink());
+        Sender.Result r = TestLab.in(t.hostNs(), () -> Sender.send(new InetSocketAddress(CARD, 9), GIB, IntegrityCheck.SHA256, n -> { }));
+        System.out.printf("host→card 1 GiB: %.2f Gb/s, sha256 %s, card's sink %s%n", r.gbps(), r.value(), r.sink());
         assertEquals(GIB, r.sink().bytes());
-        assertEquals(r.sha256(), r.sink().sha256());
+        assertEquals(r.value(), r.sink().value());
         assertTrue(r.match());
     }
 
@@ -87,11 +88,11 @@ class DataPathIT {
     void oneGibCardToHostArrivesWithTheSameSha256() throws Exception {
         try (Sink sink = TestLab.in(t.hostNs(), () -> Sink.listen(new InetSocketAddress(HOST, 5001)))) {
             CompletableFuture<TransferReport> received = TestLab.receiveOne(sink);
-            Sender.Result r = TestLab.in(t.cardNs(), () -> Sender.send(new InetSocketAddress(HOST, 5001), GIB, n -> { }));
+            Sender.Result r = TestLab.in(t.cardNs(), () -> Sender.send(new InetSocketAddress(HOST, 5001), GIB, IntegrityCheck.SHA256, n -> { }));
             TransferReport atHost = received.get(60, TimeUnit.SECONDS);
-            System.out.printf("card→host 1 GiB: %.2f Gb/s, sha256 %s, host's sink %s%n", r.gbps(), r.sha256(), atHost);
+            System.out.printf("card→host 1 GiB: %.2f Gb/s, sha256 %s, host's sink %s%n", r.gbps(), r.value(), atHost);
             assertEquals(GIB, atHost.bytes());
-            assertEquals(r.sha256(), atHost.sha256());
+            assertEquals(r.value(), atHost.value());
         }
     }
 
@@ -100,12 +101,12 @@ class DataPathIT {
         long forwardedBefore = txBytes(t.cardNs(), "eth0");
         try (Sink sink = TestLab.in(t.wireNs(), () -> Sink.listen(new InetSocketAddress(PEER, 5002)))) {
             CompletableFuture<TransferReport> received = TestLab.receiveOne(sink);
-            Sender.Result r = TestLab.in(t.hostNs(), () -> Sender.send(new InetSocketAddress(PEER, 5002), GIB, n -> { }));
+            Sender.Result r = TestLab.in(t.hostNs(), () -> Sender.send(new InetSocketAddress(PEER, 5002), GIB, IntegrityCheck.SHA256, n -> { }));
             TransferReport atPeer = received.get(60, TimeUnit.SECONDS);
             System.out.printf("host→wire 1 GiB via the card: %.2f Gb/s, sha256 %s, peer's sink %s%n", r.gbps(),
-                    r.sha256(), atPeer);
+                    r.value(), atPeer);
             assertEquals(GIB, atPeer.bytes());
-            assertEquals(r.sha256(), atPeer.sha256());
+            assertEquals(r.value(), atPeer.value());
         }
         long forwarded = txBytes(t.cardNs(), "eth0") - forwardedBefore;
         assertTrue(forwarded >= GIB, "the card's eth0 sent only " + forwarded + " bytes; the card did not route the flow");

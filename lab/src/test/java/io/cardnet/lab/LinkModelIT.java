@@ -153,7 +153,7 @@ class LinkModelIT {
         long dropped0 = t.counter("drop/h2c/fault_drop") + t.counter("drop/c2h/fault_drop");
         TestLab.Transfer x = t.hostToCard(256L << 20);
         long dropped = t.counter("drop/h2c/fault_drop") + t.counter("drop/c2h/fault_drop") - dropped0;
-        System.out.printf("drop 1%%: %d descriptors dropped, 256 MiB at %.2f Gb/s, sha256 %s%n", dropped,
+        System.out.printf("drop 1%%: %d descriptors dropped, 256 MiB at %.2f Gb/s, crc32c %s%n", dropped,
                 x.sent().gbps(), x.intact() ? "equal" : "DIFFERENT");
         assertTrue(dropped > 0, "no descriptor was dropped");
         assertTrue(x.intact(), "TCP should have recovered every drop");
@@ -167,7 +167,7 @@ class LinkModelIT {
         TestLab.Transfer x = t.hostToCard(256L << 20);
         long injected = t.counter("injected/h2c/bitflip") + t.counter("injected/c2h/bitflip") - injected0;
         long replays = t.counter("replay/h2c") + t.counter("replay/c2h") - replays0;
-        System.out.printf("bitflip 2%%: %d flips injected, %d replays, sha256 %s%n", injected, replays,
+        System.out.printf("bitflip 2%%: %d flips injected, %d replays, crc32c %s%n", injected, replays,
                 x.intact() ? "equal" : "DIFFERENT");
         assertTrue(injected > 10, "too few flips to show anything: " + injected);
         assertEquals(injected, replays, "every flip before the CRC must be detected and replayed");
@@ -179,7 +179,7 @@ class LinkModelIT {
         t.link("op", "fault", "kind", "poison", "probability", 0.05, "direction", "c2h");
         TestLab.Transfer trusting = t.cardToHost(16L << 20, 5011);
         long poisoned = t.counter("injected/c2h/poison");
-        System.out.printf("poison 5%% card→host, checksum-unnecessary: %d poisoned, sha256 %s%n", poisoned,
+        System.out.printf("poison 5%% card→host, checksum-unnecessary: %d poisoned, crc32c %s%n", poisoned,
                 trusting.intact() ? "equal" : "DIFFERENT (corruption reached the application)");
         assertTrue(poisoned > 0, "nothing was poisoned");
         assertFalse(trusting.intact(), "a trusting host should have passed the poisoned bytes to the application");
@@ -189,7 +189,7 @@ class LinkModelIT {
             long errors0 = ChecksumSemanticsIT.tcpCounter(verifying.hostNs(), "InCsumErrors");
             TestLab.Transfer checked = verifying.cardToHost(16L << 20, 5012);
             long errors = ChecksumSemanticsIT.tcpCounter(verifying.hostNs(), "InCsumErrors") - errors0;
-            System.out.printf("poison 5%% card→host, --csum verify: %d poisoned, host TcpInCsumErrors +%d, sha256 %s%n",
+            System.out.printf("poison 5%% card→host, --csum verify: %d poisoned, host TcpInCsumErrors +%d, crc32c %s%n",
                     verifying.counter("injected/c2h/poison"), errors, checked.intact() ? "equal" : "DIFFERENT");
             assertTrue(errors > 0, "the verifying host should have dropped poisoned segments");
             assertTrue(checked.intact(), "a verifying host must deliver only good data");
@@ -204,7 +204,7 @@ class LinkModelIT {
         TestLab.Transfer x = t.hostToCard(64L << 20);
         long lost = t.counter("injected/h2c/lost-doorbell") - lost0;
         long polled = t.counter("poll/h2c") - polled0;
-        System.out.printf("lost-doorbell 30%%: %d doorbells lost, %d poll-timer recoveries, sha256 %s%n", lost, polled,
+        System.out.printf("lost-doorbell 30%%: %d doorbells lost, %d poll-timer recoveries, crc32c %s%n", lost, polled,
                 x.intact() ? "equal" : "DIFFERENT");
         assertTrue(lost > 0, "no doorbell was lost");
         assertTrue(polled > 0, "the poll timer recovered nothing");
@@ -217,7 +217,7 @@ class LinkModelIT {
         long reordered0 = t.counter("injected/h2c/reorder") + t.counter("injected/c2h/reorder");
         TestLab.Transfer x = t.hostToCard(64L << 20);
         long reordered = t.counter("injected/h2c/reorder") + t.counter("injected/c2h/reorder") - reordered0;
-        System.out.printf("reorder 5%%: %d descriptors delivered after their successor, sha256 %s%n", reordered,
+        System.out.printf("reorder 5%%: %d descriptors delivered after their successor, crc32c %s%n", reordered,
                 x.intact() ? "equal" : "DIFFERENT");
         assertTrue(reordered > 0, "nothing was reordered");
         assertTrue(x.intact());
@@ -263,7 +263,7 @@ class LinkModelIT {
         }
         assertTrue(sawNoCarrier, "toe0 kept its carrier during the flap");
         TestLab.Transfer x = transfer.get(120, TimeUnit.SECONDS);
-        System.out.printf("2 s flap during 256 MiB host→card: sha256 %s, link epoch %d → %d%n",
+        System.out.printf("2 s flap during 256 MiB host→card: crc32c %s, link epoch %d → %d%n",
                 x.intact() ? "equal" : "DIFFERENT", epoch, t.lab.linkStatus().path("epoch").asLong());
         assertTrue(x.intact());
         assertTrue(t.lab.hostCarrier(), "toe0 has no carrier after the flap");

@@ -10,12 +10,11 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 
 /**
- * The card's sink: discards what it receives, counting bytes and hashing them; when the sender half-closes
- * it answers with a {@link TransferReport} so the sender can compare both ends' SHA-256.
+ * The card's sink: discards what it receives, counting bytes and checking them with the {@link IntegrityCheck} the
+ * sender asked for ({@link SinkRequest}; CRC32C by default); when the sender half-closes it answers with a
+ * {@link TransferReport} so the sender can compare both ends' values.
  */
 public final class SinkService implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(SinkService.class);
@@ -40,44 +39,46 @@ public final class SinkService implements AutoCloseable {
 
     private void serve(SocketChannel c) {
         try (c) {
-            TransferReport report = answer(c, bytes::increment);
+            TransferReport report = answer(c, IntegrityCheck.CRC32C, bytes::increment);
             transfers.increment();
-            log.info("sink: {} bytes from {}, sha256 {}", report.bytes(), c.getRemoteAddress(), report.sha256());
+            log.info("sink: {} from {}", report, c.getRemoteAddress());
         } catch (IOException e) {
             log.info("sink: a transfer ended early: {}", e.toString());
         }
     }
 
-    /** The sink's whole exchange: reads {@code c} to its end, hashing, then answers with the report line. */
-    public static TransferReport answer(SocketChannel c, java.util.function.DoubleConsumer progress) throws IOException {
-        TransferReport report = drain(c, progress);
+    /**
+     * The sink's whole exchange: reads {@code c} to its end, checking, then answers with the report line.
+     * {@code unasked} is the check for a sender that does not ask for one (see {@link SinkRequest}).
+     */
+    public static TransferReport answer(SocketChannel c, IntegrityCheck unasked, java.util.function.DoubleConsumer progress)
+            throws IOException {
+        TransferReport report = drain(c, unasked, progress);
         c.write(ByteBuffer.wrap(report.toJsonLine().getBytes(StandardCharsets.US_ASCII)));
         return report;
     }
 
-    /** Reads {@code c} to its end, hashing; {@code progress} hears each chunk's size. */
-    public static TransferReport drain(SocketChannel c, java.util.function.DoubleConsumer progress) throws IOException {
-        MessageDigest sha = sha256();
-        ByteBuffer buf = ByteBuffer.allocate(BUFFER);
+    /**
+     * Reads {@code c} to its end, checking every byte; {@code progress} hears each chunk's size. The buffer is
+     * direct so the socket reads straight into it (a heap buffer costs the JDK one more copy per read) and CRC32C
+     * runs its intrinsic over it in place: the check then costs a small fraction of the read itself.
+     */
+    public static TransferReport drain(SocketChannel c, IntegrityCheck unasked, java.util.function.DoubleConsumer progress)
+            throws IOException {
+        ByteBuffer buf = ByteBuffer.allocateDirect(BUFFER);
+        IntegrityCheck check = SinkRequest.read(c, buf, unasked);
+        IntegrityCheck.Running running = check.start();
         long total = 0;
-        int n;
-        while ((n = c.read(buf)) >= 0) {
-            if (n > 0) {
-                sha.update(buf.array(), 0, buf.position());
-                total += buf.position();
-                progress.accept(buf.position());
+        do {
+            if (buf.position() > 0) {
+                int n = buf.flip().remaining();
+                running.update(buf);
+                total += n;
+                progress.accept(n);
                 buf.clear();
             }
-        }
-        return TransferReport.of(total, sha.digest());
-    }
-
-    public static MessageDigest sha256() {
-        try {
-            return MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("this JVM has no SHA-256", e);
-        }
+        } while (c.read(buf) >= 0);
+        return new TransferReport(total, check, running.value());
     }
 
     @Override

@@ -1,14 +1,18 @@
 package io.cardnet.lab.bench;
 
+import io.cardnet.card.services.IntegrityCheck;
 import io.cardnet.link.model.LinkProfile;
 import io.cardnet.link.port.ChecksumMode;
 
 import java.util.ArrayList;
 import java.util.List;
 
-/** A sendfile benchmark: the matrix (each a list; the cases are every combination), how much to send, how often. */
+/**
+ * A sendfile benchmark: the matrix (each a list; the cases are every combination), how much to send, how often,
+ * and the check the timed runs use ({@code verify}).
+ */
 public record BenchSpec(List<Integer> mtus, List<Boolean> offloads, List<ChecksumMode> csums, List<String> links,
-                        List<String> directions, long size, int runs, int warmup) {
+                        List<String> directions, long size, int runs, int warmup, IntegrityCheck verify) {
     public BenchSpec {
         mtus = List.copyOf(mtus);
         offloads = List.copyOf(offloads);
@@ -37,6 +41,31 @@ public record BenchSpec(List<Integer> mtus, List<Boolean> offloads, List<Checksu
         if (runs < 1 || warmup < 0) {
             throw new IllegalArgumentException("--runs must be at least 1 and --warmup at least 0");
         }
+    }
+
+    /**
+     * How many transfers a series (a case, or a reference path) makes: at least one untimed, then the timed runs.
+     * The first untimed one is always SHA-256-checked end to end (see {@link #check(int)}).
+     */
+    public int transfers() {
+        return untimed() + runs;
+    }
+
+    /** True if transfer {@code i} of a series is timed; the ones before are warm-up. */
+    public boolean timed(int i) {
+        return i >= untimed();
+    }
+
+    /**
+     * The check of transfer {@code i}: SHA-256 for the first, which is untimed, so every case proves its bytes with
+     * a cryptographic digest without SHA-256's cost landing in a timed run; {@link #verify} for the rest.
+     */
+    public IntegrityCheck check(int i) {
+        return i == 0 ? IntegrityCheck.SHA256 : verify;
+    }
+
+    private int untimed() {
+        return Math.max(1, warmup);
     }
 
     /** Every combination, grouped so that cases sharing a lab (checksum mode, offload) run together. */

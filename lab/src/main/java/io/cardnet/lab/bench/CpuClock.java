@@ -24,6 +24,21 @@ final class CpuClock {
         }
     }
 
+    /** Seconds all CPUs have spent busy (everything but idle and iowait) since boot. */
+    static double busySeconds() {
+        try {
+            String[] f = Files.readAllLines(Path.of("/proc/stat")).getFirst().trim().split("\\s+");
+            // cpu user nice system idle iowait irq softirq steal ...
+            long busy = 0;
+            for (int i : new int[]{1, 2, 3, 6, 7, 8}) {
+                busy += Long.parseLong(f[i]);
+            }
+            return busy * TICK;
+        } catch (IOException | RuntimeException e) {
+            return Double.NaN;
+        }
+    }
+
     /** Seconds of user + system time of process {@code pid}, NaN if it is gone. */
     static double processSeconds(long pid) {
         try {

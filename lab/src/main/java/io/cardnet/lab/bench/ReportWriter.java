@@ -18,6 +18,7 @@ import java.awt.Color;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Locale;
 
 /** Writes a benchmark's results.json, results.md and goodput.png into its results directory. */
@@ -35,35 +36,71 @@ public final class ReportWriter {
         chart(report, dir.resolve("goodput.png"));
     }
 
-    /** The table a person reads: one row per configuration, and the baselines below. */
+    /** The tables a person reads: one row per configuration, then the references measured in the same run. */
     public static String markdown(Results.Report r) {
         StringBuilder b = new StringBuilder();
         b.append("# cardnet bench sendfile\n\n");
         b.append("Started ").append(r.startedAt()).append(" on ").append(r.machine()).append(". ")
                 .append(String.format(Locale.ROOT, "%,d bytes per transfer, %d runs after %d warm-up.%n%n", r.size(),
                         r.runs(), r.warmup()));
-        b.append("| MTU | offload | checksums | link | dir | goodput Gb/s (median, min–max) | × veth | model Gb/s |"
-                + " sender CPU s/GiB | kernel CPU s/GiB | card CPU s/GiB | interrupts/GiB | doorbells/GiB | SHA-256 |\n");
-        b.append("|---:|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
+        b.append("Integrity: ").append(r.integrity()).append("\n\n");
+        b.append("\"relay\" is the one-thread TUN relay with the case's MTU, checksums and offload: what this machine"
+                + " allows a TUN path in this run.\n\n");
+        b.append("| MTU | offload | checksums | link | dir | goodput Gb/s (median, min–max) | × veth | the machine allows (relay) Gb/s | × relay |"
+                + " model Gb/s | sender CPU s/GiB | kernel CPU s/GiB | card CPU s/GiB | interrupts/GiB | doorbells/GiB |"
+                + " tool the limit | ").append(r.verify().id()).append(", every run | SHA-256 |\n");
+        b.append("|---:|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---|\n");
         for (Results.Case c : r.cases()) {
             BenchCase k = c.config();
-            b.append(String.format(Locale.ROOT, "| %d | %s | %s | %s | %s | %.2f (%.2f–%.2f) | %.2f | %s | %.3f | %.3f | %.3f | %,.0f | %,.0f | %s |%n",
+            b.append(String.format(Locale.ROOT, "| %d | %s | %s | %s | %s | %.2f (%.2f–%.2f) | %.2f | %.2f | %.2f | %s | %.3f | %.3f | %.3f | %,.0f | %,.0f | %s | %s | %s |%n",
                     k.mtu(), k.offload() ? "on" : "off", k.csum().name().toLowerCase(), k.link(), k.direction(),
-                    c.medianGbps(), c.minGbps(), c.maxGbps(), c.ratioToVeth(),
+                    c.medianGbps(), c.minGbps(), c.maxGbps(), c.ratioToVeth(), c.relayGbps(), c.ratioToRelay(),
                     c.predictedGbps() == null ? "–" : String.format(Locale.ROOT, "%.2f", c.predictedGbps()),
                     c.senderCpuSecondsPerGiB(), c.kernelCpuSecondsPerGiB(), c.cardCpuSecondsPerGiB(),
-                    c.interruptsPerGiB(), c.doorbellsPerGiB(), c.sha256Ok() ? "equal" : "**differs**"));
+                    c.interruptsPerGiB(), c.doorbellsPerGiB(), c.toolLimited() ? "**yes**" : "no",
+                    c.intact() ? "equal" : "**differs**", c.sha256Ok() ? "equal" : "**differs**"));
         }
-        b.append("\nBaselines, same sender and sink:\n\n");
-        for (Results.Baseline v : r.baselines()) {
-            b.append(String.format(Locale.ROOT, "- %s, MTU %d: %.2f Gb/s (median of %d)%n", v.name(), v.mtu(),
-                    v.medianGbps(), v.runs().size()));
+        b.append("\n## References, same run\n\n");
+        b.append("The bench's own sender and sink, and iperf3 -Z (one stream), over each reference path. \"machine busy\""
+                + " is how many of the CPUs were busy during the iperf3 run (all of them: the machine allowed no more);"
+                + " \"relay thread\" is the forwarding thread's share of one core (near 1: the relay itself was the"
+                + " limit).\n\n");
+        b.append("| path | MTU | checksums | offload | bench sender Gb/s | iperf3 -Z Gb/s | bench ÷ iperf3 | machine busy, CPUs |"
+                + " relay thread, share of a core | tool the limit | SHA-256 |\n");
+        b.append("|---|---:|---|---|---:|---:|---:|---:|---:|---|---|\n");
+        List<Results.Reference> refs = new java.util.ArrayList<>(r.baselines());
+        refs.addAll(r.relays());
+        for (Results.Reference v : refs) {
+            boolean veth = v.relayCpu() == null && v.name().equals("veth");
+            b.append(String.format(Locale.ROOT, "| %s | %d | %s | %s | %.2f | %s | %s | %s | %s | %s | %s |%n", v.name(),
+                    v.mtu(), veth ? "–" : v.csum().name().toLowerCase(), veth ? "–" : v.offload() ? "on" : "off",
+                    v.medianGbps(), number(v.iperf3Gbps()),
+                    v.iperf3Gbps() == null ? "–" : number(v.medianGbps() / v.iperf3Gbps()), number(v.busyCores()),
+                    number(v.relayCpu()), v.toolLimited() ? "**yes**" : "no", v.sha256Ok() ? "equal" : "**differs**"));
         }
-        b.append("- iperf3 over toe0: ").append(r.iperf3()).append('\n');
+        Results.Toe0Iperf3 t = r.iperf3();
+        if (t != null) {
+            b.append(String.format(Locale.ROOT, "%n- iperf3 -Z over toe0 (mtu %d, checksums %s, offload %s): %s%n",
+                    t.mtu(), t.csum().name().toLowerCase(), t.offload() ? "on" : "off",
+                    t.gbps() == null ? t.note() : String.format(Locale.ROOT, "%.2f Gb/s; the relay allows %s (%s×)",
+                            t.gbps(), number(t.relayGbps()), number(t.ratioToRelay()))));
+        }
+        for (Results.Reference v : refs) {
+            if (v.toolLimited()) {
+                b.append(String.format(Locale.ROOT, "%n**The bench's sender or sink was the limit over %s at MTU %d**: it"
+                        + " moved %.2f Gb/s where iperf3 -Z moved %.2f (below %.0f%%). Ratios against this path compare"
+                        + " the tool with itself; read iperf3's figures for what the path allows.%n", v.name(), v.mtu(),
+                        v.medianGbps(), v.iperf3Gbps(), Results.TOOL_LIMIT_RATIO * 100));
+            }
+        }
         return b.toString();
     }
 
-    /** Goodput per configuration as bars, with the veth baseline at each configuration's MTU as a line. */
+    private static String number(Double d) {
+        return d == null || d.isNaN() ? "–" : String.format(Locale.ROOT, "%.2f", d);
+    }
+
+    /** Goodput per configuration as bars, with the veth and TUN-relay references of each configuration as lines. */
     static void chart(Results.Report r, Path png) throws IOException {
         System.setProperty("java.awt.headless", "true");
         DefaultCategoryDataset bars = new DefaultCategoryDataset();
@@ -72,6 +109,9 @@ public final class ReportWriter {
             String label = c.config().label();
             bars.addValue(c.medianGbps(), "cardnet (median)", label);
             veth.addValue(c.vethGbps(), "veth baseline", label);
+            if (!Double.isNaN(c.relayGbps())) {
+                veth.addValue(c.relayGbps(), "TUN relay (what the machine allows)", label);
+            }
         }
         CategoryAxis x = new CategoryAxis("configuration (MTU, offload, checksums, link, direction)");
         x.setCategoryLabelPositions(CategoryLabelPositions.UP_45);
@@ -83,6 +123,7 @@ public final class ReportWriter {
         plot.setDataset(1, veth);
         LineAndShapeRenderer line = new LineAndShapeRenderer(true, true);
         line.setSeriesPaint(0, Color.RED);
+        line.setSeriesPaint(1, new Color(0x2e8b57));
         plot.setRenderer(1, line);
         plot.setDatasetRenderingOrder(DatasetRenderingOrder.FORWARD);
         plot.setBackgroundPaint(Color.WHITE);

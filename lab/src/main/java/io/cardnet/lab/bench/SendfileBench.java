@@ -1,8 +1,6 @@
 package io.cardnet.lab.bench;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.cardnet.card.services.SinkService;
-import io.cardnet.card.services.TransferReport;
 import io.cardnet.lab.runtime.Component;
 import io.cardnet.lab.runtime.Lab;
 import io.cardnet.lab.runtime.LabConfig;
@@ -11,41 +9,38 @@ import io.cardnet.lab.runtime.Shell;
 import io.cardnet.lab.tools.Sink;
 import io.cardnet.link.model.LinkProfile;
 import io.cardnet.link.port.ChecksumMode;
-import io.cardnet.netdev.NetNamespace;
 
 import java.io.IOException;
-import java.io.OutputStream;
 import java.net.InetSocketAddress;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.security.MessageDigest;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.SplittableRandom;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
 /**
  * `cardnet bench sendfile`: a host application sends a file with sendfile(2) to the card's sink (h2c), or the card
- * sends it to a sink on the host (c2h), for every configuration of the matrix. The same sender over a veth pair
- * at the same MTU is the baseline every result is compared with. Each case's lab is isolated, so nothing of the
- * caller's namespace changes, and everything is removed at the end.
+ * sends it to a sink on the host (c2h), for every configuration of the matrix. Every result stands beside two
+ * references measured in the same run ({@link ReferencePaths}): the same sender over a veth pair at the same MTU
+ * (the kernel alone), and over a one-thread TUN relay with the case's settings (what the machine allows a TUN
+ * path), each also measured with iperf3 -Z so the bench can say when its own sender or sink was the limit. Each
+ * case's lab is isolated, so nothing of the caller's namespace changes, and everything is removed at the end.
+ *
+ * <p>Integrity without the cost landing in a run: the payload's CRC32C and SHA-256 are computed once while it is
+ * written; the sink checks every byte of every transfer (CRC32C, at link speed, unless {@code --verify sha256});
+ * and each series' first, untimed transfer is SHA-256-checked end to end.
  */
 public final class SendfileBench {
     private static final double GIB = 1L << 30;
     private static final int HOST_SINK_PORT = 5101;
-    private static final int VETH_SINK_PORT = 5102;
+    /** Where iperf3 over toe0 runs: the lab's MTU for the 64K claim, the first lab's checksum and offload. */
+    private static final int IPERF3_MTU = 65535;
     private static final java.time.Duration WARM_UP = java.time.Duration.ofSeconds(5);
 
     private final BenchSpec spec;
     private final Consumer<String> progress;
-    private Path payload;
-    private String payloadSha;
+    private BenchPayload payload;
 
     public SendfileBench(BenchSpec spec, Consumer<String> progress) {
         this.spec = spec;
@@ -112,16 +107,26 @@ public final class SendfileBench {
 
     private Results.Report measure(Labs labs) throws Exception {
         String started = Instant.now().toString();
-        payload = Files.createTempFile("cardnet-bench", ".bin");
+        progress.accept("writing the " + spec.size() + "-byte payload and its CRC32C and SHA-256 (off the clock)");
+        payload = BenchPayload.write(spec.size());
         try {
-            payloadSha = writePayload(payload, spec.size());
-            Map<Integer, Results.Baseline> veth = new LinkedHashMap<>();
+            ReferencePaths references = new ReferencePaths(spec, payload, progress);
+            Map<Integer, Results.Reference> veth = new LinkedHashMap<>();
             for (int mtu : spec.mtus().stream().distinct().toList()) {
-                veth.put(mtu, vethBaseline(mtu));
+                veth.put(mtu, references.veth(mtu));
+            }
+            List<BenchCase> all = spec.cases();
+            // one relay per setting the cases use, plus the one iperf3 over toe0 (in the first lab) is compared with
+            List<RelaySetting> settings = new ArrayList<>(all.stream().map(RelaySetting::of).distinct().toList());
+            if (Iperf3.installed()) {
+                settings.add(new RelaySetting(IPERF3_MTU, spec.csums().getFirst(), spec.offloads().getFirst()));
+            }
+            Map<RelaySetting, Results.Reference> relays = new LinkedHashMap<>();
+            for (RelaySetting r : settings.stream().distinct().toList()) {
+                relays.put(r, references.relay(r.mtu(), r.csum(), r.offload()));
             }
             List<Results.Case> cases = new ArrayList<>();
-            String iperf3 = "not installed";
-            List<BenchCase> all = spec.cases();
+            Results.Toe0Iperf3 iperf3 = null;
             int index = 0;
             for (ChecksumMode csum : spec.csums()) {
                 for (boolean offload : spec.offloads()) {
@@ -131,21 +136,38 @@ public final class SendfileBench {
                         warmUp(lab, group);
                         for (BenchCase c : group) {
                             index++;
-                            cases.add(runCase(lab, c, index, all.size(), veth.get(c.mtu())));
+                            cases.add(runCase(lab, c, index, all.size(), veth.get(c.mtu()), relays.get(RelaySetting.of(c))));
                         }
-                        if (iperf3.equals("not installed") && Iperf3.installed()) {
-                            iperf3 = iperf3OverToe0(lab);
+                        if (iperf3 == null) {
+                            iperf3 = iperf3OverToe0(lab, relays.get(new RelaySetting(IPERF3_MTU, csum, offload)));
                         }
                     } finally {
                         labs.done(lab);
                     }
                 }
             }
-            return new Results.Report(started, machine(), spec.size(), spec.runs(), spec.warmup(), cases,
-                    List.copyOf(veth.values()), iperf3);
+            return new Results.Report(started, machine(), spec.size(), spec.runs(), spec.warmup(), spec.verify(),
+                    integrity(spec), cases, List.copyOf(veth.values()), List.copyOf(relays.values()), iperf3);
         } finally {
-            Files.deleteIfExists(payload);
+            payload.delete();
         }
+    }
+
+    /** What a TUN relay reference is measured with: the settings of the lab it stands beside. */
+    private record RelaySetting(int mtu, ChecksumMode csum, boolean offload) {
+        static RelaySetting of(BenchCase c) {
+            return new RelaySetting(c.mtu(), c.csum(), c.offload());
+        }
+    }
+
+    /** How every transfer of this run was checked, in words, for the report. */
+    static String integrity(BenchSpec spec) {
+        return "The sender checks nothing on the clock: the payload's CRC32C and SHA-256 were computed once, while it"
+                + " was written. The sink checks every byte of every transfer with the check the sender asks for: "
+                + spec.verify().id() + " for timed runs"
+                + (spec.verify() == io.cardnet.card.services.IntegrityCheck.CRC32C
+                        ? " (the CPU's CRC32 instruction, far faster than any path here)" : "")
+                + "; the first, untimed transfer of every case and reference is SHA-256-checked end to end.";
     }
 
     // ------------------------------------------------------------------ labs and cases
@@ -157,31 +179,34 @@ public final class SendfileBench {
         return Lab.up(LabConfig.defaults(name).withIsolated(true).withCsum(csum).withOffload(offload), line -> { });
     }
 
-    private Results.Case runCase(Lab lab, BenchCase c, int index, int total, Results.Baseline veth) throws Exception {
+    private Results.Case runCase(Lab lab, BenchCase c, int index, int total, Results.Reference veth,
+                                 Results.Reference relay) throws Exception {
         setMtu(lab, c.mtu());
         lab.setLinkModel(c.link());
         List<Results.Run> runs = new ArrayList<>();
         JsonNode firstBefore = null;
         JsonNode lastAfter = null;
-        for (int i = 0; i < spec.warmup() + spec.runs(); i++) {
-            boolean warm = i < spec.warmup();
+        boolean sha256Ok = false;
+        for (int i = 0; i < spec.transfers(); i++) {
+            boolean timed = spec.timed(i);
             JsonNode before = lab.linkStatus();
-            Results.Run run = transfer(lab, c);
+            Results.Run run = transfer(lab, c, spec.check(i));
             JsonNode after = lab.linkStatus();
-            if (!warm) {
+            sha256Ok |= i == 0 && run.intact();
+            if (timed) {
                 runs.add(withCounters(run, before, after));
                 firstBefore = firstBefore == null ? before : firstBefore;
                 lastAfter = after;
             }
-            progress.accept(String.format("[%d/%d] %-48s %s %d/%d: %.2f Gb/s%s", index, total, c.label(),
-                    warm ? "warm-up" : "run", warm ? i + 1 : i - spec.warmup() + 1, warm ? spec.warmup() : spec.runs(),
-                    run.gbps(), run.sha256Ok() ? "" : "  SHA-256 MISMATCH"));
+            progress.accept(String.format("[%d/%d] %-48s %s %d: %.2f Gb/s (%s)%s", index, total, c.label(),
+                    timed ? "run" : "warm-up", i + 1, run.gbps(), run.check().id(),
+                    run.intact() ? "" : "  " + run.check().id().toUpperCase() + " MISMATCH"));
         }
         Double predicted = null;
         if (LinkProfile.parse(c.link()).paced()) {
             predicted = LinkPrediction.forDirection(c.link(), c.direction(), firstBefore, lastAfter).predictedGbps();
         }
-        return summarize(c, runs, predicted, veth.medianGbps());
+        return summarize(c, runs, predicted, veth, relay, sha256Ok);
     }
 
     /**
@@ -197,7 +222,7 @@ public final class SendfileBench {
                     "unlimited", direction);
             long until = System.nanoTime() + WARM_UP.toNanos();
             while (System.nanoTime() < until) {
-                transfer(lab, c);
+                transfer(lab, c, spec.verify());
             }
         }
     }
@@ -212,30 +237,22 @@ public final class SendfileBench {
         }
     }
 
-    /** One timed transfer of the payload in the case's direction, checked end to end. */
-    private Results.Run transfer(Lab lab, BenchCase c) throws Exception {
+    /** One timed transfer of the payload in the case's direction, checked end to end with {@code check}. */
+    private Results.Run transfer(Lab lab, BenchCase c, io.cardnet.card.services.IntegrityCheck check) throws Exception {
         double kernel0 = CpuClock.kernelSeconds();
         long cardPid = lab.pid(Component.CARD_NODE);
         double card0 = CpuClock.processSeconds(cardPid);
         SendfileTransfer.Outcome o;
-        TransferReport received;
         if (c.hostToCard()) {
             o = lab.onHostSide(() -> SendfileTransfer.send(new InetSocketAddress(lab.cardAddress(),
-                    io.cardnet.card.CardNodeConfig.SINK_PORT), payload));
-            received = o.sink();
+                    io.cardnet.card.CardNodeConfig.SINK_PORT), payload.file(), check));
         } else {
-            try (Sink sink = lab.onHostSide(() -> Sink.listen(new InetSocketAddress(lab.hostAddress(), HOST_SINK_PORT)))) {
-                CompletableFuture<TransferReport> r = acceptInBackground(sink);
-                o = NetNamespace.call(lab.names().cardNamespace(),
-                        () -> SendfileTransfer.send(new InetSocketAddress(lab.hostAddress(), HOST_SINK_PORT), payload));
-                received = r.get(5, TimeUnit.MINUTES);
+            InetSocketAddress host = new InetSocketAddress(lab.hostAddress(), HOST_SINK_PORT);
+            try (Sink sink = lab.onHostSide(() -> Sink.listen(host))) {
+                o = SendfileTransfer.toSink(sink, lab.names().cardNamespace(), host, payload.file(), check);
             }
         }
-        double kernel = CpuClock.kernelSeconds() - kernel0;
-        double card = CpuClock.processSeconds(cardPid) - card0;
-        boolean ok = received.bytes() == spec.size() && received.sha256().equals(payloadSha);
-        return new Results.Run(o.bytes(), o.seconds(), o.bytes() * 8 / o.seconds() / 1e9, ok, o.threadCpuSeconds(),
-                kernel, card, 0, 0);
+        return o.toRun(payload, check, CpuClock.kernelSeconds() - kernel0, CpuClock.processSeconds(cardPid) - card0);
     }
 
     private static Results.Run withCounters(Results.Run r, JsonNode before, JsonNode after) {
@@ -251,68 +268,42 @@ public final class SendfileBench {
                 doorbells += d;
             }
         }
-        return new Results.Run(r.bytes(), r.seconds(), r.gbps(), r.sha256Ok(), r.senderCpuSeconds(),
-                r.kernelCpuSeconds(), r.cardCpuSeconds(), interrupts, doorbells);
+        return new Results.Run(r.bytes(), r.seconds(), r.gbps(), r.check(), r.expected(), r.received(), r.intact(),
+                r.senderCpuSeconds(), r.kernelCpuSeconds(), r.cardCpuSeconds(), interrupts, doorbells);
     }
 
-    private static CompletableFuture<TransferReport> acceptInBackground(Sink sink) {
-        return CompletableFuture.supplyAsync(() -> {
-            try {
-                return sink.acceptOne();
-            } catch (IOException e) {
-                throw new java.io.UncheckedIOException(e);
-            }
-        });
-    }
-
-    // ------------------------------------------------------------------ baselines
-
-    private Results.Baseline vethBaseline(int mtu) throws Exception {
-        progress.accept("baseline: veth pair, mtu " + mtu);
-        List<Results.Run> runs = new ArrayList<>();
-        try (VethPair veth = VethPair.up(mtu);
-             Sink sink = NetNamespace.call(VethPair.B,
-                     () -> Sink.listen(new InetSocketAddress(VethPair.ADDRESS_B, VETH_SINK_PORT)))) {
-            for (int i = 0; i < spec.warmup() + spec.runs(); i++) {
-                double kernel0 = CpuClock.kernelSeconds();
-                CompletableFuture<TransferReport> r = acceptInBackground(sink);
-                SendfileTransfer.Outcome o = NetNamespace.call(VethPair.A,
-                        () -> SendfileTransfer.send(new InetSocketAddress(VethPair.ADDRESS_B, VETH_SINK_PORT), payload));
-                TransferReport received = r.get(5, TimeUnit.MINUTES);
-                boolean ok = received.bytes() == spec.size() && received.sha256().equals(payloadSha);
-                Results.Run run = new Results.Run(o.bytes(), o.seconds(), o.bytes() * 8 / o.seconds() / 1e9, ok,
-                        o.threadCpuSeconds(), CpuClock.kernelSeconds() - kernel0, 0, 0, 0);
-                if (i >= spec.warmup()) {
-                    runs.add(run);
-                }
-                progress.accept(String.format("[veth %d] %s: %.2f Gb/s", mtu, i < spec.warmup() ? "warm-up" : "run",
-                        run.gbps()));
-            }
+    /** iperf3 -Z over toe0 at the lab's 64K MTU, unlimited link, beside iperf3 over the relay with the same settings. */
+    private Results.Toe0Iperf3 iperf3OverToe0(Lab lab, Results.Reference relay) {
+        ChecksumMode csum = lab.config().csum();
+        boolean offload = lab.config().offload();
+        if (!Iperf3.installed()) {
+            return new Results.Toe0Iperf3(null, IPERF3_MTU, csum, offload, null, null, "iperf3 is not installed");
         }
-        return new Results.Baseline("veth", mtu, median(runs.stream().mapToDouble(Results.Run::gbps).toArray()), runs);
-    }
-
-    private String iperf3OverToe0(Lab lab) {
         try {
-            setMtu(lab, 65535);
+            setMtu(lab, IPERF3_MTU);
             lab.setLinkModel("unlimited");
             double gbps = lab.runtime() == io.cardnet.lab.runtime.LabRuntime.VM
                     ? Iperf3.runAgainstCard(lab, 5)
                     : Iperf3.run(lab.names().cardNamespace(), lab.hostNamespace(), lab.cardAddress(), 5);
-            progress.accept(String.format("baseline: iperf3 -Z over toe0 (mtu 65535, unlimited): %.2f Gb/s", gbps));
-            return String.format("%.2f Gb/s (iperf3 -Z, one stream, mtu 65535, unlimited, checksums %s)", gbps,
-                    lab.config().csum().name().toLowerCase());
+            Double relayGbps = relay == null ? null : relay.iperf3Gbps();
+            Double ratio = relayGbps == null ? null : gbps / relayGbps;
+            progress.accept(String.format("iperf3 -Z over toe0 (mtu %d, unlimited): %.2f Gb/s%s", IPERF3_MTU, gbps,
+                    ratio == null ? "" : String.format("; the relay allows %.2f (%.2f×)", relayGbps, ratio)));
+            return new Results.Toe0Iperf3(gbps, IPERF3_MTU, csum, offload, relayGbps, ratio,
+                    "iperf3 -Z, one stream, unlimited link");
         } catch (Exception e) {
-            return "failed: " + e.getMessage();
+            return new Results.Toe0Iperf3(null, IPERF3_MTU, csum, offload, null, null, "failed: " + e.getMessage());
         }
     }
 
     // ------------------------------------------------------------------ numbers
 
-    static Results.Case summarize(BenchCase c, List<Results.Run> runs, Double predicted, double vethGbps) {
+    static Results.Case summarize(BenchCase c, List<Results.Run> runs, Double predicted, Results.Reference veth,
+                                  Results.Reference relay, boolean sha256Ok) {
         double[] g = runs.stream().mapToDouble(Results.Run::gbps).toArray();
         double gib = runs.stream().mapToLong(Results.Run::bytes).sum() / GIB;
         double median = median(g);
+        double relayGbps = relay == null ? Double.NaN : relay.medianGbps();
         return new Results.Case(c, runs, median, java.util.Arrays.stream(g).min().orElse(0),
                 java.util.Arrays.stream(g).max().orElse(0),
                 runs.stream().mapToDouble(Results.Run::senderCpuSeconds).sum() / gib,
@@ -320,7 +311,8 @@ public final class SendfileBench {
                 runs.stream().mapToDouble(Results.Run::cardCpuSeconds).sum() / gib,
                 runs.stream().mapToLong(Results.Run::interrupts).sum() / gib,
                 runs.stream().mapToLong(Results.Run::doorbells).sum() / gib,
-                predicted, vethGbps, median / vethGbps, runs.stream().allMatch(Results.Run::sha256Ok));
+                predicted, veth.medianGbps(), median / veth.medianGbps(), relayGbps, median / relayGbps,
+                veth.toolLimited(), runs.stream().allMatch(Results.Run::intact), sha256Ok);
     }
 
     static double median(double[] values) {
@@ -330,21 +322,6 @@ public final class SendfileBench {
             return 0;
         }
         return v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
-    }
-
-    private static String writePayload(Path file, long size) throws IOException {
-        MessageDigest sha = SinkService.sha256();
-        byte[] block = new byte[1 << 20];
-        SplittableRandom random = new SplittableRandom(size);
-        try (OutputStream out = Files.newOutputStream(file)) {
-            for (long written = 0; written < size; written += block.length) {
-                random.nextBytes(block);
-                int n = (int) Math.min(block.length, size - written);
-                out.write(block, 0, n);
-                sha.update(block, 0, n);
-            }
-        }
-        return HexFormat.of().formatHex(sha.digest());
     }
 
     private static String machine() {

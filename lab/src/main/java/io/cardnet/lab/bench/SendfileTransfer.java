@@ -1,19 +1,28 @@
 package io.cardnet.lab.bench;
 
+import io.cardnet.card.services.IntegrityCheck;
+import io.cardnet.card.services.SinkRequest;
 import io.cardnet.card.services.TransferReport;
+import io.cardnet.lab.tools.Sink;
 import io.cardnet.lab.tools.StallWatch;
+import io.cardnet.netdev.NetNamespace;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.lang.management.ManagementFactory;
 import java.net.InetSocketAddress;
 import java.nio.channels.FileChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 
 /**
  * A host application sending a file with sendfile(2) ({@code FileChannel.transferTo} to a socket) to a sink,
- * which answers with its byte count and SHA-256. Run it on a thread inside the sender's namespace.
+ * which answers with its byte count and the value of the check the sender asked for. The sender itself checks
+ * nothing on the clock: the file's values are known before it starts. Run it on a thread inside the sender's
+ * namespace.
  */
 final class SendfileTransfer {
     private SendfileTransfer() {
@@ -21,9 +30,34 @@ final class SendfileTransfer {
 
     /** What one transfer did: bytes, wall time, the sending thread's CPU, and the sink's report. */
     record Outcome(long bytes, double seconds, double threadCpuSeconds, TransferReport sink) {
+        /** As a timed run of {@code payload} under {@code check}, with the CPU the caller measured around it. */
+        Results.Run toRun(BenchPayload payload, IntegrityCheck check, double kernelCpuSeconds, double cardCpuSeconds) {
+            String expected = payload.value(check);
+            return new Results.Run(bytes, seconds, bytes * 8 / seconds / 1e9, check, expected, sink.value(),
+                    sink.agrees(payload.size(), check, expected), threadCpuSeconds, kernelCpuSeconds, cardCpuSeconds,
+                    0, 0);
+        }
     }
 
-    static Outcome send(InetSocketAddress to, Path file) throws IOException {
+    /**
+     * One transfer from a thread in {@code senderNs} to {@code sink}, which this process serves meanwhile (its
+     * socket already lives in its own namespace).
+     */
+    static Outcome toSink(Sink sink, String senderNs, InetSocketAddress to, Path file, IntegrityCheck check)
+            throws Exception {
+        CompletableFuture<TransferReport> served = CompletableFuture.supplyAsync(() -> {
+            try {
+                return sink.acceptOne();
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        });
+        Outcome o = NetNamespace.call(senderNs, () -> send(to, file, check));
+        served.get(5, TimeUnit.MINUTES);
+        return o;
+    }
+
+    static Outcome send(InetSocketAddress to, Path file, IntegrityCheck check) throws IOException {
         var threads = ManagementFactory.getThreadMXBean();
         long cpu0 = threads.getCurrentThreadCpuTime();
         long start = System.nanoTime();
@@ -36,6 +70,7 @@ final class SendfileTransfer {
             long size = in.size();
             long sent = 0;
             try (StallWatch watch = StallWatch.on(ch)) {
+                SinkRequest.write(ch, check);
                 while (sent < size) {
                     sent += in.transferTo(sent, size - sent, ch);
                     watch.moved(sent);

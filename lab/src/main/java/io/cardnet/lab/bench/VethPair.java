@@ -3,8 +3,6 @@ package io.cardnet.lab.bench;
 import io.cardnet.lab.runtime.Shell;
 
 import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 
 /**
  * The baseline: two namespaces joined by a veth pair, the kernel-only path. It uses the same RFC 2544 range
@@ -22,14 +20,7 @@ final class VethPair implements AutoCloseable {
     static VethPair up(int mtu) throws IOException {
         VethPair p = new VethPair();
         try {
-            for (String ns : new String[]{A, B}) {
-                if (Files.exists(Path.of("/run/netns", ns))) {
-                    Shell.ip("netns", "del", ns);
-                }
-                Shell.ip("netns", "add", ns);
-                Shell.ipIn(ns, "link", "set", "lo", "up");
-                io.cardnet.lab.runtime.Lab.tuneTcpBuffers(ns);
-            }
+            BenchNamespaces.create(A, B);
             Shell.ipIn(A, "link", "add", "v0", "mtu", Integer.toString(mtu), "type", "veth", "peer", "name", "v1",
                     "mtu", Integer.toString(mtu), "netns", B);
             Shell.ipIn(A, "addr", "add", ADDRESS_A + "/30", "dev", "v0");
@@ -45,14 +36,6 @@ final class VethPair implements AutoCloseable {
 
     @Override
     public void close() {
-        for (String ns : new String[]{A, B}) {
-            try {
-                if (Files.exists(Path.of("/run/netns", ns))) {
-                    Shell.ip("netns", "del", ns);
-                }
-            } catch (IOException e) {
-                System.err.println("cardnet: could not remove " + ns + ": " + e.getMessage());
-            }
-        }
+        BenchNamespaces.remove(A, B);
     }
 }

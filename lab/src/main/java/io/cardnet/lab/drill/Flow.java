@@ -1,20 +1,20 @@
 package io.cardnet.lab.drill;
 
-import io.cardnet.card.services.SinkService;
+import io.cardnet.card.services.IntegrityCheck;
+import io.cardnet.card.services.SinkRequest;
 import io.cardnet.card.services.TransferReport;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
-import java.security.MessageDigest;
-import java.util.HexFormat;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 
 /**
  * One TCP stream of drill traffic: paced random bytes into a sink, hashed on the way out, so that at the end
- * both ends' byte counts and SHA-256 say whether the stream survived the swap intact. The socket is opened in
- * the namespace of the sender; after that, any thread may use it.
+ * both ends' byte counts and SHA-256 say whether the stream survived the swap intact. A drill's flows are paced
+ * at a few MiB/s, so SHA-256 costs them nothing and the report can name a cryptographic digest. The socket is
+ * opened in the namespace of the sender; after that, any thread may use it.
  */
 final class Flow implements AutoCloseable {
     private static final int CHUNK = 64 * 1024;
@@ -23,7 +23,7 @@ final class Flow implements AutoCloseable {
     private final boolean hardState;
     private final SocketChannel channel;
     private final long bytesPerSecond;
-    private final MessageDigest sha = SinkService.sha256();
+    private final IntegrityCheck.Running sha = IntegrityCheck.SHA256.start();
     private final Thread thread;
     private volatile boolean stopping;
     private volatile long sent;
@@ -52,13 +52,14 @@ final class Flow implements AutoCloseable {
         SplittableRandom random = new SplittableRandom(name.hashCode());
         long start = System.nanoTime();
         try {
+            SinkRequest.write(channel, IntegrityCheck.SHA256);
             while (!stopping) {
                 random.nextBytes(pattern);
                 ByteBuffer b = ByteBuffer.wrap(pattern);
                 while (b.hasRemaining()) {
                     channel.write(b);
                 }
-                sha.update(pattern);
+                sha.update(pattern, 0, CHUNK);
                 sent += CHUNK;
                 long due = start + sent * 1_000_000_000L / bytesPerSecond;
                 long wait = due - System.nanoTime();
@@ -114,14 +115,14 @@ final class Flow implements AutoCloseable {
             }
             thread.join(2_000);
         }
-        String mine = HexFormat.of().formatHex(sha.digest());
+        String mine = sha.value();
         long before = Math.max(0, sentAtSwap);
         if (failure != null) {
             return new DrillReport.FlowOutcome(name, hardState, sent, before, -1, false, false, "reset: " + failure);
         }
         try {
             TransferReport sink = TransferReport.awaitFrom(channel, name, sent);
-            boolean equal = sink.bytes() == sent && sink.sha256().equals(mine);
+            boolean equal = sink.agrees(sent, IntegrityCheck.SHA256, mine);
             return new DrillReport.FlowOutcome(name, hardState, sent, before, sink.bytes(), equal, true,
                     equal ? "survived, SHA-256 equal" : "survived, but the sink's bytes differ");
         } catch (IOException e) {

@@ -1,5 +1,6 @@
 package io.cardnet.lab.tools;
 
+import io.cardnet.card.services.IntegrityCheck;
 import io.cardnet.card.services.SinkService;
 import io.cardnet.card.services.TransferReport;
 
@@ -12,12 +13,20 @@ import java.util.function.Consumer;
 /** A sink anywhere (host side, wire peer): the card's sink protocol, for transfers that end off the card. */
 public final class Sink implements AutoCloseable {
     private final ServerSocketChannel server;
+    private final IntegrityCheck unasked;
 
-    private Sink(ServerSocketChannel server) {
+    private Sink(ServerSocketChannel server, IntegrityCheck unasked) {
         this.server = server;
+        this.unasked = unasked;
     }
 
+    /** A sink that runs the check each sender asks for, and CRC32C for senders that ask for none. */
     public static Sink listen(InetSocketAddress at) throws IOException {
+        return listen(at, IntegrityCheck.CRC32C);
+    }
+
+    /** As {@link #listen(InetSocketAddress)}, running {@code unasked} for senders that ask for no check (nc). */
+    public static Sink listen(InetSocketAddress at, IntegrityCheck unasked) throws IOException {
         ServerSocketChannel s = ServerSocketChannel.open();
         try {
             s.bind(at);
@@ -25,7 +34,7 @@ public final class Sink implements AutoCloseable {
             s.close();
             throw new IOException("cannot listen on " + at + ": " + e.getMessage(), e);
         }
-        return new Sink(s);
+        return new Sink(s, unasked);
     }
 
     public int port() throws IOException {
@@ -35,7 +44,7 @@ public final class Sink implements AutoCloseable {
     /** Serves one transfer, answers with its report, and returns it. */
     public TransferReport acceptOne() throws IOException {
         try (SocketChannel c = server.accept()) {
-            return SinkService.answer(c, n -> { });
+            return SinkService.answer(c, unasked, n -> { });
         }
     }
 
