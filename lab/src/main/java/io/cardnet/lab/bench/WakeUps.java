@@ -33,12 +33,33 @@ public final class WakeUps {
         return out;
     }
 
-    /** Wake-ups per round trip of each component between two snapshots, by display name. */
-    public static Map<String, Double> perRoundTrip(Map<Component, Long> before, Map<Component, Long> after, int roundTrips) {
+    /** Wake-ups per second of each component with no traffic, over {@code window}, by display name. */
+    public static Map<String, Double> idleRate(Lab lab, java.time.Duration window) throws InterruptedException {
+        Map<Component, Long> before = snapshot(lab);
+        long t0 = System.nanoTime();
+        Thread.sleep(window.toMillis());
+        Map<Component, Long> after = snapshot(lab);
+        double seconds = (System.nanoTime() - t0) / 1e9;
         Map<String, Double> out = new LinkedHashMap<>();
         for (Component c : Component.values()) {
             if (before.containsKey(c) && after.containsKey(c)) {
-                out.put(c.displayName(), (after.get(c) - before.get(c)) / (double) roundTrips);
+                out.put(c.displayName(), (after.get(c) - before.get(c)) / seconds);
+            }
+        }
+        return out;
+    }
+
+    /**
+     * Wake-ups per round trip of each component between two snapshots, by display name: what the run cost beyond the
+     * idle rate over its {@code seconds} (never below zero).
+     */
+    public static Map<String, Double> perRoundTrip(Map<Component, Long> before, Map<Component, Long> after, int roundTrips,
+                                                   Map<String, Double> idlePerSecond, double seconds) {
+        Map<String, Double> out = new LinkedHashMap<>();
+        for (Component c : Component.values()) {
+            if (before.containsKey(c) && after.containsKey(c)) {
+                double idle = idlePerSecond.getOrDefault(c.displayName(), 0.0) * seconds;
+                out.put(c.displayName(), Math.max(0, after.get(c) - before.get(c) - idle) / roundTrips);
             }
         }
         return out;
