@@ -182,7 +182,7 @@ public final class Lab implements AutoCloseable {
         } else {
             progress.accept(config.runtime() == LabRuntime.VM
                     ? "warming the host side's data path (a VM card: briefly, its emulated CPU is the limit)"
-                    : "warming the data path: 64K packets both ways through the card's echo (port 7), then small ones");
+                    : "warming the data path: 64K packets both ways through the card's echo (port 7), small ones beside them");
             r = WarmUp.run(this, config.runtime() == LabRuntime.VM ? WarmUp.Settings.VM : WarmUp.Settings.DEFAULT,
                     progress);
         }

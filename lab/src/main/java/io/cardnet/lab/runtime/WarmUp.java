@@ -11,6 +11,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 
@@ -18,8 +19,10 @@ import java.util.function.Consumer;
  * Makes a fresh lab ready to be measured. The AOT cache starts the three JVMs with their classes loaded and their
  * methods profiled, but JDK 25 keeps no compiled code in it: the JIT still compiles the data path on its first
  * packets, and a lab measured at once runs at a fraction of its warm speed for seconds. So real packets cross the
- * link until it is warm: 64K TSO packets both ways through the card's echo service (port 7) until consecutive short
- * windows agree, then small request/response packets (ACK-sized, the latency path), bounded by a deadline.
+ * link until it is warm: 64K TSO packets both ways through the card's echo service (port 7) and, beside them, small
+ * request/response packets (the path of pings and ACKs), until every JVM's JIT has fallen quiet ({@link JitWatch}:
+ * under 2 % of the last second spent compiling) — or, where a JVM does not say, until consecutive short windows'
+ * rates agree — bounded by a deadline.
  *
  * <p>The echo service is the card's own, so this works whatever the card is (a namespace or a VM).
  */
@@ -29,38 +32,41 @@ public final class WarmUp {
     private static final int SMALL = 64;
 
     /**
-     * @param deadline     give up waiting for a steady rate after this long (the lab is still usable, only warmer)
-     * @param window       one throughput sample
-     * @param tolerance    the last {@code steadyWindows} samples are within this fraction of their mean
-     * @param minimum      bulk traffic for at least this long, so the JIT has seen the path's steady state
-     * @param roundTrips   small request/response round trips after the bulk phase
+     * @param deadline      give up waiting after this long (the lab is still usable, only less warm)
+     * @param window        one throughput sample
+     * @param steadyWindows how many windows the criterion looks back over
+     * @param tolerance     rate criterion: those windows lie within this fraction of their mean
+     * @param jitShare      JIT criterion: each JVM compiled for less than this share of those windows
+     * @param minimum       traffic for at least this long
      */
-    public record Settings(Duration deadline, Duration window, double tolerance, int steadyWindows, Duration minimum,
-                           int roundTrips) {
-        public static final Settings DEFAULT = new Settings(Duration.ofSeconds(20), Duration.ofMillis(250), 0.10, 4,
-                Duration.ofSeconds(2), 3000);
+    public record Settings(Duration deadline, Duration window, int steadyWindows, double tolerance, double jitShare,
+                           Duration minimum) {
+        public static final Settings DEFAULT = new Settings(Duration.ofSeconds(20), Duration.ofMillis(250), 4, 0.10,
+                0.02, Duration.ofSeconds(1));
         /** A VM card under TCG is slow for reasons no warm-up changes: a short one, for the host side's JVMs. */
-        public static final Settings VM = new Settings(Duration.ofSeconds(5), Duration.ofMillis(500), 0.10, 3,
-                Duration.ofSeconds(1), 300);
+        public static final Settings VM = new Settings(Duration.ofSeconds(5), Duration.ofMillis(500), 2, 0.10, 0.02,
+                Duration.ofSeconds(1));
     }
 
     /**
      * What the warm-up did, for the state file and `lab status`.
      *
-     * @param outcome     {@code warm} (the rate settled), {@code deadline} (it had not settled by the deadline) or
+     * @param outcome     {@code warm} (a criterion was met), {@code deadline} (none was by the deadline) or
      *                    {@code skipped} ({@code --no-warm})
+     * @param criterion   what said it was warm: {@code jit-quiet} or {@code rate-steady}; or why not
      * @param millis      how long it took
      * @param bytes       bytes echoed (each crossed the bus twice)
      * @param packets     packets the bus moved meanwhile, both directions (its descriptor counters)
      * @param gbps        the echo rate of the last window, each way
      * @param windowsGbps every window's echo rate, each way
+     * @param compileMs   each JVM's JIT compile time at the end, ms
      * @param roundTrips  small request/response round trips
-     * @param rttMicros   their median round-trip time
+     * @param rttMicros   the median of the last 1024 round trips
      */
-    public record Result(String outcome, long millis, long bytes, long packets, double gbps, List<Double> windowsGbps,
-                         int roundTrips, double rttMicros) {
+    public record Result(String outcome, String criterion, long millis, long bytes, long packets, double gbps,
+                         List<Double> windowsGbps, Map<String, Long> compileMs, long roundTrips, double rttMicros) {
         public static Result skipped() {
-            return new Result("skipped", 0, 0, 0, 0, List.of(), 0, 0);
+            return new Result("skipped", "--no-warm", 0, 0, 0, 0, List.of(), Map.of(), 0, 0);
         }
 
         /** One line for the banner and progress. */
@@ -68,10 +74,9 @@ public final class WarmUp {
             if (outcome.equals("skipped")) {
                 return "not warmed (--no-warm): the first seconds of traffic run slower while the JIT compiles";
             }
-            return String.format("%s in %.1f s: %,d packets, %.2f GB echoed (last %.2f Gb/s each way), %d round trips"
-                            + " (median %.0f µs)%s", outcome.equals("warm") ? "warm" : "warmed", millis / 1000.0, packets,
-                    bytes / 1e9, gbps, roundTrips, rttMicros,
-                    outcome.equals("warm") ? "" : " — the rate had not settled by the deadline (a busy machine?)");
+            return String.format("%s in %.1f s (%s): %,d packets, %.2f GB echoed (last %.2f Gb/s each way), %,d small"
+                            + " round trips (median %.0f µs)", outcome.equals("warm") ? "warm" : "not settled", millis / 1000.0,
+                    criterion, packets, bytes / 1e9, gbps, roundTrips, rttMicros);
         }
     }
 
@@ -83,67 +88,46 @@ public final class WarmUp {
         long start = System.nanoTime();
         long packetsBefore = packets(lab);
         InetSocketAddress echo = new InetSocketAddress(lab.cardAddress(), ECHO_PORT);
-        Bulk bulk = bulk(lab, echo, s, progress, start);
-        long[] rtts = roundTrips(lab, echo, s.roundTrips());
-        long millis = (System.nanoTime() - start) / 1_000_000;
-        List<Double> w = bulk.windowsGbps();
-        return new Result(bulk.steady() ? "warm" : "deadline", millis, bulk.bytes(), packets(lab) - packetsBefore,
-                w.isEmpty() ? 0 : w.getLast(), w, rtts.length, rtts.length == 0 ? 0 : rtts[rtts.length / 2] / 1000.0);
-    }
-
-    private record Bulk(boolean steady, long bytes, List<Double> windowsGbps) {
-    }
-
-    /** 64K writes to the echo service from one thread, reads back on another, sampled every window. */
-    private static Bulk bulk(Lab lab, InetSocketAddress echo, Settings s, Consumer<String> progress, long start)
-            throws IOException {
-        SocketChannel ch = connect(lab, echo);
-        AtomicLong received = new AtomicLong();
-        Thread reader = Thread.ofPlatform().name("warm-up-reader").start(() -> {
-            ByteBuffer buf = ByteBuffer.allocateDirect(CHUNK);
-            try {
-                int n;
-                while ((n = ch.read(buf.clear())) >= 0) {
-                    received.addAndGet(n);
-                }
-            } catch (IOException e) {
-                // closed at the end
-            }
-        });
+        JitWatch jit = new JitWatch(lab);
+        SocketChannel bulk = connect(lab, echo);
+        SocketChannel small = connect(lab, echo);
+        small.setOption(StandardSocketOptions.TCP_NODELAY, true);
         StopFlag stop = new StopFlag();
-        Thread writer = Thread.ofPlatform().name("warm-up-writer").start(() -> {
-            ByteBuffer buf = ByteBuffer.allocateDirect(CHUNK);
-            try {
-                while (!stop.now) {
-                    ch.write(buf.clear());
-                }
-                ch.shutdownOutput();
-            } catch (IOException e) {
-                // the card went away: the reader ends too, and the window rate says so
-            }
-        });
+        AtomicLong received = new AtomicLong();
+        RoundTrips rtt = new RoundTrips();
+        List<Thread> threads = List.of(
+                Thread.ofPlatform().name("warm-up-reader").start(() -> drain(bulk, received)),
+                Thread.ofPlatform().name("warm-up-writer").start(() -> fill(bulk, stop)),
+                Thread.ofPlatform().name("warm-up-small").start(() -> rtt.run(small, stop)));
         List<Double> windows = new ArrayList<>();
-        long deadline = start + s.deadline().toNanos();
-        long minimum = start + s.minimum().toNanos();
-        long last = received.get();
-        long lastAt = System.nanoTime();
-        long nextNotice = lastAt + 1_000_000_000L;
-        boolean steady = false;
+        List<Map<String, Long>> compiled = new ArrayList<>();
+        String criterion = null;
         try {
-            while (System.nanoTime() < deadline && !steady) {
+            compiled.add(jit.sample());
+            long deadline = start + s.deadline().toNanos();
+            long minimum = start + s.minimum().toNanos();
+            long last = 0;
+            long lastAt = System.nanoTime();
+            long nextNotice = lastAt + 1_000_000_000L;
+            while (criterion == null && System.nanoTime() < deadline) {
                 Thread.sleep(s.window().toMillis());
                 long now = System.nanoTime();
                 long r = received.get();
                 windows.add(round((r - last) * 8.0 / (now - lastAt)));
+                compiled.add(jit.sample());
                 last = r;
                 lastAt = now;
-                steady = now >= minimum && steady(windows, s.steadyWindows(), s.tolerance());
+                if (now >= minimum) {
+                    criterion = jitQuiet(compiled, s.steadyWindows(), s.steadyWindows() * s.window().toMillis() * s.jitShare())
+                            ? "jit-quiet" : !jitKnown(compiled, lab) && steady(windows, s.steadyWindows(), s.tolerance())
+                            ? "rate-steady" : null;
+                }
                 if (now >= nextNotice) {
                     nextNotice += 1_000_000_000L;
                     progress.accept(String.format("warming the data path: %.0f s, %.2f Gb/s each way through the card's"
-                            + " echo", (now - start) / 1e9, windows.getLast()));
+                            + " echo, JIT %s", (now - start) / 1e9, windows.getLast(), compiling(compiled, s)));
                 }
-                if (!reader.isAlive()) {
+                if (!threads.getFirst().isAlive()) {
                     throw new LabException("the card's echo service (" + echo + ") closed the warm-up connection;"
                             + " see card-node's log, or skip the warm-up with --no-warm");
                 }
@@ -153,11 +137,110 @@ public final class WarmUp {
             throw new LabException("interrupted while warming up");
         } finally {
             stop.now = true;
-            join(writer);
-            join(reader);
-            ch.close();
+            threads.forEach(WarmUp::join);
+            bulk.close();
+            small.close();
         }
-        return new Bulk(steady, received.get(), List.copyOf(windows));
+        long millis = (System.nanoTime() - start) / 1_000_000;
+        return new Result(criterion != null ? "warm" : "deadline", criterion != null ? criterion
+                : "neither the JIT nor the rate settled within " + s.deadline().toSeconds() + " s (a busy machine?)",
+                millis, received.get(), packets(lab) - packetsBefore, windows.isEmpty() ? 0 : windows.getLast(),
+                List.copyOf(windows), compiled.getLast(), rtt.count(), rtt.recentMedianMicros());
+    }
+
+    /** Every JVM answered in the last {@code n} windows and compiled for at most {@code budgetMs} in them. */
+    static boolean jitQuiet(List<Map<String, Long>> samples, int n, double budgetMs) {
+        if (samples.size() <= n) {
+            return false;
+        }
+        Map<String, Long> now = samples.getLast();
+        Map<String, Long> then = samples.get(samples.size() - 1 - n);
+        return !now.isEmpty() && now.size() == then.size() && now.entrySet().stream()
+                .allMatch(e -> then.containsKey(e.getKey()) && e.getValue() - then.get(e.getKey()) <= budgetMs);
+    }
+
+    private static boolean jitKnown(List<Map<String, Long>> samples, Lab lab) {
+        return samples.getLast().size() == lab.state().metrics().size();
+    }
+
+    /** "sim 40 ms, card-node 120 ms, ..." compiled in the last second, for the progress line. */
+    private static String compiling(List<Map<String, Long>> samples, Settings s) {
+        int back = (int) Math.min(samples.size() - 1, 1000 / Math.max(1, s.window().toMillis()));
+        Map<String, Long> now = samples.getLast();
+        Map<String, Long> then = samples.get(samples.size() - 1 - back);
+        if (now.isEmpty()) {
+            return "not reported";
+        }
+        StringBuilder b = new StringBuilder();
+        now.forEach((k, v) -> b.append(b.isEmpty() ? "" : ", ").append(k).append(' ')
+                .append(v - then.getOrDefault(k, v)).append(" ms"));
+        return b.append(" in the last second").toString();
+    }
+
+    private static void fill(SocketChannel ch, StopFlag stop) {
+        ByteBuffer buf = ByteBuffer.allocateDirect(CHUNK);
+        try {
+            while (!stop.now) {
+                ch.write(buf.clear());
+            }
+            ch.shutdownOutput();
+        } catch (IOException e) {
+            // the card went away: the reader ends too, and the loop says so
+        }
+    }
+
+    private static void drain(SocketChannel ch, AtomicLong received) {
+        ByteBuffer buf = ByteBuffer.allocateDirect(CHUNK);
+        try {
+            int n;
+            while ((n = ch.read(buf.clear())) >= 0) {
+                received.addAndGet(n);
+            }
+        } catch (IOException e) {
+            // closed at the end
+        }
+    }
+
+    /** Small request/response round trips (TCP_NODELAY) until stopped: the path each ping and ACK takes. */
+    private static final class RoundTrips {
+        private final long[] recent = new long[1024];
+        private volatile long count;
+
+        void run(SocketChannel ch, StopFlag stop) {
+            ByteBuffer out = ByteBuffer.allocateDirect(SMALL);
+            ByteBuffer in = ByteBuffer.allocateDirect(SMALL);
+            try {
+                while (!stop.now) {
+                    long t0 = System.nanoTime();
+                    ch.write(out.clear());
+                    in.clear();
+                    while (in.hasRemaining()) {
+                        if (ch.read(in) < 0) {
+                            return;
+                        }
+                    }
+                    synchronized (recent) {
+                        recent[(int) (count % recent.length)] = System.nanoTime() - t0;
+                        count++;
+                    }
+                }
+            } catch (IOException e) {
+                // closed at the end
+            }
+        }
+
+        long count() {
+            return count;
+        }
+
+        double recentMedianMicros() {
+            long[] r;
+            synchronized (recent) {
+                r = Arrays.copyOf(recent, (int) Math.min(count, recent.length));
+            }
+            Arrays.sort(r);
+            return r.length == 0 ? 0 : r[r.length / 2] / 1000.0;
+        }
     }
 
     /** Set by the sampling thread, read by the writer. */
@@ -173,29 +256,6 @@ public final class WarmUp {
         List<Double> tail = windows.subList(windows.size() - n, windows.size());
         double mean = tail.stream().mapToDouble(Double::doubleValue).average().orElse(0);
         return mean > 0 && tail.stream().allMatch(x -> Math.abs(x - mean) <= tolerance * mean);
-    }
-
-    /** Small request/response round trips (TCP_NODELAY): the path each ping and ACK takes. Sorted nanos. */
-    private static long[] roundTrips(Lab lab, InetSocketAddress echo, int count) throws IOException {
-        long[] rtt = new long[count];
-        try (SocketChannel ch = connect(lab, echo)) {
-            ch.setOption(StandardSocketOptions.TCP_NODELAY, true);
-            ByteBuffer out = ByteBuffer.allocateDirect(SMALL);
-            ByteBuffer in = ByteBuffer.allocateDirect(SMALL);
-            for (int i = 0; i < count; i++) {
-                long t0 = System.nanoTime();
-                ch.write(out.clear());
-                in.clear();
-                while (in.hasRemaining()) {
-                    if (ch.read(in) < 0) {
-                        throw new LabException("the card's echo service closed the connection during the warm-up");
-                    }
-                }
-                rtt[i] = System.nanoTime() - t0;
-            }
-        }
-        Arrays.sort(rtt);
-        return rtt;
     }
 
     /** A connection from the host side's namespace (the socket stays there whichever thread uses it). */
