@@ -52,15 +52,7 @@ class LabCliIT {
         Process up = new ProcessBuilder(CardnetCli.command("lab", "up", "--isolated", "--name", name))
                 .redirectError(ProcessBuilder.Redirect.INHERIT).start();
         BufferedReader out = new BufferedReader(new InputStreamReader(up.getInputStream(), StandardCharsets.UTF_8));
-        StringBuilder printed = new StringBuilder();
-        String line;
-        while ((line = out.readLine()) != null) {
-            printed.append(line).append('\n');
-            if (line.startsWith("Logs:")) {
-                break;
-            }
-        }
-        String text = printed.toString();
+        String text = readUntil(out, line -> line.startsWith("Logs:"));
         assertTrue(text.contains("lab '" + name + "' is up"), text);
         assertTrue(text.contains("ping -M do -s 65000"), "tells the user what to try: " + text);
         assertTrue(text.contains("http://127.0.0.1:9470/metrics"), text);
@@ -71,6 +63,22 @@ class LabCliIT {
 
         Shell.check(List.of("kill", "-INT", Long.toString(up.pid())));
         assertTrue(up.waitFor(30, TimeUnit.SECONDS), "lab up did not exit after Ctrl-C");
+        TestLab.assertNothingLeft(name, pids);
+    }
+
+    @Test
+    void ctrlCWhileTheLabWarmsUpRemovesEverything() throws Exception {
+        Process up = new ProcessBuilder(CardnetCli.command("lab", "up", "--isolated", "--name", name))
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        BufferedReader err = new BufferedReader(new InputStreamReader(up.getErrorStream(), StandardCharsets.UTF_8));
+        String printed = readUntil(err, line -> line.contains("warming the data path"));
+        assertTrue(printed.contains("warming the data path"), "no warm-up:\n" + printed);
+        LabState state = LabState.load(LabConfig.RUN_ROOT.resolve(name));
+        List<Long> pids = state.processes().values().stream().map(LabState.Proc::pid).toList();
+        Shell.check(List.of("kill", "-INT", Long.toString(up.pid())));
+        var rest = java.util.concurrent.CompletableFuture.supplyAsync(() -> err.lines().collect(java.util.stream.Collectors.joining("\n")));
+        assertTrue(up.waitFor(60, TimeUnit.SECONDS), "lab up did not exit after Ctrl-C during its warm-up");
+        assertTrue(rest.get(10, TimeUnit.SECONDS).contains("is down; nothing left behind"), printed);
         TestLab.assertNothingLeft(name, pids);
     }
 
@@ -177,6 +185,19 @@ class LabCliIT {
                 }
             }
         }
+    }
+
+    /** What {@code in} printed up to and including the first line {@code last} accepts (or its end). */
+    private static String readUntil(BufferedReader in, java.util.function.Predicate<String> last) throws IOException {
+        StringBuilder printed = new StringBuilder();
+        String line;
+        while ((line = in.readLine()) != null) {
+            printed.append(line).append('\n');
+            if (last.test(line)) {
+                break;
+            }
+        }
+        return printed.toString();
     }
 
     @Test

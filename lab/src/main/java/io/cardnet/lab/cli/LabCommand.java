@@ -145,11 +145,14 @@ final class LabCommand {
             long start = System.nanoTime();
             Lab l = Lab.up(cfg, Output::progress);
             // From here Ctrl-C removes the lab, also while it warms up (a detached lab up keeps it once warm).
-            Thread hook = downOnExit(l);
+            DownOnExit down = new DownOnExit(l);
             try {
                 l.warmUp(noWarm);
             } catch (RuntimeException | java.io.IOException e) {
-                Runtime.getRuntime().removeShutdownHook(hook);
+                if (down.started()) {
+                    return 130; // Ctrl-C: the hook is taking the lab down, and the warm-up lost its card
+                }
+                down.cancel();
                 Output.progress("warming the lab up failed; removing it");
                 l.down();
                 throw e;
@@ -162,18 +165,20 @@ final class LabCommand {
             }
             System.out.flush();
             if (detach) {
-                Runtime.getRuntime().removeShutdownHook(hook);
+                down.cancel();
                 return 0;
             }
-            return stayInForeground(l, hook);
+            return stayInForeground(l, down);
         }
 
         /** A shutdown hook (Ctrl-C, SIGTERM) that takes the lab down once. */
-        private static Thread downOnExit(Lab l) {
-            boolean[] tornDown = {false};
-            Thread hook = new Thread(() -> {
-                synchronized (tornDown) {
-                    if (!tornDown[0]) {
+        private static final class DownOnExit {
+            private final Thread hook;
+            private final java.util.concurrent.atomic.AtomicBoolean started = new java.util.concurrent.atomic.AtomicBoolean();
+
+            DownOnExit(Lab l) {
+                hook = new Thread(() -> {
+                    if (started.compareAndSet(false, true)) {
                         Output.progress("taking the lab down");
                         try {
                             l.down();
@@ -181,23 +186,39 @@ final class LabCommand {
                         } catch (RuntimeException e) {
                             System.err.println("cardnet: " + e.getMessage());
                         }
-                        tornDown[0] = true;
                     }
+                }, "lab-down");
+                Runtime.getRuntime().addShutdownHook(hook);
+            }
+
+            /** True once the JVM is shutting down and the lab is being (or has been) taken down. */
+            boolean started() {
+                return started.get();
+            }
+
+            void cancel() {
+                try {
+                    Runtime.getRuntime().removeShutdownHook(hook);
+                } catch (IllegalStateException e) {
+                    // already shutting down: the hook runs anyway
                 }
-            }, "lab-down");
-            Runtime.getRuntime().addShutdownHook(hook);
-            return hook;
+            }
         }
 
-        private static int stayInForeground(Lab l, Thread hook) throws InterruptedException {
+        private static int stayInForeground(Lab l, DownOnExit down) throws InterruptedException {
             Thread main = Thread.currentThread();
             Map<String, Boolean> alive = new LinkedHashMap<>();
             while (true) {
                 Thread.sleep(1000);
                 if (!Files.exists(LabState.file(l.runDir()))) {
-                    Output.progress("the lab was taken down elsewhere; exiting");
-                    Runtime.getRuntime().removeShutdownHook(hook);
+                    if (!down.started()) {
+                        Output.progress("the lab was taken down elsewhere; exiting");
+                        down.cancel();
+                    }
                     return 0;
+                }
+                if (down.started()) {
+                    continue; // Ctrl-C: its processes stop now, which is no news
                 }
                 l.refresh();
                 for (Component c : Component.values()) {
