@@ -13,6 +13,7 @@ DASHBOARDS = {
     "bus": ("cardnet: the bus", [
         ("Throughput per direction", "bps", 'sum by (direction) (rate(cardnet_bus_bytes_total[1m])) * 8', "{{direction}}"),
         ("Descriptors per second", "ops", 'sum by (direction) (rate(cardnet_bus_frames_total[1m]))', "{{direction}}"),
+        ("Throughput per queue pair (direct rings)", "bps", 'sum by (direction, queue) (rate(cardnet_bus_queue_bytes_total[1m])) * 8', "{{direction}} queue {{queue}}"),
         ("Ring occupancy", "short", 'max by (direction) (cardnet_ring_occupancy)', "{{direction}}"),
         ("Credit stalls per second", "ops", 'sum by (job, direction) (rate(cardnet_tun_credit_stalls_total[1m]))', "{{job}} {{direction}}"),
         ("Doorbells per second", "ops", 'sum by (direction) (rate(cardnet_bus_doorbells_total[1m]))', "{{direction}}"),

@@ -2,6 +2,7 @@ package io.cardnet.benchmarks;
 
 import io.cardnet.link.dma.DmaRegion;
 import io.cardnet.link.protocol.Data;
+import io.cardnet.link.protocol.Decoded;
 import io.cardnet.link.protocol.Desc;
 import io.cardnet.link.protocol.FrameDecoder;
 import io.cardnet.link.protocol.FrameEncoder;
@@ -76,8 +77,8 @@ public class DataPathBenchmarks {
     /** What the simulator does with every descriptor it is given: check the frame like a socket's. */
     @Benchmark
     public Object checkDataFrame() {
-        Object checked = FrameDecoder.dataOrFault(frame.retainedSlice(0, frame.writerIndex()));
-        if (checked instanceof Data d) {
+        Decoded<Data> checked = FrameDecoder.data(frame.retainedSlice(0, frame.writerIndex()));
+        if (checked instanceof Decoded.Ok<Data>(Data d)) {
             d.release();
         }
         return checked;

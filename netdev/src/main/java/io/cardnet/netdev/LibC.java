@@ -69,6 +69,7 @@ final class LibC {
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT));
     private static final MethodHandle SETNS = capturing("setns", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
     private static final MethodHandle EVENTFD = capturing("eventfd", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
+    private static final MethodHandle MKFIFO = capturing("mkfifo", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
     // strerrordesc_np (glibc 2.32+) is the English text whatever the locale; plain strerror follows
     // LC_MESSAGES, which the JVM sets from the environment. Use the former when it exists.
     private static final MethodHandle STRERROR = LINKER.downcallHandle(
@@ -177,6 +178,14 @@ final class LibC {
     static int eventfd(int initval, int flags) {
         try {
             return (int) EVENTFD.invokeExact(STATE.get(), initval, flags);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    static int mkfifo(String path, int mode) {
+        try (Arena arena = Arena.ofConfined()) {
+            return (int) MKFIFO.invokeExact(STATE.get(), arena.allocateFrom(path), mode);
         } catch (Throwable t) {
             throw rethrow(t);
         }

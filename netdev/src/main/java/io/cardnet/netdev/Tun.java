@@ -69,7 +69,13 @@ public final class Tun implements AutoCloseable {
     static final long TUNSETVNETHDRSZ = LibC.iow('T', 216, Integer.BYTES);
     static final long TUNSETVNETLE = LibC.iow('T', 220, Integer.BYTES);
     static final long TUNSETCARRIER = LibC.iow('T', 226, Integer.BYTES);
+    static final long TUNSETQUEUE = LibC.iow('T', 217, Integer.BYTES);
     private static final short IFF_TUN = 0x0001;
+    private static final short IFF_MULTI_QUEUE = 0x0100;
+    private static final short IFF_ATTACH_QUEUE = 0x0200;
+    private static final short IFF_DETACH_QUEUE = 0x0400;
+    /** The kernel's limit is 256 queues per TUN; cardnet never asks for more than this. */
+    public static final int MAX_QUEUES = 16;
     private static final short IFF_NO_PI = 0x1000;
     private static final short IFF_VNET_HDR = 0x4000;
     private static final String TUN_PATH = "/dev/net/tun";
@@ -97,6 +103,32 @@ public final class Tun implements AutoCloseable {
      * @param offloads what the reader can handle; see {@link #setOffloads}
      */
     public static Tun open(String name, Set<Offload> offloads) throws NetdevException {
+        return open(name, offloads, false);
+    }
+
+    /**
+     * Creates a TUN device with {@code queues} queues ({@code IFF_MULTI_QUEUE}), one fd each, the way a multi-queue
+     * NIC driver (virtio-net, vhost) attaches one queue pair per CPU: the kernel spreads flows over the attached
+     * queues by their hash, so one flow stays on one queue. Closing every queue removes the device.
+     */
+    public static java.util.List<Tun> openQueues(String name, int queues, Set<Offload> offloads) throws NetdevException {
+        if (queues < 1 || queues > MAX_QUEUES) {
+            throw new IllegalArgumentException("queues must be 1.." + MAX_QUEUES + ", was " + queues);
+        }
+        java.util.List<Tun> opened = new java.util.ArrayList<>();
+        try {
+            opened.add(open(name, offloads, true));
+            for (int q = 1; q < queues; q++) {
+                opened.add(open(opened.getFirst().name(), offloads, true));
+            }
+            return java.util.List.copyOf(opened);
+        } catch (NetdevException | RuntimeException e) {
+            opened.forEach(Tun::close);
+            throw e;
+        }
+    }
+
+    private static Tun open(String name, Set<Offload> offloads, boolean multiQueue) throws NetdevException {
         String requested = name == null ? "" : name;
         String label = requested.isEmpty() ? "tun%d" : requested;
         Set<Offload> wanted = copy(offloads);
@@ -108,7 +140,7 @@ public final class Tun implements AutoCloseable {
         int wakeFd = -1;
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment ifr = Ifreq.allocate(arena, "TUNSETIFF " + label, requested);
-            ifr.set(JAVA_SHORT, Ifreq.UNION, (short) (IFF_TUN | IFF_NO_PI | IFF_VNET_HDR));
+            ifr.set(JAVA_SHORT, Ifreq.UNION, (short) (IFF_TUN | IFF_NO_PI | IFF_VNET_HDR | (multiQueue ? IFF_MULTI_QUEUE : 0)));
             if (LibC.ioctl(fd, TUNSETIFF, ifr) < 0) {
                 int e = LibC.errno();
                 throw new NetdevException("TUNSETIFF " + label, e, setIffHint(e, label));
@@ -147,6 +179,27 @@ public final class Tun implements AutoCloseable {
                 LibC.close(wakeFd);
             }
             throw e;
+        }
+    }
+
+    /**
+     * TUNSETQUEUE: attaches this queue (the kernel may steer packets to it) or detaches it (it gets none, and a
+     * write to it fails), like {@code ethtool -L combined N} on a multi-queue NIC. Only for {@link #openQueues}.
+     */
+    public void setQueueAttached(boolean attached) throws NetdevException {
+        enter("TUNSETQUEUE " + name);
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment ifr = Ifreq.allocate(arena, "TUNSETQUEUE " + name, "");
+            ifr.set(JAVA_SHORT, Ifreq.UNION, attached ? IFF_ATTACH_QUEUE : IFF_DETACH_QUEUE);
+            if (LibC.ioctl(fd, TUNSETQUEUE, ifr) < 0) {
+                int e = LibC.errno();
+                // attaching an attached queue (or detaching a detached one) is EINVAL: nothing to do
+                if (e != Errno.EINVAL) {
+                    throw new NetdevException("TUNSETQUEUE " + name + (attached ? " attach" : " detach"), e, null);
+                }
+            }
+        } finally {
+            exit();
         }
     }
 

@@ -32,11 +32,13 @@ public final class LatencyBench {
     }
 
     /**
-     * The whole run; {@code ratios} are card p50 / veth p50 per TCP message size, {@code pingRatios} the same per
+     * The whole run; {@code wakeUpsPerPing}: per ping pattern, how often each lab process's bus thread slept and was
+     * woken per round trip to the card ({@link WakeUps}); {@code ratios} are card p50 / veth p50 per TCP message size, {@code pingRatios} the same per
      * ping pattern.
      */
     public record Report(String startedAt, String link, List<Stats> ping, Map<String, Double> pingRatios,
-                         List<Stats> card, List<Stats> veth, Map<Integer, Double> ratios) {
+                         List<Stats> card, List<Stats> veth, Map<Integer, Double> ratios,
+                         Map<String, Map<String, Double>> wakeUpsPerPing) {
     }
 
     /**
@@ -108,9 +110,12 @@ public final class LatencyBench {
             card.add(lab.onHostSide(() -> measure("card", echo, size)));
             progress.accept(describe(card.getLast()));
         }
+        Map<String, Map<String, Double>> wakeUps = new java.util.LinkedHashMap<>();
         for (PingPattern p : PingPattern.values()) {
+            Map<io.cardnet.lab.runtime.Component, Long> before = WakeUps.snapshot(lab);
             ping.add(ping("card", lab.hostNamespace(), lab.cardAddress(), p));
-            progress.accept(describe(ping.getLast()));
+            wakeUps.put(p.label, WakeUps.perRoundTrip(before, WakeUps.snapshot(lab), warmup + count));
+            progress.accept(describe(ping.getLast()) + "; bus-thread wake-ups per ping " + wakeUps.get(p.label));
         }
         List<Stats> veth = new ArrayList<>();
         try (VethPair pair = VethPair.up(65535);
@@ -133,7 +138,7 @@ public final class LatencyBench {
         for (PingPattern p : PingPattern.values()) {
             pingRatios.put(p.label, ping.get(p.ordinal()).p50() / ping.get(PingPattern.values().length + p.ordinal()).p50());
         }
-        return new Report(started, link, ping, pingRatios, card, veth, ratios);
+        return new Report(started, link, ping, pingRatios, card, veth, ratios, wakeUps);
     }
 
     /**
@@ -219,6 +224,21 @@ public final class LatencyBench {
             b.append(String.format(java.util.Locale.ROOT, "| %s | veth | %.0f | %.0f | %.0f | 1.0 |%n", p.label, v.p50(),
                     v.p99(), v.max()));
         }
+        b.append('\n');
+        b.append("Bus-thread wake-ups per ping to the card (voluntary context switches of each process's event loop,"
+                + " counted by the kernel):\n\n| ping | ");
+        List<String> components = r.wakeUpsPerPing().values().stream().findFirst().map(m -> List.copyOf(m.keySet()))
+                .orElse(List.of());
+        b.append(String.join(" | ", components)).append(" | total |\n|---|");
+        b.append("---:|".repeat(components.size() + 1)).append('\n');
+        r.wakeUpsPerPing().forEach((pattern, perComponent) -> {
+            b.append("| ").append(pattern).append(" | ");
+            for (String c : components) {
+                b.append(String.format(java.util.Locale.ROOT, "%.2f | ", perComponent.getOrDefault(c, 0.0)));
+            }
+            b.append(String.format(java.util.Locale.ROOT, "%.2f |%n",
+                    perComponent.values().stream().mapToDouble(Double::doubleValue).sum()));
+        });
         b.append('\n');
         b.append("| size | path | p50 µs | p99 µs | max µs | p50 × veth |\n|---:|---|---:|---:|---:|---:|\n");
         for (int i = 0; i < r.card().size(); i++) {

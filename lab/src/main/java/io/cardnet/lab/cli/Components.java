@@ -92,6 +92,11 @@ final class Components {
                         + " packets then stay in memory all three processes map, and only descriptors cross the sockets.")
         Path dma;
 
+        @Option(names = "--queues", defaultValue = "8", paramLabel = "N",
+                description = "The most queue pairs a link may run (1..8), each with its own direct rings and doorbells"
+                        + " (default: ${DEFAULT-VALUE}); the ends' --queues decide how many they use.")
+        int queues;
+
         @Option(names = "--test-corrupt-tcp-csum-to-host", defaultValue = "0", paramLabel = "N",
                 description = "Test switch: flip the TCP checksum of every Nth TCP packet toward the host (0 = off).")
         int corruptEvery;
@@ -103,7 +108,7 @@ final class Components {
         public Integer call() throws Exception {
             var addr = Converters.hostPort(metrics, "--metrics");
             SimulatorConfig cfg = new SimulatorConfig(BusAddress.parse(hostPort), BusAddress.parse(cardPort), control,
-                    bus.liveness(), corruptEvery, dma);
+                    bus.liveness(), corruptEvery, dma, queues);
             var registry = MetricsServer.newRegistry("pci-link-sim");
             MetricsServer server = MetricsServer.start(registry, addr.getHostString(), addr.getPort());
             LinkSimulator sim;
@@ -145,9 +150,20 @@ final class Components {
                         + " the kernel checksums and segments in software (default: ${DEFAULT-VALUE}).")
         String offload;
 
+        @Option(names = "--queues", defaultValue = "1", paramLabel = "N",
+                description = "Queue pairs (1..8): the TUN gets N queues (IFF_MULTI_QUEUE), each pumped by a bus thread of"
+                        + " its own with its own rings, credits and doorbells; the kernel keeps each flow on one queue."
+                        + " The link runs as many as both ends and the simulator offer, on the direct rings; else 1"
+                        + " (default: ${DEFAULT-VALUE}).")
+        int queues;
+
         TunEndConfig config(Role role, String device, Liveness liveness) {
+            if (queues < 1 || queues > io.cardnet.link.port.BusPortConfig.MAX_QUEUES) {
+                throw new IllegalArgumentException("--queues must be 1.." + io.cardnet.link.port.BusPortConfig.MAX_QUEUES
+                        + ", was " + queues);
+            }
             return new TunEndConfig(role, device, EndpointAddress.parse(address), mtu, BusAddress.parse(bus),
-                    ChecksumMode.parse(csum), liveness, dma, Converters.onOff(offload, "--offload"));
+                    ChecksumMode.parse(csum), liveness, dma, Converters.onOff(offload, "--offload"), queues);
         }
     }
 

@@ -107,6 +107,14 @@ final class LabCommand {
                 description = "on: toe0 and host0 take partial checksums and 64K TSO packets (the design); off: plain NICs (default: ${DEFAULT-VALUE}).")
         String offload;
 
+        @Option(names = "--queues", paramLabel = "N",
+                description = "Queue pairs of toe0 and host0, 1..8 (default: one per core, here ${DEFAULT-VALUE}): each is a"
+                        + " TUN queue with its own bus thread, rings, credits and doorbells, like virtio-net multiqueue;"
+                        + " the kernel keeps each flow on one queue. They run on the direct rings (an unpaced link);"
+                        + " while descriptors cross the simulator the link runs one. `cardnet link show` gives each"
+                        + " queue's figures.")
+        int queues = LabConfig.defaultQueues();
+
         @Option(names = "--no-shared-memory",
                 description = "Send packets inside the bus frames instead of through shared DMA memory (slower; for comparison).")
         boolean noSharedMemory;
@@ -138,7 +146,7 @@ final class LabCommand {
                     timeout == null ? Duration.ofSeconds(30) : timeout, !noSharedMemory, link,
                     Converters.onOff(offload, "--offload"), FirmwareCatalog.resolve(firmware),
                     io.cardnet.lab.runtime.LabRuntime.NETNS, new io.cardnet.lab.runtime.vm.VmSettings(
-                    io.cardnet.lab.runtime.vm.Accelerator.Request.parse(accel), vmCpus, vmMemory)).withRuntime(rt);
+                    io.cardnet.lab.runtime.vm.Accelerator.Request.parse(accel), vmCpus, vmMemory), queues).withRuntime(rt);
             if (timeout != null) {
                 cfg = cfg.withHealthTimeout(timeout);
             }

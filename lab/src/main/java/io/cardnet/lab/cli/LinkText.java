@@ -30,7 +30,22 @@ final class LinkText {
                 e.getValue().isEmpty() ? "none" : e.getValue().toString())));
         b.append(String.format("link       %s since %s, epoch %d, features %s%n", st.path("state").asText(),
                 st.path("since").asText(), st.path("epoch").asLong(), st.path("features").asText()));
+        if (st.path("state").asText().equals("UP")) {
+            String features = st.path("features").asText();
+            b.append(String.format("descriptors %s%n", features.contains("direct-ring")
+                    ? "in shared rings, end to end (each end's transmitter paces its own): the simulator trains and"
+                    + " watches the link, no descriptor crosses it"
+                    : features.contains("shared-memory")
+                    ? "through the simulator (it coalesces, faults or captures each one)"
+                    : "inside the bus frames, through the simulator"));
+        }
         st.path("traffic").properties().forEach(e -> b.append(String.format("traffic    %s %,d frames %,d bytes%n",
+                e.getKey(), e.getValue().path("frames").asLong(), e.getValue().path("bytes").asLong())));
+        if (st.path("queues").asInt() > 0) {
+            b.append(String.format("queues     %d queue pair%s in use%n", st.path("queues").asInt(),
+                    st.path("queues").asInt() == 1 ? "" : "s"));
+        }
+        st.path("queueTraffic").properties().forEach(e -> b.append(String.format("  queue %-6s %,d frames %,d bytes%n",
                 e.getKey(), e.getValue().path("frames").asLong(), e.getValue().path("bytes").asLong())));
         st.path("counters").properties().forEach(e -> b.append(String.format("  %-40s %,d%n", e.getKey(),
                 e.getValue().asLong())));

@@ -281,7 +281,8 @@ public final class Lab implements AutoCloseable {
                         "--control", runDir.resolve("control.sock").toString(),
                         "--metrics", "127.0.0.1:" + config.metricsPorts().sim(),
                         "--heartbeat", hb, "--heartbeat-misses", misses,
-                        "--model", config.linkModel()));
+                        "--model", config.linkModel(),
+                        "--queues", Integer.toString(endQueues())));
                 args.addAll(dma());
                 if (config.corruptEvery() > 0) {
                     args.addAll(List.of("--test-corrupt-tcp-csum-to-host", Integer.toString(config.corruptEvery())));
@@ -309,7 +310,7 @@ public final class Lab implements AutoCloseable {
         if (dma != null) {
             args.addAll(List.of("--dma", dma));
         }
-        args.addAll(List.of("--offload", config.offload() ? "on" : "off"));
+        args.addAll(List.of("--offload", config.offload() ? "on" : "off", "--queues", Integer.toString(endQueues())));
         if (firmwareDir != null) {
             args.addAll(List.of("--firmware", firmwareDir));
         }
@@ -327,9 +328,23 @@ public final class Lab implements AutoCloseable {
         return config.sharedMemory() ? List.of("--dma", config.dmaDir().toString()) : List.of();
     }
 
-    /** Options both ends share: where the DMA regions are, and whether the TUNs offload. */
+    /** Options both ends share: where the DMA regions are, whether the TUNs offload, their queue pairs. */
     private List<String> endOptions() {
-        return concat(dma(), "--offload", config.offload() ? "on" : "off");
+        return concat(dma(), "--offload", config.offload() ? "on" : "off", "--queues", Integer.toString(endQueues()));
+    }
+
+    /** The value after {@code option} in a recorded command line, if it has one. */
+    private static java.util.Optional<String> optionValue(List<String> command, String option) {
+        int i = command.indexOf(option);
+        return i >= 0 && i + 1 < command.size() ? java.util.Optional.of(command.get(i + 1)) : java.util.Optional.empty();
+    }
+
+    /**
+     * Queue pairs the ends run: as configured, except a card VM, whose bus is one virtio-serial port and its DMA
+     * regions PCI BARs (no direct rings, so one queue pair).
+     */
+    private int endQueues() {
+        return config.runtime() == LabRuntime.VM || !config.sharedMemory() ? 1 : config.queues();
     }
 
     private static List<String> concat(List<String> first, String... rest) {
@@ -434,9 +449,10 @@ public final class Lab implements AutoCloseable {
                 EndpointAddress.parse(a.get("card.eth0")), EndpointAddress.parse(a.get("wire.eth0"))) : cfg.addresses();
         LabState.Proc sim = s.processes().get(Component.SIM.command());
         boolean shared = sim == null || sim.command().contains("--dma");
+        int queues = sim == null ? cfg.queues() : optionValue(sim.command(), "--queues").map(Integer::parseInt).orElse(1);
         cfg = new LabConfig(cfg.name(), cfg.isolated(), cfg.csum(), addresses, cfg.liveness(), 0,
                 cfg.metricsPorts(), runRoot, cfg.healthTimeout(), shared, cfg.linkModel(), cfg.offload(),
-                cfg.firmware(), LabRuntime.NETNS, cfg.vm()).withRuntime(s.cardRuntime());
+                cfg.firmware(), LabRuntime.NETNS, cfg.vm(), queues).withRuntime(s.cardRuntime());
         if (s.vm() != null) {
             cfg = cfg.withVm(new io.cardnet.lab.runtime.vm.VmSettings(cfg.vm().accel(), s.vm().cpus(), s.vm().memoryMiB()));
         }

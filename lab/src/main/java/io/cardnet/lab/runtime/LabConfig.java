@@ -26,11 +26,13 @@ import java.util.Objects;
  *                      card-node's built-in defaults
  * @param runtime       the card as a namespace on this kernel, or as a virtual machine with its own
  * @param vm            the card VM's machine (used by the VM runtime only)
+ * @param queues        queue pairs of toe0 and host0 (1..8), each with its own bus thread, rings, credits and
+ *                      doorbells; the link runs them on the direct rings, else one
  */
 public record LabConfig(String name, boolean isolated, ChecksumMode csum, LabAddresses addresses, Liveness liveness,
                         int corruptEvery, MetricsPorts metricsPorts, Path runRoot, Duration healthTimeout,
                         boolean sharedMemory, String linkModel, boolean offload, Path firmware, LabRuntime runtime,
-                        io.cardnet.lab.runtime.vm.VmSettings vm) {
+                        io.cardnet.lab.runtime.vm.VmSettings vm, int queues) {
 
     public static final Path RUN_ROOT = Path.of("/run/cardnet");
     /** tmpfs, so DMA regions live in memory (this machine's /run is on disk). */
@@ -55,6 +57,10 @@ public record LabConfig(String name, boolean isolated, ChecksumMode csum, LabAdd
         Objects.requireNonNull(runtime, "runtime");
         Objects.requireNonNull(vm, "vm");
         requireValidName(name);
+        if (queues < 1 || queues > io.cardnet.link.port.BusPortConfig.MAX_QUEUES) {
+            throw new IllegalArgumentException("--queues must be 1.." + io.cardnet.link.port.BusPortConfig.MAX_QUEUES
+                    + ", was " + queues);
+        }
         io.cardnet.link.model.LinkProfile.parse(linkModel);
         if (corruptEvery < 0) {
             throw new IllegalArgumentException("corrupt-every must be 0 (off) or positive");
@@ -72,7 +78,8 @@ public record LabConfig(String name, boolean isolated, ChecksumMode csum, LabAdd
     public static LabConfig defaults(String name) {
         return new LabConfig(name, false, ChecksumMode.UNNECESSARY, LabAddresses.DEFAULT, Liveness.DEFAULT, 0,
                 MetricsPorts.DEFAULT, RUN_ROOT, Duration.ofSeconds(30), true, "unlimited", true,
-                FirmwareCatalog.defaultFirmware(), LabRuntime.NETNS, io.cardnet.lab.runtime.vm.VmSettings.DEFAULT);
+                FirmwareCatalog.defaultFirmware(), LabRuntime.NETNS, io.cardnet.lab.runtime.vm.VmSettings.DEFAULT,
+                defaultQueues());
     }
 
     /**
@@ -81,7 +88,7 @@ public record LabConfig(String name, boolean isolated, ChecksumMode csum, LabAdd
      */
     public LabConfig withRuntime(LabRuntime r) {
         LabConfig c = new LabConfig(name, isolated, csum, addresses, liveness, corruptEvery, metricsPorts, runRoot,
-                healthTimeout, sharedMemory, linkModel, offload, firmware, r, vm);
+                healthTimeout, sharedMemory, linkModel, offload, firmware, r, vm, queues);
         if (r == LabRuntime.VM) {
             if (liveness.equals(Liveness.DEFAULT)) {
                 c = c.withLiveness(VM_LIVENESS);
@@ -95,55 +102,68 @@ public record LabConfig(String name, boolean isolated, ChecksumMode csum, LabAdd
 
     public LabConfig withVm(io.cardnet.lab.runtime.vm.VmSettings v) {
         return new LabConfig(name, isolated, csum, addresses, liveness, corruptEvery, metricsPorts, runRoot,
-                healthTimeout, sharedMemory, linkModel, offload, firmware, runtime, v);
+                healthTimeout, sharedMemory, linkModel, offload, firmware, runtime, v, queues);
     }
 
     public LabConfig withLiveness(Liveness v) {
         return new LabConfig(name, isolated, csum, addresses, v, corruptEvery, metricsPorts, runRoot,
-                healthTimeout, sharedMemory, linkModel, offload, firmware, runtime, vm);
+                healthTimeout, sharedMemory, linkModel, offload, firmware, runtime, vm, queues);
     }
 
     public LabConfig withIsolated(boolean v) {
-        return new LabConfig(name, v, csum, addresses, liveness, corruptEvery, metricsPorts, runRoot, healthTimeout, sharedMemory, linkModel, offload, firmware, runtime, vm);
+        return new LabConfig(name, v, csum, addresses, liveness, corruptEvery, metricsPorts, runRoot, healthTimeout, sharedMemory, linkModel, offload, firmware, runtime, vm, queues);
     }
 
     public LabConfig withCsum(ChecksumMode v) {
-        return new LabConfig(name, isolated, v, addresses, liveness, corruptEvery, metricsPorts, runRoot, healthTimeout, sharedMemory, linkModel, offload, firmware, runtime, vm);
+        return new LabConfig(name, isolated, v, addresses, liveness, corruptEvery, metricsPorts, runRoot, healthTimeout, sharedMemory, linkModel, offload, firmware, runtime, vm, queues);
     }
 
     public LabConfig withCorruptEvery(int v) {
-        return new LabConfig(name, isolated, csum, addresses, liveness, v, metricsPorts, runRoot, healthTimeout, sharedMemory, linkModel, offload, firmware, runtime, vm);
+        return new LabConfig(name, isolated, csum, addresses, liveness, v, metricsPorts, runRoot, healthTimeout, sharedMemory, linkModel, offload, firmware, runtime, vm, queues);
     }
 
     public LabConfig withAddresses(LabAddresses v) {
-        return new LabConfig(name, isolated, csum, v, liveness, corruptEvery, metricsPorts, runRoot, healthTimeout, sharedMemory, linkModel, offload, firmware, runtime, vm);
+        return new LabConfig(name, isolated, csum, v, liveness, corruptEvery, metricsPorts, runRoot, healthTimeout, sharedMemory, linkModel, offload, firmware, runtime, vm, queues);
     }
 
     public LabConfig withMetricsPorts(MetricsPorts v) {
-        return new LabConfig(name, isolated, csum, addresses, liveness, corruptEvery, v, runRoot, healthTimeout, sharedMemory, linkModel, offload, firmware, runtime, vm);
+        return new LabConfig(name, isolated, csum, addresses, liveness, corruptEvery, v, runRoot, healthTimeout, sharedMemory, linkModel, offload, firmware, runtime, vm, queues);
     }
 
     public LabConfig withHealthTimeout(Duration v) {
-        return new LabConfig(name, isolated, csum, addresses, liveness, corruptEvery, metricsPorts, runRoot, v, sharedMemory, linkModel, offload, firmware, runtime, vm);
+        return new LabConfig(name, isolated, csum, addresses, liveness, corruptEvery, metricsPorts, runRoot, v, sharedMemory, linkModel, offload, firmware, runtime, vm, queues);
     }
 
     public LabConfig withSharedMemory(boolean v) {
-        return new LabConfig(name, isolated, csum, addresses, liveness, corruptEvery, metricsPorts, runRoot, healthTimeout, v, linkModel, offload, firmware, runtime, vm);
+        return new LabConfig(name, isolated, csum, addresses, liveness, corruptEvery, metricsPorts, runRoot, healthTimeout, v, linkModel, offload, firmware, runtime, vm, queues);
     }
 
     public LabConfig withLinkModel(String v) {
         return new LabConfig(name, isolated, csum, addresses, liveness, corruptEvery, metricsPorts, runRoot, healthTimeout,
-                sharedMemory, v, offload, firmware, runtime, vm);
+                sharedMemory, v, offload, firmware, runtime, vm, queues);
     }
 
     public LabConfig withOffload(boolean v) {
         return new LabConfig(name, isolated, csum, addresses, liveness, corruptEvery, metricsPorts, runRoot, healthTimeout,
-                sharedMemory, linkModel, v, firmware, runtime, vm);
+                sharedMemory, linkModel, v, firmware, runtime, vm, queues);
     }
 
     public LabConfig withFirmware(Path v) {
         return new LabConfig(name, isolated, csum, addresses, liveness, corruptEvery, metricsPorts, runRoot, healthTimeout,
-                sharedMemory, linkModel, offload, v, runtime, vm);
+                sharedMemory, linkModel, offload, v, runtime, vm, queues);
+    }
+
+    public LabConfig withQueues(int v) {
+        return new LabConfig(name, isolated, csum, addresses, liveness, corruptEvery, metricsPorts, runRoot, healthTimeout,
+                sharedMemory, linkModel, offload, firmware, runtime, vm, v);
+    }
+
+    /**
+     * One queue pair per core, as virtio-net and multi-queue NIC drivers default to, at most
+     * {@link io.cardnet.link.port.BusPortConfig#MAX_QUEUES}.
+     */
+    public static int defaultQueues() {
+        return Math.min(Runtime.getRuntime().availableProcessors(), io.cardnet.link.port.BusPortConfig.MAX_QUEUES);
     }
 
     public Path runDir() {

@@ -26,6 +26,19 @@ public record LinkSettings(LinkProfile profile, int ringDepth, Coalescing h2c, C
         }
     }
 
+    /**
+     * True when the ends can apply the whole link model themselves: no interrupt coalescing and no fault with a
+     * probability (a paced profile is fine: each end's transmitter paces its own descriptors, as a real link's
+     * does). Then descriptors need not cross the simulator at all (the direct rings).
+     */
+    public boolean endsApplyModel() {
+        return h2c.off() && c2h.off() && quiet(faultsH2c) && quiet(faultsC2h);
+    }
+
+    private static boolean quiet(FaultSettings f) {
+        return f.probabilities().values().stream().allMatch(p -> p == 0);
+    }
+
     public Coalescing coalescing(io.cardnet.link.protocol.Direction d) {
         return d == io.cardnet.link.protocol.Direction.H2C ? h2c : c2h;
     }

@@ -1,6 +1,7 @@
 package io.cardnet.link.port;
 
 import io.cardnet.link.dma.DmaRegion;
+import io.cardnet.link.protocol.Frame;
 import io.cardnet.link.protocol.BusTransport;
 import io.cardnet.link.protocol.Data;
 import io.cardnet.link.protocol.Desc;
@@ -39,11 +40,7 @@ import org.slf4j.LoggerFactory;
 import java.io.IOException;
 import java.util.ArrayDeque;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
-import java.util.concurrent.locks.Condition;
-import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * An end's attachment to the bus, the driver's view of the device: connects to its simulator port, trains,
@@ -51,14 +48,25 @@ import java.util.concurrent.locks.ReentrantLock;
  *
  * <p>Transmit ({@link #nextBuffer}, {@link #post}, {@link #flush}): each descriptor takes a credit (a free ring
  * slot) and the next sequence number; a flush rings the doorbell for everything posted since the last one.
- * With shared memory the packet is read straight into the DMA slot of its sequence and only a 24-byte
- * {@code DESC} crosses the socket; otherwise the whole DATA frame does. With no credit left the producer waits
- * ({@link #awaitWritable}): a credit stall.
+ * Three ways, negotiated in training:
+ * <ul>
+ *   <li>direct rings ({@link Features#DIRECT_RING}): the packet is read into its DMA slot, its descriptor is
+ *       written into the shared ring and the peer's bell rung only if it sleeps ({@link DirectRing}); nothing
+ *       crosses the simulator;</li>
+ *   <li>shared memory: the packet is read into its DMA slot and a 24-byte {@code DESC} crosses the socket;</li>
+ *   <li>frames: the whole DATA frame crosses the socket.</li>
+ * </ul>
+ * With no credit left {@link #isWritable()} is false, the stall is counted, and the listener hears
+ * {@link Listener#writable()} when credits come back.
  *
- * <p>Receive: descriptors wait in the receive ring until an interrupt says to process them (so coalescing shows
- * up as latency, as behind NAPI); after each batch an {@code RX_DONE} tells the simulator the buffers are free,
- * which is what returns the producer's credits. The listener hears link up, link down and each processed
- * descriptor, all on the bus thread.
+ * <p>Receive (the two socket paths): descriptors wait in the receive ring until an interrupt says to process them
+ * (so coalescing shows up as latency, as behind NAPI); after each batch an {@code RX_DONE} tells the simulator the
+ * buffers are free, which is what returns the producer's credits. The listener hears link up, link down and each
+ * processed descriptor.
+ *
+ * <p>Everything here runs on the bus thread ({@link #eventLoop()}): the listener's calls, and the producer's,
+ * which must call from there too (a TUN in the same epoll set). Only {@link #isUp()}, {@link #link()},
+ * {@link #credits()} and {@link #creditStalls()} may be read from elsewhere.
  */
 public final class BusPort implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(BusPort.class);
@@ -95,20 +103,18 @@ public final class BusPort implements AutoCloseable {
     }
 
     private final BusPortConfig config;
-    private final Listener listener;
     private final EventLoopGroup group;
+    private final BusQueue[] queues;
     private final Bootstrap bootstrap;
-    private final ReentrantLock lock = new ReentrantLock();
-    private final Condition writable = lock.newCondition();
     private final ArrayDeque<Data> receiveRing = new ArrayDeque<>();
-    private final AtomicInteger credits = new AtomicInteger();
-    private final AtomicLong txSequence = new AtomicLong();
-    private final LongAdder creditStalls = new LongAdder();
-    private DmaRegion txRegion;
-    private DmaRegion rxRegion;
+    /** Free slots of the socket paths' ring (the simulator's interrupts return them); read by the metrics thread. */
+    private volatile int credits;
+    private long txSequence;
+    private volatile DmaRegion txRegion;
+    private volatile DmaRegion rxRegion;
     private long doorbellRungAt;
-    /** Frames posted by the producer thread since its last flush; handed to the bus thread in one task. */
-    private java.util.List<Object> pending = new java.util.ArrayList<>();
+    /** The direct rings could not be attached: train without offering them until the process restarts. */
+    private volatile boolean directRefused;
     private volatile Channel channel;
     private volatile LinkUp up;
     private volatile boolean shared;
@@ -116,13 +122,29 @@ public final class BusPort implements AutoCloseable {
     private long lastNotice;
     private String lastProblem = "";
 
+    /** An end of one queue pair. */
     public BusPort(BusPortConfig config, Listener listener) {
+        this(config, q -> listener);
+        if (config.queues() != 1) {
+            throw new IllegalArgumentException("one listener for " + config.queues() + " queues; give one per queue");
+        }
+    }
+
+    /**
+     * An end of {@code config.queues()} queue pairs, each with a bus thread of its own and the listener
+     * {@code listeners} gives for its index. The bus socket lives on queue 0's thread.
+     */
+    public BusPort(BusPortConfig config, java.util.function.IntFunction<Listener> listeners) {
         this.config = config;
-        this.listener = listener;
-        this.group = BusTransport.newGroup(1, "bus-" + config.role().shortName());
+        this.group = BusTransport.newGroup(config.queues(), "bus-" + config.role().shortName());
+        this.queues = new BusQueue[config.queues()];
+        java.util.Iterator<io.netty.util.concurrent.EventExecutor> loops = group.iterator();
+        for (int q = 0; q < queues.length; q++) {
+            queues[q] = new BusQueue(this, q, (io.netty.channel.IoEventLoop) loops.next(), listeners.apply(q));
+        }
         long idle = config.liveness().interval().toMillis();
         long dead = config.liveness().deadline().toMillis();
-        this.bootstrap = new Bootstrap().group(group)
+        this.bootstrap = new Bootstrap().group(queues[0].eventLoop())
                 .channel(BusTransport.clientChannel(config.address()))
                 .option(ChannelOption.WRITE_BUFFER_WATER_MARK, SOCKET)
                 .handler(new ChannelInitializer<>() {
@@ -190,32 +212,79 @@ public final class BusPort implements AutoCloseable {
         return shared && up != null;
     }
 
-    /** True while the link is up, this end holds a credit, and the socket takes more. */
+    /** True while the link runs on the direct rings: no descriptor crosses the simulator. */
+    public boolean direct() {
+        LinkUp link = up;
+        return link != null && Features.has(link.features(), Features.DIRECT_RING);
+    }
+
+    /** Queue pair {@code q}: what a TUN queue's pump posts into and hears from. */
+    public BusQueue queue(int q) {
+        return queues[q];
+    }
+
+    /** Queue pairs this end has (the link may run fewer: {@link LinkUp#queues()}). */
+    public int queueCount() {
+        return queues.length;
+    }
+
+    /** Queue 0's {@link BusQueue#isWritable()}: for a single-queue end. */
     public boolean isWritable() {
-        Channel ch = channel;
-        return ch != null && ch.isWritable() && credits.get() > 0;
+        return queues[0].isWritable();
     }
 
-    /** Free ring slots this end may still post into. */
+    /** Free ring slots this end may still post into on the socket paths (the direct rings count in shared memory). */
     public int credits() {
-        return credits.get();
+        return credits;
     }
 
-    /** Times the producer found no credit and had to wait. */
+    /** Times a producer of any queue found no credit and had to wait. */
     public long creditStalls() {
-        return creditStalls.sum();
+        long n = 0;
+        for (BusQueue q : queues) {
+            n += q.creditStalls();
+        }
+        return n;
     }
 
-    // ------------------------------------------------------------------ transmit (one producer thread)
+    boolean socketCredit() {
+        return credits > 0;
+    }
+
+    boolean socketWritable() {
+        Channel ch = channel;
+        return ch != null && ch.isWritable();
+    }
+
+    /** A slot of this end's transmit region, writer index at the virtio header. */
+    io.netty.buffer.ByteBuf txSlot(int slot) {
+        return txRegion.slot(slot).writerIndex(Data.VNET_OFFSET);
+    }
+
+    DmaRegion rxRegion() {
+        return rxRegion;
+    }
+
+    /** This end's transmit wire on the direct rings, shared by its queues (one physical link). */
+    TransmitWire transmitWire() {
+        return transmitWire;
+    }
+
+    private final TransmitWire transmitWire = new TransmitWire();
+
+    // ------------------------------------------------------------------ transmit on the socket paths (queue 0)
 
     /**
      * Where to read the next packet (at {@link Data#VNET_OFFSET}): the DMA slot of the next sequence when the
      * link shares memory, else a buffer from {@code alloc}. Call when {@link #isWritable()}.
      */
     public TxBuffer nextBuffer(ByteBufAllocator alloc) {
+        if (queues[0].direct()) {
+            return queues[0].nextBuffer(alloc);
+        }
         LinkUp link = up;
         if (link != null && shared) {
-            long seq = txSequence.get() + 1;
+            long seq = txSequence + 1;
             int slot = (int) (seq % link.ringDepth());
             return new TxBuffer(txRegion.slot(slot).writerIndex(Data.VNET_OFFSET), link.epoch(), seq, slot);
         }
@@ -228,19 +297,22 @@ public final class BusPort implements AutoCloseable {
      * {@code tx} was taken; the caller drops the packet.
      */
     public boolean post(TxBuffer tx, Data data) {
+        if (queues[0].direct()) {
+            return queues[0].post(tx, data);
+        }
         Channel ch = channel;
         LinkUp link = up;
         if (ch == null || link == null || (tx.shared() && (tx.epoch() != link.epoch() || !shared))) {
             return false;
         }
-        long seq = txSequence.incrementAndGet();
+        long seq = txSequence + 1;
         if (tx.shared() && seq != tx.sequence()) {
-            txSequence.decrementAndGet();
             return false;
         }
-        credits.decrementAndGet();
+        txSequence = seq;
         data.epoch(link.epoch());
         data.sequence(seq);
+        credits--;
         if (tx.shared()) {
             pending.add(new Desc(seq, tx.slot(), data.content().writerIndex(), (int) link.epoch() & 0xffff));
         } else {
@@ -250,71 +322,62 @@ public final class BusPort implements AutoCloseable {
     }
 
     /**
-     * Rings the doorbell for the descriptors posted since the last one, and sends everything: the posted frames
-     * and the doorbell go to the bus thread as one task, not one cross-thread hand-off per packet.
+     * Rings the doorbell for the descriptors posted since the last one: on the direct rings, publishes the tail
+     * (and wakes the consumer only if it sleeps); on a socket path, sends the posted frames and a DOORBELL.
      */
     public void flush() {
+        if (queues[0].direct()) {
+            queues[0].flush();
+            return;
+        }
         Channel ch = channel;
         LinkUp link = up;
-        java.util.List<Object> batch = pending;
         if (ch == null) {
-            batch.forEach(ReferenceCountUtil::release);
-            batch.clear();
+            pending.forEach(ReferenceCountUtil::release);
+            pending.clear();
             return;
         }
-        long tail = txSequence.get();
+        long tail = txSequence;
         if (link != null && tail != doorbellRungAt) {
             doorbellRungAt = tail;
-            batch.add(new Doorbell(tail, link.epoch()));
+            pending.add(new Doorbell(tail, link.epoch()));
         }
-        if (batch.isEmpty()) {
+        if (pending.isEmpty()) {
             return;
         }
-        if (ch.eventLoop().inEventLoop()) {
-            // The producer is the bus thread itself (a TUN in its epoll set): write now, no hand-off.
-            for (Object frame : batch) {
-                ch.write(frame, ch.voidPromise());
-            }
-            batch.clear();
-            ch.flush();
-            return;
+        for (Frame frame : pending) {
+            ch.write(frame, ch.voidPromise());
         }
-        pending = new java.util.ArrayList<>(batch.size() + 2);
-        ch.eventLoop().execute(() -> {
-            for (Object frame : batch) {
-                ch.write(frame, ch.voidPromise());
-            }
-            ch.flush();
-        });
+        pending.clear();
+        ch.flush();
     }
 
-    /** The bus thread: everything the listener hears runs here, and a producer may run here too. */
+    /** Frames posted since the last flush (socket paths). */
+    private final java.util.List<Frame> pending = new java.util.ArrayList<>();
+
+    /** Queue 0's bus thread, where the bus socket lives: its listener hears everything there. */
     public io.netty.channel.IoEventLoop eventLoop() {
-        return (io.netty.channel.IoEventLoop) group.next();
+        return queues[0].eventLoop();
     }
 
-    /** Waits up to {@code millis} for a credit and socket room (a full ring back-pressures the producer). */
-    public void awaitWritable(long millis) throws InterruptedException {
-        if (credits.get() <= 0) {
-            creditStalls.increment();
-        }
-        lock.lock();
-        try {
-            if (!isWritable() && up != null) {
-                writable.await(millis, TimeUnit.MILLISECONDS);
+    /** Runs {@code work} for every queue on that queue's thread (queue 0, the caller's, at once). */
+    private void eachQueue(java.util.function.Consumer<BusQueue> work) {
+        for (BusQueue q : queues) {
+            if (q.eventLoop().inEventLoop()) {
+                work.accept(q);
+            } else {
+                q.eventLoop().execute(() -> work.accept(q));
             }
-        } finally {
-            lock.unlock();
         }
     }
 
-    private void signalWritable() {
-        listener.writable();
-        lock.lock();
-        try {
-            writable.signalAll();
-        } finally {
-            lock.unlock();
+    /** The direct rings were negotiated but a queue cannot attach them: retrain without offering them. */
+    void refuseDirect(String why) {
+        log.error("{}; retraining without the direct rings", why);
+        directRefused = true;
+        Channel ch = channel;
+        if (ch != null) {
+            ch.close();
         }
     }
 
@@ -371,6 +434,9 @@ public final class BusPort implements AutoCloseable {
             ch.close().awaitUninterruptibly(2, TimeUnit.SECONDS);
         }
         group.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly(5, TimeUnit.SECONDS);
+        for (BusQueue q : queues) {
+            q.detach();
+        }
         if (txRegion != null) {
             txRegion.close();
             rxRegion.close();
@@ -386,21 +452,29 @@ public final class BusPort implements AutoCloseable {
             channel = ctx.channel();
             lastProblem = "";
             log.info("attached to the bus at {}; training as {}", config.address(), config.role().description());
-            ctx.writeAndFlush(new Train(Protocol.VERSION, config.role(), Data.MAX_PACKET, config.features()));
+            long features = config.features();
+            boolean direct = Features.has(features, Features.SHARED_MEMORY) && !directRefused
+                    && DirectRing.available(config.dmaDir());
+            if (direct) {
+                features |= Features.DIRECT_RING;
+            }
+            // more than one queue pair only on the direct rings: the simulator's engines run one ring per direction
+            ctx.writeAndFlush(new Train(Protocol.VERSION, config.role(), Data.MAX_PACKET, features,
+                    direct ? queues.length : 1));
         }
 
         @Override
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
             switch (msg) {
                 case Data data -> {
-                    if (up == null) {
+                    if (up == null || direct()) {
                         data.release();
                     } else {
                         receiveRing.addLast(data);
                     }
                 }
                 case Desc desc -> {
-                    if (up != null && shared && desc.epoch() == ((int) up.epoch() & 0xffff)) {
+                    if (up != null && shared && !direct() && desc.epoch() == ((int) up.epoch() & 0xffff)) {
                         receiveRing.addLast(new Data(rxRegion.frame(desc.slot(), desc.length())));
                     }
                 }
@@ -422,21 +496,22 @@ public final class BusPort implements AutoCloseable {
         /** Processes received descriptors up to the interrupt's mark, frees them, and takes credits back. */
         private void interrupt(ChannelHandlerContext ctx, Interrupt irq) {
             boolean processed = false;
+            BusQueue q0 = queues[0];
             while (!receiveRing.isEmpty() && receiveRing.peekFirst().sequence() <= irq.rxUpTo()) {
                 Data d = receiveRing.pollFirst();
                 processedUpTo = d.sequence();
-                listener.receive(d);
+                q0.listener().receive(d);
                 processed = true;
             }
             LinkUp link = up;
             if (processed && link != null) {
                 ctx.write(new RxDone(processedUpTo, link.epoch()), ctx.voidPromise());
-                listener.received();
+                q0.listener().received();
                 ctx.flush();
             }
             if (irq.credits() > 0 && link != null) {
-                credits.addAndGet(irq.credits());
-                signalWritable();
+                credits += irq.credits();
+                q0.signalWritable();
             }
         }
 
@@ -448,18 +523,38 @@ public final class BusPort implements AutoCloseable {
                     wantShared && !shared ? " (shared memory unavailable here)" : "");
             dropReceiveRing();
             processedUpTo = 0;
-            txSequence.set(0);
+            txSequence = 0;
             doorbellRungAt = 0;
-            credits.set(linkUp.ringDepth());
+            credits = linkUp.ringDepth();
+            boolean runsDirect = shared && Features.has(linkUp.features(), Features.DIRECT_RING);
             up = linkUp;
-            listener.linkUp(linkUp);
-            signalWritable();
+            // Queue 0 last: its pump turns the device's carrier on, and the kernel must not steer a packet to a
+            // queue that has not yet heard the link is up (it would be dropped there).
+            java.util.concurrent.atomic.AtomicInteger others = new java.util.concurrent.atomic.AtomicInteger(queues.length - 1);
+            Runnable first = () -> queues[0].linkUp(linkUp, runsDirect, config.dmaDir());
+            if (queues.length == 1) {
+                first.run();
+                return;
+            }
+            for (int q = 1; q < queues.length; q++) {
+                BusQueue queue = queues[q];
+                queue.eventLoop().execute(() -> {
+                    queue.linkUp(linkUp, runsDirect, config.dmaDir());
+                    if (others.decrementAndGet() == 0) {
+                        queues[0].eventLoop().execute(() -> {
+                            if (up == linkUp) {
+                                first.run();
+                            }
+                        });
+                    }
+                });
+            }
         }
 
         @Override
         public void channelWritabilityChanged(ChannelHandlerContext ctx) {
-            if (ctx.channel().isWritable()) {
-                signalWritable();
+            if (ctx.channel().isWritable() && up != null) {
+                queues[0].signalWritable();
             }
         }
 
@@ -492,17 +587,26 @@ public final class BusPort implements AutoCloseable {
         private void goDown(String reason) {
             boolean wasUp = up != null;
             up = null;
-            credits.set(0);
+            credits = 0;
             dropReceiveRing();
             if (wasUp) {
                 log.warn("link down: {}", reason);
             } else {
                 log.info("link not up: {}", reason);
             }
-            listener.linkDown(reason);
-            signalWritable();
+            eachQueue(q -> q.linkDown(reason));
         }
     }
+
+    void refused(FrameFault fault) {
+        long now = System.nanoTime();
+        if (now - lastRefusalLog > 1_000_000_000L) {
+            lastRefusalLog = now;
+            log.warn("refused a descriptor from the direct ring: {} (counted in the ring's refused counter)", fault);
+        }
+    }
+
+    private volatile long lastRefusalLog;
 
     private void dropReceiveRing() {
         receiveRing.forEach(Data::release);

@@ -1,7 +1,9 @@
 package io.cardnet.link.port;
 
 import io.cardnet.link.protocol.Data;
+import io.cardnet.link.protocol.Decoded;
 import io.cardnet.link.protocol.Features;
+import io.cardnet.link.protocol.FrameFault;
 import io.cardnet.netdev.InternetChecksum;
 import io.cardnet.netdev.Tun;
 import io.cardnet.netdev.VnetHeader;
@@ -22,10 +24,18 @@ public sealed interface ChecksumPolicy permits ChecksumPolicy.Unnecessary, Check
     void outbound(Data data);
 
     /**
-     * Prepares a packet from the bus for the TUN write; returns null if it may be written, or a drop
-     * reason if it cannot be delivered under this policy.
+     * Prepares a packet from the bus for the TUN write: the same Data, ready to be written, or the fault
+     * that says why it cannot be delivered under this policy.
      */
-    String inbound(Data data);
+    Decoded<Data> deliverable(Data data);
+
+    /**
+     * {@link #deliverable} for a caller that only counts drops: null if the packet may be written, or the
+     * drop reason (the refusal's metric tag, e.g. "gso_without_offload").
+     */
+    default String inbound(Data data) {
+        return deliverable(data) instanceof Decoded.Refused<Data>(FrameFault fault) ? fault.kind().tag() : null;
+    }
 
     /** The TUN offloads that go with this policy. */
     Set<Tun.Offload> offloads();
@@ -51,7 +61,7 @@ public sealed interface ChecksumPolicy permits ChecksumPolicy.Unnecessary, Check
         }
 
         @Override
-        public String inbound(Data data) {
+        public Decoded<Data> deliverable(Data data) {
             if ((data.vnetFlags() & VnetHeader.FLAG_DATA_VALID) != 0) {
                 int field = PacketInspector.checksumField(data.content(), Data.PACKET_OFFSET, data.packetLength());
                 if (field == PacketInspector.NONE) {
@@ -60,7 +70,7 @@ public sealed interface ChecksumPolicy permits ChecksumPolicy.Unnecessary, Check
                     data.markPartial(field >>> 16, field & 0xffff);
                 }
             }
-            return null;
+            return Decoded.ok(data);
         }
 
         @Override
@@ -83,12 +93,13 @@ public sealed interface ChecksumPolicy permits ChecksumPolicy.Unnecessary, Check
         }
 
         @Override
-        public String inbound(Data data) {
+        public Decoded<Data> deliverable(Data data) {
             if (data.gsoType() != VnetHeader.GSO_NONE) {
-                return "gso_without_offload";
+                return Decoded.refused(FrameFault.Kind.GSO_WITHOUT_OFFLOAD, "a GSO super-packet (type "
+                        + data.gsoType() + ") for a TUN without segmentation offload; its sender should have segmented it");
             }
             finish(data);
-            return null;
+            return Decoded.ok(data);
         }
 
         private static void finish(Data data) {

@@ -7,6 +7,9 @@ import io.micrometer.core.instrument.MeterRegistry;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.util.ArrayList;
+import java.util.List;
+
 /**
  * An end of the link as the kernel sees it: a TUN device with its address and 64K MTU, pumped to and
  * from the bus. host-bridge runs one as toe0, card-node as host0. The device lives as long as this
@@ -15,14 +18,14 @@ import org.slf4j.LoggerFactory;
 public final class TunEnd implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(TunEnd.class);
 
-    private final Tun tun;
-    private final TunPump pump;
+    private final List<Tun> tuns;
+    private final List<TunPump> pumps;
     private final BusPort port;
     private final VirtioPortBridge bridge;
 
-    private TunEnd(Tun tun, TunPump pump, BusPort port, VirtioPortBridge bridge) {
-        this.tun = tun;
-        this.pump = pump;
+    private TunEnd(List<Tun> tuns, List<TunPump> pumps, BusPort port, VirtioPortBridge bridge) {
+        this.tuns = tuns;
+        this.pumps = pumps;
         this.port = port;
         this.bridge = bridge;
     }
@@ -36,9 +39,11 @@ public final class TunEnd implements AutoCloseable {
             bridge = VirtioPortBridge.start(v, java.nio.file.Path.of("/run/cardnet", "bus-" + v.name() + ".sock"));
             config = config.withBus(bridge.address());
         }
-        Tun tun;
+        List<Tun> tuns;
+        var offloads = config.offload() ? initial.offloads() : java.util.EnumSet.noneOf(Tun.Offload.class);
         try {
-            tun = Tun.open(config.device(), config.offload() ? initial.offloads() : java.util.EnumSet.noneOf(Tun.Offload.class));
+            tuns = config.queues() == 1 ? List.of(Tun.open(config.device(), offloads))
+                    : Tun.openQueues(config.device(), config.queues(), offloads);
         } catch (NetdevException | RuntimeException e) {
             if (bridge != null) {
                 bridge.close();
@@ -46,18 +51,26 @@ public final class TunEnd implements AutoCloseable {
             throw e;
         }
         try {
-            NetInterface.setMtu(tun.name(), config.mtu());
-            NetInterface.setIpv4Address(tun.name(), config.address().address(), config.address().prefix());
-            NetInterface.setUp(tun.name(), true);
-            TunPump pump = new TunPump(tun, config.role(), config.csum().features(), config.offload(), registry);
-            BusPort port = new BusPort(config.busPortConfig(), pump);
-            pump.start(port);
+            String name = tuns.getFirst().name();
+            NetInterface.setMtu(name, config.mtu());
+            NetInterface.setIpv4Address(name, config.address().address(), config.address().prefix());
+            NetInterface.setUp(name, true);
+            List<TunPump> pumps = new ArrayList<>();
+            for (int q = 0; q < tuns.size(); q++) {
+                pumps.add(new TunPump(tuns.get(q), q, tuns.size() > 1, config.role(), config.csum().features(),
+                        config.offload(), registry));
+            }
+            BusPort port = new BusPort(config.busPortConfig(), pumps::get);
+            for (int q = 0; q < pumps.size(); q++) {
+                pumps.get(q).start(port, port.queue(q));
+            }
             port.start();
-            log.info("{} is up at {} (mtu {}, checksums {}), attaching to the bus at {}", tun.name(),
-                    config.address(), config.mtu(), config.csum().name().toLowerCase(), config.bus());
-            return new TunEnd(tun, pump, port, bridge);
+            log.info("{} is up at {} (mtu {}, checksums {}, {} queue{}), attaching to the bus at {}", name,
+                    config.address(), config.mtu(), config.csum().name().toLowerCase(), tuns.size(),
+                    tuns.size() == 1 ? "" : "s", config.bus());
+            return new TunEnd(tuns, pumps, port, bridge);
         } catch (NetdevException | RuntimeException e) {
-            tun.close();
+            tuns.forEach(Tun::close);
             if (bridge != null) {
                 bridge.close();
             }
@@ -66,14 +79,14 @@ public final class TunEnd implements AutoCloseable {
     }
 
     public String deviceName() {
-        return tun.name();
+        return tuns.getFirst().name();
     }
 
     @Override
     public void close() {
         port.close();
-        pump.close();
-        tun.close();
+        pumps.forEach(TunPump::close);
+        tuns.forEach(Tun::close);
         if (bridge != null) {
             bridge.close();
         }

@@ -20,10 +20,17 @@ import java.util.Objects;
  * @param dmaDir   the simulator's shared-memory DMA regions; null sends packets inside frames
  * @param offload  let the kernel hand over partial checksums and TSO super-packets (the design); false models a
  *                 plain NIC: the kernel checksums and segments in software before the packet reaches the TUN
+ * @param queues   queue pairs: the TUN's queues ({@code IFF_MULTI_QUEUE} above 1), each pumped by a bus thread of
+ *                 its own; the link runs as many as both ends and the simulator allow on the direct rings, else 1
  */
 public record TunEndConfig(Role role, String device, EndpointAddress address, int mtu, BusAddress bus,
-                           ChecksumMode csum, Liveness liveness, java.nio.file.Path dmaDir, boolean offload) {
+                           ChecksumMode csum, Liveness liveness, java.nio.file.Path dmaDir, boolean offload, int queues) {
     public static final int MTU_64K = 65535;
+
+    public TunEndConfig(Role role, String device, EndpointAddress address, int mtu, BusAddress bus,
+                        ChecksumMode csum, Liveness liveness, java.nio.file.Path dmaDir, boolean offload) {
+        this(role, device, address, mtu, bus, csum, liveness, dmaDir, offload, 1);
+    }
 
     public TunEndConfig {
         Objects.requireNonNull(role, "role");
@@ -42,10 +49,10 @@ public record TunEndConfig(Role role, String device, EndpointAddress address, in
 
     /** The same end reaching the bus at {@code other}. */
     public TunEndConfig withBus(BusAddress other) {
-        return new TunEndConfig(role, device, address, mtu, other, csum, liveness, dmaDir, offload);
+        return new TunEndConfig(role, device, address, mtu, other, csum, liveness, dmaDir, offload, queues);
     }
 
     BusPortConfig busPortConfig() {
-        return new BusPortConfig(role, bus, csum.features(), liveness, Duration.ofMillis(100), dmaDir);
+        return new BusPortConfig(role, bus, csum.features(), liveness, Duration.ofMillis(100), dmaDir, queues);
     }
 }

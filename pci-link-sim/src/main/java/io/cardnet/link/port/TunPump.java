@@ -37,6 +37,10 @@ import java.util.concurrent.ConcurrentHashMap;
  *
  * The TUN's carrier follows the link: on while the link is up, off otherwise, so the kernel sees
  * NO-CARRIER exactly when the far end is unreachable.
+ *
+ * <p>With several queue pairs there is one pump per TUN queue, each on its queue's bus thread; the pump of
+ * queue 0 speaks for the device (carrier, offloads), and each pump attaches its TUN queue while the link runs it
+ * and detaches it otherwise, so the kernel steers flows only to queues that move packets.
  */
 public final class TunPump implements BusPort.Listener, AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(TunPump.class);
@@ -61,9 +65,15 @@ public final class TunPump implements BusPort.Listener, AutoCloseable {
     private final Counter inPackets;
     private final Counter inBytes;
     private volatile ChecksumPolicy policy;
-    private volatile BusPort port;
+    private volatile BusQueue port;
+    /** Which queue of its TUN this pump serves; queue 0 also speaks for the device. */
+    private final int queue;
+    /** True when the TUN has several queues ({@code IFF_MULTI_QUEUE}), so this one can be detached. */
+    private final boolean multiQueue;
     /** The TUN's registration with the bus thread's epoll; reads happen there, next to the socket's. */
     private IoRegistration reading;
+    /** True while this TUN queue is attached (every queue starts attached). */
+    private boolean attached = true;
     /** True while out of credits: the TUN is not watched until credits come back. */
     private boolean paused;
     /** A pooled buffer a read did not fill, kept for the next read (frame path only). */
@@ -72,6 +82,14 @@ public final class TunPump implements BusPort.Listener, AutoCloseable {
 
     public TunPump(Tun tun, io.cardnet.link.protocol.Role role, long offeredFeatures, boolean offload,
                    MeterRegistry registry) {
+        this(tun, 0, false, role, offeredFeatures, offload, registry);
+    }
+
+    /** The pump of TUN queue {@code queue} of a device with {@code multiQueue} queues. */
+    public TunPump(Tun tun, int queue, boolean multiQueue, io.cardnet.link.protocol.Role role, long offeredFeatures,
+                   boolean offload, MeterRegistry registry) {
+        this.queue = queue;
+        this.multiQueue = multiQueue;
         this.tun = tun;
         this.offload = offload;
         this.outbound = Direction.from(role);
@@ -94,35 +112,86 @@ public final class TunPump implements BusPort.Listener, AutoCloseable {
                 .tag("direction", d.tag()).tag("reason", reason).register(registry)).increment();
     }
 
-    /** Puts the TUN into {@code port}'s epoll set; packets move once the port reports the link up. */
-    public void start(BusPort port) throws NetdevException {
+    /** Puts this TUN queue into its bus queue's epoll set; packets move once the link runs the queue. */
+    public void start(BusPort whole, BusQueue port) throws NetdevException {
         this.port = port;
-        io.micrometer.core.instrument.FunctionCounter.builder("cardnet.tun.credit.stalls", port, BusPort::creditStalls)
-                .description("times this end had no credit (its ring was full) and waited").tag("device", tun.name())
-                .tag("direction", outbound.tag()).register(registry);
-        io.micrometer.core.instrument.Gauge.builder("cardnet.tun.credits", port, BusPort::credits)
-                .description("free ring slots this end may post into").tag("device", tun.name())
-                .tag("direction", outbound.tag()).register(registry);
-        tun.setCarrier(false);
-        try {
-            reading = port.eventLoop().register(new TunReadiness()).syncUninterruptibly().getNow();
-        } catch (RuntimeException e) {
-            throw new NetdevException("epoll registration of " + tun.name(), 0, e.getMessage());
+        if (queue == 0) {
+            // device-wide figures, summed over the queues (a meter registers once per name and tags)
+            io.micrometer.core.instrument.FunctionCounter.builder("cardnet.tun.credit.stalls", whole, BusPort::creditStalls)
+                    .description("times this end had no credit (a ring was full) and waited").tag("device", tun.name())
+                    .tag("direction", outbound.tag()).register(registry);
+            io.micrometer.core.instrument.Gauge.builder("cardnet.tun.credits", whole, BusPort::credits)
+                    .description("free ring slots this end may post into (socket paths)").tag("device", tun.name())
+                    .tag("direction", outbound.tag()).register(registry);
+            tun.setCarrier(false);
         }
+        watch();
+    }
+
+    /** Puts the TUN queue's fd into the bus thread's epoll set, watching for packets. */
+    private void watch() throws NetdevException {
+        io.netty.util.concurrent.Future<IoRegistration> f = port.eventLoop().register(new TunReadiness());
+        if (port.eventLoop().inEventLoop()) {
+            // on the bus thread itself (a queue attached again at link up): it cannot wait for itself
+            f.addListener(done -> {
+                if (done.isSuccess()) {
+                    watching(f.getNow());
+                } else {
+                    log.error("{} queue {}: epoll registration failed: {}", tun.name(), queue, done.cause().toString());
+                }
+            });
+            return;
+        }
+        try {
+            watching(f.syncUninterruptibly().getNow());
+        } catch (RuntimeException e) {
+            throw new NetdevException("epoll registration of " + tun.name() + " queue " + queue, 0, e.getMessage());
+        }
+    }
+
+    private void watching(IoRegistration r) {
+        reading = r;
+        paused = false;
         reading.submit(EpollIoOps.EPOLLIN);
+    }
+
+    /**
+     * Attaches this TUN queue while the link runs it, detaches it otherwise. A detached queue's fd polls as an
+     * error for as long as it is detached, so it leaves the epoll set first and comes back on attach.
+     */
+    private void followQueue() throws NetdevException {
+        boolean want = port.active();
+        if (!multiQueue || want == attached) {
+            return;
+        }
+        if (want) {
+            tun.setQueueAttached(true);
+            watch();
+        } else {
+            if (reading != null && reading.isValid()) {
+                reading.cancel();
+            }
+            reading = null;
+            tun.setQueueAttached(false);
+        }
+        attached = want;
     }
 
     @Override
     public void linkUp(LinkUp up) {
         ChecksumPolicy next = ChecksumPolicy.forFeatures(up.features());
         try {
-            if (next != policy && offload) {
+            followQueue();
+            if (next != policy && offload && queue == 0) {
                 tun.setOffloads(next.offloads());
             }
             policy = next;
-            tun.setCarrier(true);
-            log.info("{} carrier on; checksums {}", tun.name(),
-                    next instanceof ChecksumPolicy.Unnecessary ? "unnecessary (trusted bus)" : "verified by the receiver");
+            if (queue == 0) {
+                tun.setCarrier(true);
+                log.info("{} carrier on; checksums {}; {} queue pair{}{}", tun.name(),
+                        next instanceof ChecksumPolicy.Unnecessary ? "unnecessary (trusted bus)" : "verified by the receiver",
+                        up.queues(), up.queues() == 1 ? "" : "s", port.direct() ? " on the direct rings" : "");
+            }
         } catch (NetdevException e) {
             log.error("{}: could not follow link up: {}", tun.name(), e.getMessage());
         }
@@ -130,6 +199,9 @@ public final class TunPump implements BusPort.Listener, AutoCloseable {
 
     @Override
     public void linkDown(String reason) {
+        if (queue != 0) {
+            return;
+        }
         try {
             tun.setCarrier(false);
         } catch (NetdevException e) {
@@ -188,7 +260,7 @@ public final class TunPump implements BusPort.Listener, AutoCloseable {
      * (the kernel queues, then drops, as a full NIC ring would) until {@link #writable()}.
      */
     private void readBurst() {
-        BusPort p = port;
+        BusQueue p = port;
         int moved = 0;
         try {
             while (moved < BURST) {

@@ -13,6 +13,14 @@ public final class Features {
     /** Packets travel in shared DMA memory (same machine, Unix sockets); frames carry only descriptors. */
     public static final long SHARED_MEMORY = 1L << 2;
 
+    /**
+     * The descriptor rings live in shared memory too ({@code io.cardnet.link.dma.SharedRing}) and each end rings
+     * the other's doorbell directly: the simulator trains the link and watches it, but no descriptor crosses it.
+     * Needs {@link #SHARED_MEMORY}; the simulator grants it only while nothing needs it on the per-packet path
+     * (an unpaced link, no faults, no capture).
+     */
+    public static final long DIRECT_RING = 1L << 3;
+
     private Features() {
     }
 
@@ -30,6 +38,9 @@ public final class Features {
         }
         if (has(features, SHARED_MEMORY)) {
             sb.append(sb.isEmpty() ? "" : ",").append("shared-memory");
+        }
+        if (has(features, DIRECT_RING)) {
+            sb.append(sb.isEmpty() ? "" : ",").append("direct-ring");
         }
         return sb.isEmpty() ? "none" : sb.toString();
     }

@@ -93,7 +93,7 @@ public final class FrameDecoder extends ByteToMessageDecoder {
                     : trainOrFault(f, b);
             case LINK_UP -> body != LinkUp.BODY ? badBody(type, body, LinkUp.BODY)
                     : new LinkUp(f.getUnsignedShortLE(b), f.getIntLE(b + 4), f.getLongLE(b + 8), f.getLongLE(b + 16),
-                    f.getIntLE(b + 24));
+                    f.getIntLE(b + 24), f.getUnsignedShortLE(b + 2));
             case DOORBELL -> body != Doorbell.BODY ? badBody(type, body, Doorbell.BODY) : new Doorbell(f.getLongLE(b), f.getLongLE(b + 8));
             case INTERRUPT -> body != Interrupt.BODY ? badBody(type, body, Interrupt.BODY)
                     : new Interrupt(f.getLongLE(b), f.getIntLE(b + 8));
@@ -106,7 +106,10 @@ public final class FrameDecoder extends ByteToMessageDecoder {
             case RX_DONE -> body != RxDone.BODY ? badBody(type, body, RxDone.BODY) : new RxDone(f.getLongLE(b), f.getLongLE(b + 8));
             case DESC -> body != Desc.BODY ? badBody(type, body, Desc.BODY)
                     : new Desc(f.getLongLE(b), f.getIntLE(b + 8), f.getIntLE(b + 12), f.getUnsignedShortLE(6));
-            case DATA -> dataOrFault(f);
+            case DATA -> switch (data(f)) {
+                case Decoded.Ok<Data>(Data d) -> d;
+                case Decoded.Refused<Data>(FrameFault fault) -> fault;
+            };
         };
     }
 
@@ -116,7 +119,7 @@ public final class FrameDecoder extends ByteToMessageDecoder {
             return new FrameFault(FrameFault.Kind.BAD_LENGTH, "TRAIN names role " + f.getUnsignedByte(b + 2)
                     + "; roles are 1 (root complex) and 2 (endpoint)");
         }
-        return new Train(f.getUnsignedShortLE(b), role, f.getIntLE(b + 4), f.getLongLE(b + 8));
+        return new Train(f.getUnsignedShortLE(b), role, f.getIntLE(b + 4), f.getLongLE(b + 8), f.getUnsignedByte(b + 3));
     }
 
     private static FrameFault badBody(FrameType type, int body, int expected) {
@@ -125,11 +128,11 @@ public final class FrameDecoder extends ByteToMessageDecoder {
                         || type == FrameType.TRAIN_REJECT ? "at most " : "") + expected);
     }
 
-    /** Checks a DATA frame's bytes (from a socket or a DMA slot): a Data, or the FrameFault that names the problem. */
-    public static Object dataOrFault(ByteBuf f) {
+    /** Checks a DATA frame's bytes (from a socket or a DMA slot): the Data, or the FrameFault that names the problem. */
+    public static Decoded<Data> data(ByteBuf f) {
         int packet = f.readableBytes() - Data.PACKET_OFFSET;
         if (packet < Data.MIN_PACKET) {
-            return new FrameFault(FrameFault.Kind.BAD_LENGTH, "DATA frame carries " + Math.max(packet, 0)
+            return Decoded.refused(FrameFault.Kind.BAD_LENGTH, "DATA frame carries " + Math.max(packet, 0)
                     + " packet bytes; an IP packet has at least " + Data.MIN_PACKET);
         }
         int p = Data.PACKET_OFFSET;
@@ -140,13 +143,13 @@ public final class FrameDecoder extends ByteToMessageDecoder {
         } else if (version == 6) {
             ipLength = packet >= 40 ? 40 + f.getUnsignedShort(p + 4) : -1;
         } else {
-            return new FrameFault(FrameFault.Kind.NOT_IP, "DATA frame's packet has IP version " + version
+            return Decoded.refused(FrameFault.Kind.NOT_IP, "DATA frame's packet has IP version " + version
                     + "; only IPv4 and IPv6 cross the bus");
         }
         if (ipLength != packet) {
-            return new FrameFault(FrameFault.Kind.BAD_LENGTH, "IPv" + version + " header says " + ipLength
+            return Decoded.refused(FrameFault.Kind.BAD_LENGTH, "IPv" + version + " header says " + ipLength
                     + " bytes but the descriptor carries " + packet);
         }
-        return new Data(f);
+        return Decoded.ok(new Data(f));
     }
 }

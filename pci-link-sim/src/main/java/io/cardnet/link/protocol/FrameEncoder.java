@@ -37,13 +37,13 @@ public final class FrameEncoder extends MessageToMessageEncoder<Frame> {
             case Train t -> {
                 buf.writeShortLE(t.version());
                 buf.writeByte(t.role().code());
-                buf.writeByte(0);
+                buf.writeByte(t.queues());
                 buf.writeIntLE(t.maxPacket());
                 buf.writeLongLE(t.features());
             }
             case LinkUp u -> {
                 buf.writeShortLE(u.version());
-                buf.writeShortLE(0);
+                buf.writeShortLE(u.queues());
                 buf.writeIntLE(u.maxPacket());
                 buf.writeLongLE(u.features());
                 buf.writeLongLE(u.epoch());

@@ -1,8 +1,10 @@
 package io.cardnet.link.protocol;
 
 /**
- * A frame the decoder refused. It travels down the pipeline as a message so that the port that
- * received it can count it by {@link Kind} and log the detail, and the link keeps running.
+ * A frame or descriptor refused: by the decoder, by the DMA engine's check of a descriptor's slot, or by an
+ * end that cannot write it to its TUN. From the decoder it travels down the pipeline as a message so that
+ * the port that received it can count it by {@link Kind} and log the detail, and the link keeps running;
+ * elsewhere it is the reason of a {@link Decoded.Refused}.
  */
 public record FrameFault(Kind kind, String detail) {
 
@@ -18,7 +20,12 @@ public record FrameFault(Kind kind, String detail) {
         /** a DATA frame whose payload is not an IPv4 or IPv6 packet */
         NOT_IP("not_ip"),
         /** a DESC naming a DMA slot that is not its sequence's, or no shared memory was negotiated */
-        BAD_SLOT("bad_slot");
+        BAD_SLOT("bad_slot"),
+        /**
+         * a GSO super-packet for an end whose TUN has no segmentation offload ({@code --csum verify}): the
+         * link trained without the GSO feature, so its peer should have segmented it
+         */
+        GSO_WITHOUT_OFFLOAD("gso_without_offload");
 
         private final String tag;
 

@@ -1,15 +1,17 @@
 package io.cardnet.link.sim;
 
 import io.cardnet.link.dma.DmaRegion;
+import io.cardnet.link.model.FaultInjector;
 import io.cardnet.link.model.FaultKind;
 import io.cardnet.link.model.LinkSettings;
-import io.cardnet.link.model.TlpModel;
+import io.cardnet.link.model.WireClock;
 import io.cardnet.link.protocol.Data;
+import io.cardnet.link.protocol.Decoded;
 import io.cardnet.link.protocol.Desc;
+import io.cardnet.link.protocol.Direction;
 import io.cardnet.link.protocol.Features;
 import io.cardnet.link.protocol.FrameDecoder;
 import io.cardnet.link.protocol.FrameFault;
-import io.cardnet.link.protocol.Direction;
 import io.cardnet.link.protocol.Interrupt;
 import io.cardnet.link.protocol.Role;
 import io.netty.channel.Channel;
@@ -19,22 +21,23 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.util.ArrayDeque;
-import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
-import java.util.zip.CRC32C;
 
 /**
- * One direction of the link: the producer's descriptor ring and the DMA engine that moves it.
+ * One direction of the link: the DMA engine that moves the producer's descriptor ring to the consumer.
  *
  * <pre>
- *  producer ──DATA──▶ ring (≤ depth posted) ──DOORBELL──▶ ready ──wire clock──▶ in flight ──▶ consumer
- *                                                                   (TLPs, latency)            │
- *  producer ◀── INTERRUPT(credits) ◀── completion coalescer ◀──────────────────────────────────┤
- *                                      consumer ◀── INTERRUPT(rxUpTo) ◀── receive coalescer ◀──┘
+ *  producer ──DATA/DESC──▶ DescriptorRing ──DOORBELL──▶ rung ──WireClock──▶ in flight ──▶ consumer
+ *                            (credits)       FaultInjector: lost doorbell,   (TLPs,       │ DATA or DESC
+ *                                            bitflip, drop, reorder, poison   latency)    │
+ *  producer ◀── INTERRUPT(credits) ◀── completion coalescer ◀── ring head ◀── RX_DONE ◀───┤
+ *                                      consumer ◀── INTERRUPT(rxUpTo) ◀── receive coalescer ◀┘
  * </pre>
  *
- * A descriptor occupies a ring slot from the moment it is posted until it is delivered; its completion gives
- * the producer its credit back. Everything here runs on the bus thread.
+ * The ring keeps the books (slots, credits in ring order), the wire clock says when a descriptor arrives, the
+ * fault injector says what goes wrong; this class wires them together, keeps the timers and delivers. Time is
+ * the event loop's ticker, so an {@code EmbeddedChannel}'s loop drives it on virtual time. Everything here runs
+ * on the bus thread.
  */
 final class DmaEngine {
     private static final Logger log = LoggerFactory.getLogger(DmaEngine.class);
@@ -57,39 +60,34 @@ final class DmaEngine {
     private final BusTap tap;
     private final ChecksumCorruptor corruptor;
     private final DmaRegion region;
-    private final SplittableRandom random = new SplittableRandom();
-    private final ArrayDeque<Data> ring = new ArrayDeque<>();
+    private final WireClock wire;
+    private final FaultInjector faults;
     private final ArrayDeque<InFlight> inFlight = new ArrayDeque<>();
     private final InterruptCoalescer receive;
     private final InterruptCoalescer completion;
+    private DescriptorRing ring;
     private DmaEngine opposite;
     private LinkSettings settings;
-    private TlpModel model;
 
-    private long lastPosted;
-    private long doorbellTail;
     private long lastPostNanos;
-    private int occupancy;
-    private long wireFree;
-    private long stalledUntil;
-    private long rxSeq;
     private boolean blocked;
+    /** A descriptor the REORDER fault holds back until the one behind it is delivered. */
     private InFlight held;
     private ScheduledFuture<?> deliveryTimer;
     private long deliveryTimerAt;
     private ScheduledFuture<?> pollTimer;
     private ScheduledFuture<?> stallTimer;
-    private long lastOverrunLog;
-    /** Producer sequence of each delivered descriptor, by receive sequence, until the consumer frees it. */
-    private long[] delivered;
-    /** Completed (consumed or dropped) descriptors beyond the head, by producer sequence. */
-    private boolean[] done;
-    private long head;
-    private long consumedUpTo;
-    private FrameFault lastViewFault;
+    /** The ticker's time may start near 0, so the first overrun is logged whenever it comes. */
+    private long nextOverrunLog = Long.MIN_VALUE;
 
     DmaEngine(Direction direction, Link link, SimMetrics metrics, EventLoop loop, LinkSettings settings,
               ChecksumCorruptor corruptor, DmaRegion region, BusTap tap) {
+        this(direction, link, metrics, loop, settings, corruptor, region, tap, new FaultInjector(settings.faults(direction)));
+    }
+
+    /** With a fault injector of the caller's (a seeded one in tests). */
+    DmaEngine(Direction direction, Link link, SimMetrics metrics, EventLoop loop, LinkSettings settings,
+              ChecksumCorruptor corruptor, DmaRegion region, BusTap tap, FaultInjector faults) {
         this.corruptor = corruptor;
         this.region = region;
         this.direction = direction;
@@ -100,11 +98,11 @@ final class DmaEngine {
         this.loop = loop;
         this.tap = tap;
         this.settings = settings;
-        this.model = new TlpModel(settings.profile());
-        this.delivered = new long[settings.ringDepth()];
-        this.done = new boolean[settings.ringDepth()];
+        this.wire = new WireClock(settings.profile());
+        this.faults = faults;
         this.receive = new InterruptCoalescer(loop, settings.coalescing(direction), this::raiseReceive);
         this.completion = new InterruptCoalescer(loop, settings.coalescing(direction), this::raiseCompletion);
+        this.ring = new DescriptorRing(settings.ringDepth(), completion::add);
     }
 
     void opposite(DmaEngine other) {
@@ -113,71 +111,65 @@ final class DmaEngine {
 
     void settings(LinkSettings next) {
         this.settings = next;
-        this.model = new TlpModel(next.profile());
+        wire.profile(next.profile());
+        faults.settings(next.faults(direction));
         receive.settings(next.coalescing(direction));
         completion.settings(next.coalescing(direction));
         flush();
     }
 
     int occupancy() {
-        return occupancy;
+        return ring.occupancy();
+    }
+
+    private long now() {
+        return loop.ticker().nanoTime();
     }
 
     // ------------------------------------------------------------------ producer side
 
     /** A descriptor written into the ring; it moves once a doorbell (or the poll timer) says it is posted. */
     void post(Data d) {
-        if (occupancy >= settings.ringDepth()) {
-            // The producer wrote past its credits: a driver bug on real hardware. Refuse the descriptor, but
-            // account it as posted and dropped, so the ring's head can move past its sequence.
-            long seq = d.sequence();
-            metrics.drop(direction, "ring_overrun");
-            d.release();
-            discard(seq);
-            long now = System.nanoTime();
-            if (now - lastOverrunLog > 1_000_000_000L) {
-                lastOverrunLog = now;
-                log.warn("{}: the {} posted beyond its {} credits; descriptor dropped (cardnet_bus_drops_total"
-                        + " reason=ring_overrun)", direction.tag(), producer.description(), settings.ringDepth());
+        long now = now();
+        switch (ring.post(d)) {
+            case OVERRUN -> {
+                // The producer wrote past its credits: a driver bug on real hardware. The ring refuses the
+                // descriptor and writes its sequence off, so the head can move past it.
+                metrics.drop(direction, "ring_overrun");
+                d.release();
+                if (now >= nextOverrunLog) {
+                    nextOverrunLog = now + 1_000_000_000L;
+                    log.warn("{}: the {} posted beyond its {} credits; descriptor dropped (cardnet_bus_drops_total"
+                            + " reason=ring_overrun)", direction.tag(), producer.description(), ring.depth());
+                }
+                return;
             }
-            return;
+            case FILLED -> metrics.ringFull(direction);
+            case POSTED -> {
+            }
         }
-        ring.addLast(d);
-        occupancy++;
-        lastPosted = d.sequence();
-        lastPostNanos = System.nanoTime();
-        if (occupancy == settings.ringDepth()) {
-            metrics.ringFull(direction);
-        }
+        lastPostNanos = now;
         armPoll();
     }
 
     /**
      * The descriptor a DESC names, read from this direction's DMA slot and checked like a DATA frame from a
-     * socket; or null, with {@link #lastViewFault()} saying why not.
+     * socket; or the fault that says why not.
      */
-    Data view(Desc desc) {
-        int depth = settings.ringDepth();
+    Decoded<Data> view(Desc desc) {
+        int depth = ring.depth();
         if (region == null || !shared()) {
-            lastViewFault = new FrameFault(FrameFault.Kind.BAD_SLOT, "DESC without negotiated shared memory");
-        } else if (desc.slot() != desc.sequence() % depth) {
-            lastViewFault = new FrameFault(FrameFault.Kind.BAD_SLOT, "descriptor " + desc.sequence() + " names slot "
-                    + desc.slot() + "; in a ring of " + depth + " it lives in slot " + desc.sequence() % depth);
-        } else if (desc.length() < Data.PACKET_OFFSET + Data.MIN_PACKET || desc.length() > Data.PACKET_OFFSET + Data.MAX_PACKET) {
-            lastViewFault = new FrameFault(FrameFault.Kind.BAD_LENGTH, "DESC of " + desc.length()
-                    + " bytes; a descriptor holds " + (Data.PACKET_OFFSET + Data.MIN_PACKET) + ".." + (Data.PACKET_OFFSET + Data.MAX_PACKET));
-        } else {
-            Object checked = FrameDecoder.dataOrFault(region.frame(desc.slot(), desc.length()));
-            if (checked instanceof Data d) {
-                return d;
-            }
-            lastViewFault = (FrameFault) checked;
+            return Decoded.refused(FrameFault.Kind.BAD_SLOT, "DESC without negotiated shared memory");
         }
-        return null;
-    }
-
-    FrameFault lastViewFault() {
-        return lastViewFault;
+        if (desc.slot() != desc.sequence() % depth) {
+            return Decoded.refused(FrameFault.Kind.BAD_SLOT, "descriptor " + desc.sequence() + " names slot "
+                    + desc.slot() + "; in a ring of " + depth + " it lives in slot " + desc.sequence() % depth);
+        }
+        if (desc.length() < Data.PACKET_OFFSET + Data.MIN_PACKET || desc.length() > Data.PACKET_OFFSET + Data.MAX_PACKET) {
+            return Decoded.refused(FrameFault.Kind.BAD_LENGTH, "DESC of " + desc.length() + " bytes; a descriptor holds "
+                    + (Data.PACKET_OFFSET + Data.MIN_PACKET) + ".." + (Data.PACKET_OFFSET + Data.MAX_PACKET));
+        }
+        return FrameDecoder.data(region.frame(desc.slot(), desc.length()));
     }
 
     private boolean shared() {
@@ -194,57 +186,29 @@ final class DmaEngine {
         if (up == null || up.epoch() != epoch) {
             return;
         }
-        for (long rx = consumedUpTo + 1; rx <= Math.min(upTo, rxSeq); rx++) {
-            complete(delivered[(int) (rx % delivered.length)]);
-        }
-        consumedUpTo = Math.max(consumedUpTo, Math.min(upTo, rxSeq));
+        ring.consumed(upTo);
         flush();
     }
 
-    /**
-     * A sequence the producer spent a credit on but that will never move (refused, malformed, or lost before it
-     * reached the ring): counted as posted and done at once, so the head, and the producer's credits, go on.
-     */
+    /** A sequence the producer spent a credit on but that will never move: see {@link DescriptorRing#discard(long)}. */
     void discard(long seq) {
-        if (seq <= head || seq > head + settings.ringDepth()) {
-            return;
-        }
-        occupancy++;
-        lastPosted = Math.max(lastPosted, seq);
-        complete(seq);
+        ring.discard(seq);
     }
 
-    /** Writes off {@code from} (inclusive) to {@code to} (exclusive); only the part a ring can hold matters. */
+    /** Writes off {@code from} (inclusive) to {@code to} (exclusive). */
     void discard(long from, long to) {
-        for (long s = Math.max(from, to - settings.ringDepth()); s < to; s++) {
-            discard(s);
-        }
-    }
-
-    /** Marks one descriptor done and advances the head over every contiguous done one. */
-    private void complete(long producerSeq) {
-        done[(int) (producerSeq % done.length)] = true;
-        int freed = 0;
-        while (head < lastPosted && done[(int) ((head + 1) % done.length)]) {
-            done[(int) ((head + 1) % done.length)] = false;
-            head++;
-            freed++;
-        }
-        if (freed > 0) {
-            occupancy -= freed;
-            completion.add(freed);
-        }
+        ring.discard(from, to);
     }
 
     /** The producer's MMIO write of its ring tail. */
     void doorbell(long tail) {
         metrics.doorbell(direction);
-        chargeWire(Role.ROOT_COMPLEX == producer);
-        if (fires(FaultKind.LOST_DOORBELL)) {
+        chargeNotification(producer.peer());
+        if (faults.loseDoorbell()) {
             metrics.faultInjected(direction, FaultKind.LOST_DOORBELL);
             return;
         }
-        doorbellTail = Math.max(doorbellTail, tail);
+        ring.doorbell(tail);
         pump();
     }
 
@@ -257,11 +221,11 @@ final class DmaEngine {
     /** The engine's poll timer: finds descriptors posted without a doorbell (a lost one) and moves them. */
     private void poll() {
         pollTimer = null;
-        if (lastPosted <= doorbellTail) {
+        if (!ring.unrung()) {
             return;
         }
-        if (System.nanoTime() - lastPostNanos >= settings.pollMicros() * 1000L) {
-            doorbellTail = lastPosted;
+        if (now() - lastPostNanos >= settings.pollMicros() * 1000L) {
+            ring.ringAll();
             metrics.pollRecovery(direction);
             pump();
         } else {
@@ -271,47 +235,52 @@ final class DmaEngine {
 
     // ------------------------------------------------------------------ the engine
 
-    /** Moves every posted descriptor onto the wire clock, then delivers what is due. */
+    /** Moves every rung descriptor onto the wire clock, then delivers what is due. */
     void pump() {
-        long now = System.nanoTime();
-        if (now < stalledUntil) {
+        long now = now();
+        if (wire.stalled(now)) {
             if (stallTimer == null) {
                 stallTimer = loop.schedule(() -> {
                     stallTimer = null;
                     pump();
-                }, stalledUntil - now, TimeUnit.NANOSECONDS);
+                }, wire.stalledUntil() - now, TimeUnit.NANOSECONDS);
             }
             return;
         }
-        while (!ring.isEmpty() && ring.peekFirst().sequence() <= doorbellTail) {
-            Data d = ring.pollFirst();
+        for (Data d = ring.nextRung(); d != null; d = ring.nextRung()) {
             int n = d.packetLength();
-            long wire = model.wireBytes(n);
-            metrics.tlps(direction, model.tlps(n));
-            if (fires(FaultKind.BITFLIP)) {
-                wire += flipDetectAndReplay(d);
+            FaultInjector.Bitflip flip = faults.bitflip(d.content(), Data.PACKET_OFFSET, n);
+            switch (flip) {
+                case REPLAYED -> {
+                    metrics.faultInjected(direction, FaultKind.BITFLIP);
+                    metrics.replay(direction);
+                }
+                case ESCAPED -> {
+                    metrics.faultInjected(direction, FaultKind.BITFLIP);
+                    log.error("{}: a single-bit flip escaped the link CRC; this should be impossible", direction.tag());
+                }
+                case NONE -> {
+                }
             }
-            long start = Math.max(now, wireFree);
-            long busy = model.nanos(wire);
-            wireFree = start + busy;
-            metrics.wireBusy(direction, busy);
-            if (fires(FaultKind.DROP)) {
+            WireClock.Transfer t = wire.send(now, n, flip.transmissions());
+            metrics.tlps(direction, t.tlps());
+            metrics.wireBusy(direction, t.busyNanos());
+            if (faults.drop()) {
                 metrics.faultInjected(direction, FaultKind.DROP);
                 metrics.drop(direction, "fault_drop");
                 long seq = d.sequence();
                 d.release();
-                complete(seq);
+                ring.dropped(seq);
                 continue;
             }
-            long deliverAt = model.profile().paced() ? wireFree + settings.profile().latency().toNanos() : now;
-            inFlight.addLast(new InFlight(d, deliverAt, d.sequence()));
+            inFlight.addLast(new InFlight(d, t.deliverAt(), d.sequence()));
         }
         deliverDue();
     }
 
     /** Stops moving descriptors for a while (the STALL fault). */
     void stall(long millis) {
-        stalledUntil = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(millis);
+        wire.stall(now(), TimeUnit.MILLISECONDS.toNanos(millis));
         metrics.faultInjected(direction, FaultKind.STALL);
     }
 
@@ -320,7 +289,7 @@ final class DmaEngine {
         if (out == null) {
             return;
         }
-        long now = System.nanoTime();
+        long now = now();
         while (!inFlight.isEmpty() && inFlight.peekFirst().deliverAt() <= now + SLACK_NANOS) {
             if (!out.isWritable()) {
                 // The consumer is not draining its receive ring: hold everything until it does.
@@ -328,7 +297,7 @@ final class DmaEngine {
                 break;
             }
             InFlight f = inFlight.pollFirst();
-            if (held == null && inFlight.size() + ring.size() > 0 && fires(FaultKind.REORDER)) {
+            if (held == null && inFlight.size() + ring.waiting() > 0 && faults.reorder()) {
                 metrics.faultInjected(direction, FaultKind.REORDER);
                 held = f;
                 continue;
@@ -340,7 +309,7 @@ final class DmaEngine {
                 deliver(h, out);
             }
         }
-        if (held != null && inFlight.isEmpty() && ring.isEmpty()) {
+        if (held != null && inFlight.isEmpty() && ring.waiting() == 0) {
             deliver(held, out);
             held = null;
         }
@@ -367,20 +336,19 @@ final class DmaEngine {
      */
     private void deliver(InFlight f, Channel out) {
         Data d = f.data();
-        if (fires(FaultKind.POISON) && poison(d)) {
+        if (faults.poison(d.content(), Data.PACKET_OFFSET, d.packetLength())) {
             metrics.faultInjected(direction, FaultKind.POISON);
         }
         if (corruptor.apply(d)) {
             metrics.corruptedChecksums.increment();
         }
-        rxSeq++;
+        long rxSeq = ring.deliver(f.producerSeq());
         d.sequence(rxSeq);
-        delivered[(int) (rxSeq % delivered.length)] = f.producerSeq();
-        tap.record(direction, d, f.producerSeq() % settings.ringDepth());
+        int slot = ring.slot(f.producerSeq());
+        tap.record(direction, d, slot);
         metrics.carried(direction, d.packetLength());
         if (shared()) {
-            out.write(new Desc(rxSeq, (int) (f.producerSeq() % settings.ringDepth()), d.content().writerIndex(),
-                    d.epoch()), out.voidPromise());
+            out.write(new Desc(rxSeq, slot, d.content().writerIndex(), d.epoch()), out.voidPromise());
             d.release();
         } else {
             out.write(d, out.voidPromise());
@@ -401,9 +369,9 @@ final class DmaEngine {
     private void raiseReceive(int frames) {
         Channel out = link.peerIfUp(producer);
         if (out != null) {
-            out.write(new Interrupt(rxSeq, 0), out.voidPromise());
+            out.write(new Interrupt(ring.received(), 0), out.voidPromise());
             metrics.interrupt(direction, "receive", frames);
-            chargeWire(consumer == Role.ENDPOINT);
+            chargeNotification(consumer);
             out.flush();
         }
     }
@@ -413,16 +381,19 @@ final class DmaEngine {
         if (back != null) {
             back.write(new Interrupt(0, frames), back.voidPromise());
             metrics.interrupt(direction, "completion", frames);
-            chargeWire(producer == Role.ENDPOINT);
+            chargeNotification(producer);
             back.flush();
         }
     }
 
-    /** A doorbell or interrupt is one small TLP on the wire it travels: toward the card is h2c. */
-    private void chargeWire(boolean towardCard) {
-        DmaEngine wire = (direction == Direction.H2C) == towardCard ? this : opposite;
-        if (wire != null && wire.model.profile().paced()) {
-            wire.wireFree = Math.max(wire.wireFree, System.nanoTime()) + wire.model.nanos(wire.model.notificationWireBytes());
+    /**
+     * A doorbell or interrupt to {@code to} is one small TLP on the wire it travels: toward the card (the
+     * endpoint) is h2c, toward the host is c2h. That is this engine's wire or its opposite's.
+     */
+    private void chargeNotification(Role to) {
+        DmaEngine e = (direction == Direction.H2C) == (to == Role.ENDPOINT) ? this : opposite;
+        if (e != null) {
+            e.wire.notification(now());
         }
     }
 
@@ -433,79 +404,11 @@ final class DmaEngine {
         }
     }
 
-    // ------------------------------------------------------------------ faults
-
-    private boolean fires(FaultKind k) {
-        double p = settings.faults(direction).probability(k);
-        return p > 0 && random.nextDouble() < p;
-    }
-
-    /**
-     * A bit flips on the wire before the link CRC. The receiver's LCRC check fails, so the data-link layer
-     * replays the TLP from its replay buffer: the consumer gets the original, and the wire carries it twice.
-     * Returns the extra wire bytes.
-     */
-    private long flipDetectAndReplay(Data d) {
-        metrics.faultInjected(direction, FaultKind.BITFLIP);
-        int n = d.packetLength();
-        long sent = crc(d, n);
-        int bit = random.nextInt(n * 8);
-        flipBit(d, bit);
-        boolean detected = crc(d, n) != sent;
-        flipBit(d, bit);
-        if (!detected) {
-            log.error("{}: a single-bit flip escaped the link CRC; this should be impossible", direction.tag());
-            return 0;
-        }
-        metrics.replay(direction);
-        return model.wireBytes(n);
-    }
-
-    private static long crc(Data d, int n) {
-        CRC32C crc = new CRC32C();
-        crc.update(d.content().nioBuffer(Data.PACKET_OFFSET, n));
-        return crc.getValue();
-    }
-
-    private static void flipBit(Data d, int bit) {
-        int at = Data.PACKET_OFFSET + bit / 8;
-        d.content().setByte(at, d.content().getByte(at) ^ (1 << (bit % 8)));
-    }
-
-    /**
-     * Corrupts one payload byte after the CRC check (a poisoned buffer). IP and transport headers are spared so
-     * the packet still reaches its socket: what happens next is up to the consumer's checksum policy.
-     * Returns false for a packet without payload.
-     */
-    private boolean poison(Data d) {
-        var b = d.content();
-        int p = Data.PACKET_OFFSET;
-        int len = d.packetLength();
-        if ((b.getUnsignedByte(p) >> 4) != 4) {
-            return false;
-        }
-        int l4 = (b.getUnsignedByte(p) & 0x0f) * 4;
-        int proto = b.getUnsignedByte(p + 9);
-        int headers = l4 + switch (proto) {
-            case 6 -> len > l4 + 12 ? (b.getUnsignedByte(p + l4 + 12) >> 4) * 4 : len;
-            case 17 -> 8;
-            default -> len;
-        };
-        if (headers >= len) {
-            return false;
-        }
-        int at = p + headers + random.nextInt(len - headers);
-        b.setByte(at, b.getByte(at) ^ 0x01);
-        return true;
-    }
-
     // ------------------------------------------------------------------ link state
 
     /** The link went down or retrained: everything posted or in flight is gone, credits start over. */
     void reset() {
-        int lost = ring.size() + inFlight.size() + (held != null ? 1 : 0);
-        ring.forEach(Data::release);
-        ring.clear();
+        int lost = ring.clear() + inFlight.size() + (held != null ? 1 : 0);
         inFlight.forEach(f -> f.data().release());
         inFlight.clear();
         if (held != null) {
@@ -525,15 +428,8 @@ final class DmaEngine {
         stallTimer = null;
         receive.reset();
         completion.reset();
-        lastPosted = 0;
-        doorbellTail = 0;
-        occupancy = 0;
-        head = 0;
-        consumedUpTo = 0;
-        delivered = new long[settings.ringDepth()];
-        done = new boolean[settings.ringDepth()];
-        rxSeq = 0;
-        wireFree = 0;
+        ring = new DescriptorRing(settings.ringDepth(), completion::add);
+        wire.reset();
         blocked = false;
     }
 }

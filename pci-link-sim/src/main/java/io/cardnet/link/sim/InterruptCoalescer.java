@@ -53,7 +53,7 @@ final class InterruptCoalescer {
     }
 
     private void countWindow(int frames) {
-        long now = System.nanoTime();
+        long now = loop.ticker().nanoTime();
         long window = Math.max(1, settings.maxMicros()) * 1000L;
         if (now - windowStart > window) {
             lastWindowFrames = now - windowStart > 2 * window ? 0 : windowFrames;

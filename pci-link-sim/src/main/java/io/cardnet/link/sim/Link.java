@@ -46,7 +46,8 @@ final class Link {
     private final SimMetrics metrics;
     private final EventLoop loop;
     private final IntSupplier ringDepth;
-    private final long supported;
+    private final java.util.function.LongSupplier supported;
+    private final IntSupplier maxQueues;
     private Listener listener = up -> { };
     private LinkState state = LinkState.DOWN;
     private Instant since = Instant.now();
@@ -55,8 +56,13 @@ final class Link {
     private long flapUntil;
     private long removedUntil;
 
-    /** {@code supported}: the feature bits this simulator can carry (no shared memory without DMA regions). */
-    Link(SimMetrics metrics, EventLoop loop, IntSupplier ringDepth, long supported) {
+    /**
+     * {@code supported}: the feature bits this simulator can carry now (no shared memory without DMA regions, no
+     * direct rings while the link model has per-descriptor work), asked at each training.
+     */
+    Link(SimMetrics metrics, EventLoop loop, IntSupplier ringDepth, java.util.function.LongSupplier supported,
+         IntSupplier maxQueues) {
+        this.maxQueues = maxQueues;
         this.metrics = metrics;
         this.loop = loop;
         this.ringDepth = ringDepth;
@@ -145,10 +151,18 @@ final class Link {
         Train host = ends.get(Role.ROOT_COMPLEX).train();
         Train card = ends.get(Role.ENDPOINT).train();
         epoch++;
+        long features = host.features() & card.features() & supported.getAsLong();
+        int depth = ringDepth.getAsInt();
+        // Queue pairs need the direct rings (the simulator's engines run one ring per direction), and each queue
+        // owns depth slots of its direction's DMA region.
+        int queues = !Features.has(features, Features.DIRECT_RING) ? 1
+                : Math.max(1, Math.min(Math.min(host.queues(), card.queues()),
+                Math.min(maxQueues.getAsInt(), io.cardnet.link.dma.DmaRegion.SLOTS / depth)));
         current = new LinkUp(Math.min(host.version(), card.version()), Math.min(host.maxPacket(), card.maxPacket()),
-                host.features() & card.features() & supported, epoch, ringDepth.getAsInt());
+                features, epoch, depth, queues);
         listener.linkChanged(true);
         moveTo(LinkState.UP, "both ends trained: max packet " + current.maxPacket() + ", ring " + current.ringDepth()
+                + ", queues " + current.queues()
                 + ", features " + Features.describe(current.features()) + ", epoch " + epoch);
         for (End e : ends.values()) {
             e.channel().writeAndFlush(current);

@@ -51,6 +51,8 @@ public final class LinkSimulator implements AutoCloseable {
     private final List<Channel> servers = new ArrayList<>();
     private volatile LinkSettings settings;
     private volatile BusTap tap = BusTap.NONE;
+    /** The shared descriptor rings, when there are DMA regions and the machine can make the doorbells. */
+    private final DirectRings direct;
     private ControlServer control;
 
     public LinkSimulator(SimulatorConfig config, MeterRegistry registry) {
@@ -74,21 +76,28 @@ public final class LinkSimulator implements AutoCloseable {
             group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
             throw new java.io.UncheckedIOException(e);
         }
-        this.link = new Link(metrics, loop, () -> this.settings.ringDepth(),
-                regions.isEmpty() ? ~Features.SHARED_MEMORY : -1L);
+        this.direct = regions.isEmpty() ? null : DirectRings.create(config.dmaDir(), config.queues(), metrics, loop);
+        if (direct != null) {
+            direct.profile(settings.profile());
+        }
+        this.link = new Link(metrics, loop, () -> this.settings.ringDepth(), this::supportedFeatures,
+                () -> direct == null ? 1 : direct.queues());
         for (Direction d : Direction.values()) {
             // The corrupt-checksum test switch acts on packets toward the host only.
             ChecksumCorruptor corruptor = new ChecksumCorruptor(d == Direction.C2H ? config.corruptTcpChecksumToHostEvery() : 0);
             DmaEngine e = new DmaEngine(d, link, metrics, loop, settings, corruptor, regions.get(d),
                     (dir, data, slot) -> tap.record(dir, data, slot));
             engines.put(d, e);
-            Gauge.builder("cardnet.ring.occupancy", e, DmaEngine::occupancy)
+            Gauge.builder("cardnet.ring.occupancy", e, x -> x.occupancy() + (direct == null ? 0 : direct.occupancy(d)))
                     .description("descriptors posted and not yet completed").tag("direction", d.tag()).register(registry);
         }
         engines.get(Direction.H2C).opposite(engines.get(Direction.C2H));
         engines.get(Direction.C2H).opposite(engines.get(Direction.H2C));
         link.listener(up -> {
             engines.values().forEach(DmaEngine::reset);
+            if (up && direct != null) {
+                direct.reset(link.current().epoch(), link.current().ringDepth());
+            }
             if (up) {
                 for (Role r : Role.values()) {
                     Link.End end = link.end(r);
@@ -101,6 +110,38 @@ public final class LinkSimulator implements AutoCloseable {
         });
         Gauge.builder("cardnet.link.state", link, l -> l.state().code())
                 .description("link state: 0 down, 1 detect, 2 training, 3 up").register(registry);
+    }
+
+    /**
+     * What this simulator can carry now: no shared memory without DMA regions, and the direct rings only while
+     * nothing needs the simulator on the per-descriptor path (the ends can apply the link model, no capture, no
+     * checksum-corrupting test switch).
+     */
+    private long supportedFeatures() {
+        long mask = -1L;
+        if (regions.isEmpty()) {
+            mask &= ~(Features.SHARED_MEMORY | Features.DIRECT_RING);
+        }
+        if (!directEligible()) {
+            mask &= ~Features.DIRECT_RING;
+        }
+        return mask;
+    }
+
+    private boolean directEligible() {
+        return direct != null && settings.endsApplyModel() && tap == BusTap.NONE
+                && config.corruptTcpChecksumToHostEvery() == 0;
+    }
+
+    /**
+     * The link runs direct but must not any more (or could and does not): retrain, a flap of 0 ms, so the ends
+     * learn the new way in LINK_UP. Only the features in force change; no end is told anything else.
+     */
+    private void retrainIfPathChanged() {
+        var up = link.current();
+        if (up != null && Features.has(up.features(), Features.DIRECT_RING) != directEligible()) {
+            link.flap(0);
+        }
     }
 
     /** The settings in force. */
@@ -117,8 +158,14 @@ public final class LinkSimulator implements AutoCloseable {
             boolean retrain = next.ringDepth() != settings.ringDepth();
             settings = next;
             engines.values().forEach(e -> e.settings(next));
+            if (direct != null) {
+                // the ends' transmitters pace by it from their next burst on: no retrain
+                direct.profile(next.profile());
+            }
             if (retrain) {
                 link.flap(0);
+            } else {
+                retrainIfPathChanged();
             }
             return next;
         });
@@ -128,7 +175,12 @@ public final class LinkSimulator implements AutoCloseable {
     public void inject(FaultKind kind, Direction direction, long millis) {
         onBus(() -> {
             switch (kind) {
-                case STALL -> engines.get(direction).stall(millis);
+                case STALL -> {
+                    engines.get(direction).stall(millis);
+                    if (direct != null) {
+                        direct.stall(direction, millis);
+                    }
+                }
                 case FLAP -> link.flap(millis);
                 case SURPRISE_REMOVAL -> link.surpriseRemove(millis);
                 default -> throw new IllegalArgumentException(kind.cliName()
@@ -144,6 +196,8 @@ public final class LinkSimulator implements AutoCloseable {
     /** Sets the tap every delivered descriptor passes (capture); {@link BusTap#NONE} to stop. */
     void tap(BusTap next) {
         this.tap = next;
+        // a capture sees what crosses the simulator: while it runs, descriptors do
+        retrainIfPathChanged();
     }
 
     /** Runs {@code work} on the bus thread and returns its result; rethrows its IllegalArgumentException. */
@@ -225,6 +279,9 @@ public final class LinkSimulator implements AutoCloseable {
     }
 
     private LinkStatus snapshot() {
+        if (direct != null) {
+            direct.sync();
+        }
         Map<String, LinkStatus.Port> ports = new LinkedHashMap<>();
         for (Role r : Role.values()) {
             Link.End end = link.end(r);
@@ -235,11 +292,14 @@ public final class LinkSimulator implements AutoCloseable {
         for (Direction d : Direction.values()) {
             traffic.put(d.tag(), new LinkStatus.Traffic((long) metrics.frames(d), (long) metrics.bytes(d)));
         }
+        Map<String, LinkStatus.Traffic> queueTraffic = new LinkedHashMap<>();
+        metrics.queueTraffic().forEach((k, v) -> queueTraffic.put(k, new LinkStatus.Traffic(v[0], v[1])));
         var up = link.current();
         return new LinkStatus(link.state().name(), link.since().toString(), link.epoch(),
                 up == null ? 0 : up.maxPacket(),
                 up == null ? "none" : io.cardnet.link.protocol.Features.describe(up.features()),
-                ports, traffic, metrics.dynamicCounts(), (long) metrics.corruptedChecksums.count());
+                up == null ? 0 : up.queues(), ports, traffic, queueTraffic, metrics.dynamicCounts(),
+                (long) metrics.corruptedChecksums.count());
     }
 
     @Override
@@ -251,6 +311,9 @@ public final class LinkSimulator implements AutoCloseable {
             s.close().awaitUninterruptibly(2, TimeUnit.SECONDS);
         }
         group.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly(5, TimeUnit.SECONDS);
+        if (direct != null) {
+            direct.close();
+        }
         boolean ownRegions = false;
         for (DmaRegion r : regions.values()) {
             r.close();

@@ -1,6 +1,7 @@
 package io.cardnet.link.sim;
 
 import io.cardnet.link.protocol.Data;
+import io.cardnet.link.protocol.Decoded;
 import io.cardnet.link.protocol.Desc;
 import io.cardnet.link.protocol.RxDone;
 import io.cardnet.link.protocol.Direction;
@@ -74,13 +75,15 @@ final class PortHandler extends ChannelInboundHandlerAdapter {
             case Desc desc -> {
                 if (!attached || link.peerIfUp(role) == null) {
                     metrics.drop(direction, "link_down");
-                } else if (engines.apply(direction).view(desc) instanceof Data data) {
-                    post(data);
                 } else {
-                    // view() returned the fault that names what is wrong with this descriptor
-                    fault(engines.apply(direction).lastViewFault());
-                    if (desc.sequence() >= expectedSequence) {
-                        skipTo(desc.sequence() + 1);
+                    switch (engines.apply(direction).view(desc)) {
+                        case Decoded.Ok<Data>(Data data) -> post(data);
+                        case Decoded.Refused<Data>(FrameFault fault) -> {
+                            fault(fault);
+                            if (desc.sequence() >= expectedSequence) {
+                                skipTo(desc.sequence() + 1);
+                            }
+                        }
                     }
                 }
             }

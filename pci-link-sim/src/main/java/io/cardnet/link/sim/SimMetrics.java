@@ -77,6 +77,62 @@ final class SimMetrics {
         bytes.get(d).increment(packetBytes);
     }
 
+    /**
+     * What the ends moved on the direct rings since the last look, read from the rings' own counters: descriptors
+     * and bytes carried, doorbells that woke the consumer (receive interrupts, in the socket paths' terms) and
+     * bells that returned credits to a stalled producer (completion interrupts).
+     */
+    void carriedDirect(Direction d, long descriptors, long packetBytes, long doorbellsRung, long completions) {
+        frames.get(d).increment(descriptors);
+        bytes.get(d).increment(packetBytes);
+        if (doorbellsRung > 0) {
+            doorbells.get(d).increment(doorbellsRung);
+            receiveInterrupts.get(d).increment(doorbellsRung);
+            // each doorbell woke the consumer for its share of the descriptors: sum and count stay exact
+            double each = (double) descriptors / doorbellsRung;
+            for (long i = 0; i < doorbellsRung; i++) {
+                framesPerInterrupt(d, "receive").record(each);
+            }
+        }
+        if (completions > 0) {
+            completionInterrupts.get(d).increment(completions);
+        }
+    }
+
+    /** What the ends' paced transmitters put on the wire on the direct rings: TLPs and busy time. */
+    void pacedDirect(Direction d, long tlpCount, long busyNanos) {
+        if (tlpCount > 0) {
+            tlps.get(d).increment(tlpCount);
+        }
+        if (busyNanos > 0) {
+            wireBusy.get(d).increment(busyNanos);
+        }
+    }
+
+    /** Per-queue traffic on the direct rings ({@code cardnet_bus_queue_frames_total{direction,queue}}, bytes). */
+    void carriedOnQueue(Direction d, int queue, long descriptors, long packetBytes) {
+        if (descriptors == 0 && packetBytes == 0) {
+            // a queue shows up once it has carried something: a link runs fewer queues than the simulator offers
+            return;
+        }
+        queueFrames.computeIfAbsent(d.tag() + "/" + queue, k -> Counter.builder("cardnet.bus.queue.frames")
+                .description("descriptors carried on one queue pair's ring (direct rings)").tag("direction", d.tag())
+                .tag("queue", Integer.toString(queue)).register(registry)).increment(descriptors);
+        queueBytes.computeIfAbsent(d.tag() + "/" + queue, k -> Counter.builder("cardnet.bus.queue.bytes")
+                .description("packet bytes carried on one queue pair's ring (direct rings)").tag("direction", d.tag())
+                .tag("queue", Integer.toString(queue)).register(registry)).increment(packetBytes);
+    }
+
+    /** Per-queue traffic so far, keyed "h2c/0": frames and bytes. */
+    Map<String, long[]> queueTraffic() {
+        Map<String, long[]> out = new java.util.TreeMap<>();
+        queueFrames.forEach((k, c) -> out.put(k, new long[]{(long) c.count(), (long) queueBytes.get(k).count()}));
+        return out;
+    }
+
+    private final Map<String, Counter> queueFrames = new ConcurrentHashMap<>();
+    private final Map<String, Counter> queueBytes = new ConcurrentHashMap<>();
+
     double frames(Direction d) {
         return frames.get(d).count();
     }
@@ -143,13 +199,17 @@ final class SimMetrics {
     void interrupt(Direction d, String kind, int frames) {
         boolean receive = kind.equals("receive");
         (receive ? receiveInterrupts : completionInterrupts).get(d).increment();
-        int i = d.ordinal() * 2 + (receive ? 0 : 1);
+        framesPerInterrupt(d, kind).record(frames);
+    }
+
+    private io.micrometer.core.instrument.DistributionSummary framesPerInterrupt(Direction d, String kind) {
+        int i = d.ordinal() * 2 + (kind.equals("receive") ? 0 : 1);
         if (framesPerInterrupt[i] == null) {
             framesPerInterrupt[i] = io.micrometer.core.instrument.DistributionSummary
                     .builder("cardnet.bus.frames.per.interrupt").description("descriptors covered by one interrupt")
                     .tag("direction", d.tag()).tag("kind", kind).register(registry);
         }
-        framesPerInterrupt[i].record(frames);
+        return framesPerInterrupt[i];
     }
 
     /**

@@ -1,7 +1,9 @@
 package io.cardnet.link.port;
 
 import io.cardnet.link.protocol.Data;
+import io.cardnet.link.protocol.Decoded;
 import io.cardnet.link.protocol.Features;
+import io.cardnet.link.protocol.FrameFault;
 import io.cardnet.link.protocol.TestPackets;
 import io.cardnet.netdev.InternetChecksum;
 import io.cardnet.netdev.VnetHeader;
@@ -12,6 +14,7 @@ import java.nio.ByteBuffer;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -88,6 +91,17 @@ class ChecksumPolicyTest {
         Data d = data(TestPackets.tcp(new byte[3000]), new VnetHeader(VnetHeader.FLAG_NEEDS_CSUM,
                 VnetHeader.GSO_TCPV4, 40, 1448, 20, 16));
         assertEquals("gso_without_offload", ChecksumPolicy.Verify.INSTANCE.inbound(d));
+        Decoded.Refused<Data> refused = assertInstanceOf(Decoded.Refused.class, ChecksumPolicy.Verify.INSTANCE.deliverable(d));
+        assertEquals(FrameFault.Kind.GSO_WITHOUT_OFFLOAD, refused.fault().kind());
+        d.release();
+    }
+
+    @Test
+    void aDeliverablePacketComesBackAsItselfReadyForTheTun() {
+        Data d = data(TestPackets.udp(new byte[20]), new VnetHeader(VnetHeader.FLAG_DATA_VALID, 0, 0, 0, 0, 0));
+        for (ChecksumPolicy policy : new ChecksumPolicy[]{ChecksumPolicy.Unnecessary.INSTANCE, ChecksumPolicy.Verify.INSTANCE}) {
+            assertSame(d, assertInstanceOf(Decoded.Ok.class, policy.deliverable(d)).value());
+        }
         d.release();
     }
 

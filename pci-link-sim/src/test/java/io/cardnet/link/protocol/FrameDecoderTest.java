@@ -14,6 +14,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The wire codec, driven through Netty's EmbeddedChannel: no sockets. */
@@ -135,6 +136,21 @@ class FrameDecoderTest {
         packet[0] = 0x55;
         ByteBuf wire = encode(Data.of(ByteBufAllocator.DEFAULT, 1, VnetHeader.none(), packet));
         assertEquals(FrameFault.Kind.NOT_IP, assertInstanceOf(FrameFault.class, decode(wire).getFirst()).kind());
+    }
+
+    @Test
+    void theDataCheckAnswersWithTheDataOnItsOwnBytesOrTheRefusal() {
+        // the check the simulator also runs on a DMA slot's bytes, without a pipeline
+        ByteBuf good = Data.of(ByteBufAllocator.DEFAULT, 1, VnetHeader.none(), TestPackets.udp(new byte[10])).content();
+        Decoded.Ok<?> ok = assertInstanceOf(Decoded.Ok.class, FrameDecoder.data(good));
+        assertSame(good, ((Data) ok.value()).content(), "no copy: the Data holds the same bytes");
+        byte[] notIp = TestPackets.udp(new byte[10]);
+        notIp[0] = 0x55;
+        ByteBuf bad = Data.of(ByteBufAllocator.DEFAULT, 1, VnetHeader.none(), notIp).content();
+        Decoded.Refused<?> r = assertInstanceOf(Decoded.Refused.class, FrameDecoder.data(bad));
+        assertEquals(FrameFault.Kind.NOT_IP, r.fault().kind());
+        good.release();
+        bad.release();
     }
 
     @Test

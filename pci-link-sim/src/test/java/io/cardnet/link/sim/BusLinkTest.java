@@ -1,6 +1,9 @@
 package io.cardnet.link.sim;
 
+import io.cardnet.link.model.Coalescing;
+import io.cardnet.link.model.LinkSettings;
 import io.cardnet.link.protocol.BusAddress;
+import io.cardnet.link.protocol.Direction;
 import io.cardnet.link.protocol.Features;
 import io.cardnet.link.protocol.LinkUp;
 import io.cardnet.link.protocol.Liveness;
@@ -26,17 +29,24 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class BusLinkTest {
 
-    private record Ports(BusAddress host, BusAddress card, Path dir, Path dma) {
+    private record Ports(BusAddress host, BusAddress card, Path dir, Path dma, LinkSettings settings) {
     }
 
     private static Ports ports(String transport) throws IOException {
         Path dir = Files.createTempDirectory("cardnet-link");
         return switch (transport) {
             case "unix" -> new Ports(new BusAddress.Unix(dir.resolve("host.sock")),
-                    new BusAddress.Unix(dir.resolve("card.sock")), dir, null);
+                    new BusAddress.Unix(dir.resolve("card.sock")), dir, null, LinkSettings.DEFAULT);
+            // descriptors in shared rings, the simulator off the per-packet path
+            case "unix+direct-rings" -> new Ports(new BusAddress.Unix(dir.resolve("host.sock")),
+                    new BusAddress.Unix(dir.resolve("card.sock")), dir, Files.createTempDirectory(Path.of("/dev/shm"), "cardnet-link"),
+                    LinkSettings.DEFAULT);
+            // packets in shared memory, descriptors through the simulator: coalescing is per-descriptor work
             case "unix+shared-memory" -> new Ports(new BusAddress.Unix(dir.resolve("host.sock")),
-                    new BusAddress.Unix(dir.resolve("card.sock")), dir, Files.createTempDirectory(Path.of("/dev/shm"), "cardnet-link"));
-            default -> new Ports(new BusAddress.Tcp("127.0.0.1", freePort()), new BusAddress.Tcp("127.0.0.1", freePort()), dir, null);
+                    new BusAddress.Unix(dir.resolve("card.sock")), dir, Files.createTempDirectory(Path.of("/dev/shm"), "cardnet-link"),
+                    LinkSettings.DEFAULT.withCoalescing(Direction.H2C, new Coalescing(4, 50, false)));
+            default -> new Ports(new BusAddress.Tcp("127.0.0.1", freePort()), new BusAddress.Tcp("127.0.0.1", freePort()), dir,
+                    null, LinkSettings.DEFAULT);
         };
     }
 
@@ -47,11 +57,11 @@ class BusLinkTest {
     }
 
     @ParameterizedTest(name = "over {0}")
-    @ValueSource(strings = {"unix", "unix+shared-memory", "tcp"})
+    @ValueSource(strings = {"unix", "unix+shared-memory", "unix+direct-rings", "tcp"})
     void trainsCarriesDescriptorsBothWaysAndRetrainsAfterAnEndLeaves(String transport) throws Exception {
         Ports p = ports(transport);
         try (LinkSimulator sim = new LinkSimulator(new SimulatorConfig(p.host(), p.card(), null,
-                new Liveness(Duration.ofMillis(100), 5), 0, p.dma()), new SimpleMeterRegistry()).start();
+                new Liveness(Duration.ofMillis(100), 5), 0, p.dma()), p.settings(), new SimpleMeterRegistry()).start();
              TestEnd host = new TestEnd(Role.ROOT_COMPLEX, p.host(), p.dma())) {
             LinkUp first;
             try (TestEnd card = new TestEnd(Role.ENDPOINT, p.card(), p.dma())) {
@@ -61,6 +71,9 @@ class BusLinkTest {
                 card.awaitUp();
                 assertEquals(p.dma() != null, host.port.sharedMemory(), "shared memory negotiated as configured");
                 assertEquals(p.dma() != null, Features.has(first.features(), Features.SHARED_MEMORY));
+                boolean direct = transport.endsWith("direct-rings");
+                assertEquals(direct, Features.has(first.features(), Features.DIRECT_RING), "direct rings negotiated");
+                assertEquals(direct, host.port.direct());
 
                 byte[] big = TestPackets.udp(new byte[65535 - 28]);
                 assertEquals(65535, big.length);
