@@ -33,6 +33,8 @@ public final class AotCacheBuilder {
     private static final long TRAINING_DEADLINE_S = 300;
     private static final long CREATE_DEADLINE_S = 180;
     static final String PROGRESS_PREFIX = "aot-build: ";
+    /** Caches of this many jars are kept. */
+    private static final int KEEP = 6;
     static final List<String> KINDS = List.of(Component.SIM.command(), Component.CARD_NODE.command(),
             Component.HOST_BRIDGE.command(), AotCache.CLI);
 
@@ -121,6 +123,7 @@ public final class AotCacheBuilder {
             return fail(t, work, log, e.toString(), progress);
         }
         progress.accept(String.format("JVM cache built in %.0f s: %s", (System.nanoTime() - start) / 1e9, t.dir()));
+        pruneOldCaches(t.root(), KEEP, progress);
         return AotCache.Status.used(t.dir(), String.format("built now in %.0f s", (System.nanoTime() - start) / 1e9));
     }
 
@@ -222,6 +225,32 @@ public final class AotCacheBuilder {
                 + ". The lab runs without it (its first seconds are slower); remove " + t.failedMarker()
                 + " to try again");
         return AotCache.Status.off("training failed: " + reason);
+    }
+
+    /**
+     * Each build of the jar gets its own ~150 MB of caches: keep the {@code keep} newest (several work trees or
+     * versions may take turns), remove the rest. A JVM still running from a removed cache keeps its mapping. Lock
+     * files stay: removing one another builder holds would let a third build beside it.
+     */
+    static void pruneOldCaches(Path root, int keep, Consumer<String> progress) {
+        try (var entries = Files.list(root)) {
+            List<Path> caches = entries.filter(p -> p.getFileName().toString().matches("[0-9a-f]{16}") && Files.isDirectory(p))
+                    .sorted(java.util.Comparator.comparing(AotCacheBuilder::modified).reversed()).toList();
+            for (Path old : caches.subList(Math.min(keep, caches.size()), caches.size())) {
+                Processes.deleteTree(old);
+                progress.accept("removed the JVM cache of an older jar: " + old);
+            }
+        } catch (IOException e) {
+            progress.accept("could not prune older JVM caches in " + root + ": " + e.getMessage());
+        }
+    }
+
+    private static java.nio.file.attribute.FileTime modified(Path p) {
+        try {
+            return Files.getLastModifiedTime(p);
+        } catch (IOException e) {
+            return java.nio.file.attribute.FileTime.fromMillis(0);
+        }
     }
 
     /** Work directories of builders that died (Ctrl-C, kill): their pid no longer runs. */

@@ -74,6 +74,23 @@ class AotCacheTest {
         assertFalse(WarmUp.steady(List.of(1.0, 5.0, 5.2, 4.0, 5.1), 4, 0.1));
     }
 
+    @Test
+    void onlyTheNewestCachesAreKept() throws IOException {
+        for (int i = 0; i < 4; i++) {
+            Path c = Files.createDirectories(dir.resolve(String.format("%016x", i)));
+            Files.writeString(c.resolve("sim.aot"), "x");
+            Files.setLastModifiedTime(c, java.nio.file.attribute.FileTime.fromMillis(1_000_000L * (i + 1)));
+        }
+        Files.createDirectories(dir.resolve("0000000000000009.tmp-1"));
+        List<String> said = new java.util.ArrayList<>();
+        AotCacheBuilder.pruneOldCaches(dir, 2, said::add);
+        assertEquals(2, said.size(), said.toString());
+        assertFalse(Files.exists(dir.resolve("0000000000000000")));
+        assertFalse(Files.exists(dir.resolve("0000000000000001")));
+        assertTrue(Files.exists(dir.resolve("0000000000000002")) && Files.exists(dir.resolve("0000000000000003")));
+        assertTrue(Files.exists(dir.resolve("0000000000000009.tmp-1")), "a builder's work is not a cache");
+    }
+
     private static Path jar(Path at, String content) throws IOException {
         try (ZipOutputStream z = new ZipOutputStream(Files.newOutputStream(at))) {
             z.putNextEntry(new ZipEntry("a.txt"));
