@@ -35,7 +35,28 @@ final class CardnetCli {
 
     /** As {@link #run(java.time.Duration, String...)}, with {@code env} added to the environment. */
     static Run run(java.util.Map<String, String> env, java.time.Duration timeout, String... args) throws IOException {
-        ProcessBuilder pb = new ProcessBuilder(command(args));
+        return run(command(args), env, timeout, args);
+    }
+
+    /**
+     * Runs `java -jar target/cardnet.jar ARGS` as the `cardnet` script does: the packaged jar, the only class path a
+     * JVM AOT cache can serve (the tests' own has directories). Failsafe runs after `package`, so it exists.
+     */
+    static Run runJar(java.util.Map<String, String> env, java.time.Duration timeout, String... args) throws IOException {
+        java.nio.file.Path jar = java.nio.file.Path.of("target", "cardnet.jar").toAbsolutePath();
+        if (!java.nio.file.Files.isRegularFile(jar)) {
+            throw new IOException(jar + " is missing: run the integration tests through `./mvnw verify`, which packages it first");
+        }
+        List<String> cmd = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElseThrow(),
+                "--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow", "-XX:-UsePerfData",
+                "-jar", jar.toString()));
+        cmd.addAll(List.of(args));
+        return run(cmd, env, timeout, args);
+    }
+
+    private static Run run(List<String> command, java.util.Map<String, String> env, java.time.Duration timeout,
+                           String... args) throws IOException {
+        ProcessBuilder pb = new ProcessBuilder(command);
         pb.environment().putAll(env);
         Process p = pb.start();
         try {

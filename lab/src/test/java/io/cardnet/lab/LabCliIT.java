@@ -16,8 +16,12 @@ import java.io.IOException;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 
@@ -48,15 +52,7 @@ class LabCliIT {
         Process up = new ProcessBuilder(CardnetCli.command("lab", "up", "--isolated", "--name", name))
                 .redirectError(ProcessBuilder.Redirect.INHERIT).start();
         BufferedReader out = new BufferedReader(new InputStreamReader(up.getInputStream(), StandardCharsets.UTF_8));
-        StringBuilder printed = new StringBuilder();
-        String line;
-        while ((line = out.readLine()) != null) {
-            printed.append(line).append('\n');
-            if (line.startsWith("Logs:")) {
-                break;
-            }
-        }
-        String text = printed.toString();
+        String text = readUntil(out, line -> line.startsWith("Logs:"));
         assertTrue(text.contains("lab '" + name + "' is up"), text);
         assertTrue(text.contains("ping -M do -s 65000"), "tells the user what to try: " + text);
         assertTrue(text.contains("http://127.0.0.1:9470/metrics"), text);
@@ -67,6 +63,22 @@ class LabCliIT {
 
         Shell.check(List.of("kill", "-INT", Long.toString(up.pid())));
         assertTrue(up.waitFor(30, TimeUnit.SECONDS), "lab up did not exit after Ctrl-C");
+        TestLab.assertNothingLeft(name, pids);
+    }
+
+    @Test
+    void ctrlCWhileTheLabWarmsUpRemovesEverything() throws Exception {
+        Process up = new ProcessBuilder(CardnetCli.command("lab", "up", "--isolated", "--name", name))
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        BufferedReader err = new BufferedReader(new InputStreamReader(up.getErrorStream(), StandardCharsets.UTF_8));
+        String printed = readUntil(err, line -> line.contains("warming the data path"));
+        assertTrue(printed.contains("warming the data path"), "no warm-up:\n" + printed);
+        LabState state = LabState.load(LabConfig.RUN_ROOT.resolve(name));
+        List<Long> pids = state.processes().values().stream().map(LabState.Proc::pid).toList();
+        Shell.check(List.of("kill", "-INT", Long.toString(up.pid())));
+        var rest = java.util.concurrent.CompletableFuture.supplyAsync(() -> err.lines().collect(java.util.stream.Collectors.joining("\n")));
+        assertTrue(up.waitFor(60, TimeUnit.SECONDS), "lab up did not exit after Ctrl-C during its warm-up");
+        assertTrue(rest.get(10, TimeUnit.SECONDS).contains("is down; nothing left behind"), printed);
         TestLab.assertNothingLeft(name, pids);
     }
 
@@ -92,6 +104,14 @@ class LabCliIT {
             assertTrue(s.path("processes").path(c.command()).path("alive").asBoolean(), c + " " + status.out());
         }
         assertEquals("netns", s.path("runtime").asText());
+        // lab up warmed the data path before returning, and says what it did; this JVM's class path has directories,
+        // so its components ran without a JVM cache, and the state says why
+        JsonNode warm = s.path("warmUp");
+        assertTrue(List.of("warm", "deadline").contains(warm.path("outcome").asText()), warm.toString());
+        assertTrue(warm.path("millis").asLong() > 0 && warm.path("packets").asLong() > 0
+                && warm.path("bytes").asLong() > 0 && warm.path("roundTrips").asLong() > 0, warm.toString());
+        assertEquals("off", s.path("aot").path("state").asText(), s.path("aot").toString());
+        assertTrue(s.path("aot").path("detail").asText().contains("not one jar"), s.path("aot").toString());
         assertEquals(System.getProperty("os.version"), s.path("cardKernel").asText(), "a netns card runs the host's kernel");
 
         // the card itself: a command in its namespace, the exit status passed on, and card-node's log as its console
@@ -111,6 +131,73 @@ class LabCliIT {
         CardnetCli.Run gone = CardnetCli.run("lab", "status", "--name", name);
         assertNotEquals(0, gone.exit());
         assertTrue(gone.err().contains("no lab named '" + name + "' is up"), gone.err());
+    }
+
+    /**
+     * The JVM cache as a user meets it, through the packaged jar: the first lab of a jar trains it (in a cache directory
+     * of this test's own), every component starts from it without a complaint from its JVM, and the next lab reuses it
+     * without training; --no-warm returns at link-up and says so. Neither speed nor duration is asserted.
+     */
+    @Test
+    void theJvmCacheIsTrainedOnceAndEveryComponentStartsFromIt() throws Exception {
+        Path cache = Files.createTempDirectory("cardnet-aot");
+        Map<String, String> env = Map.of("CARDNET_AOT_CACHE", cache.toString());
+        try {
+            CardnetCli.Run first = CardnetCli.runJar(env, Duration.ofMinutes(10),
+                    "lab", "up", "--isolated", "--name", name, "--detach", "--json");
+            assertEquals(0, first.exit(), first.err());
+            assertTrue(first.err().contains("building the JVM cache"), first.err());
+            JsonNode state = JSON.readTree(first.out());
+            JsonNode aot = state.path("aot");
+            assertEquals("used", aot.path("state").asText(), aot + "\n" + first.err());
+            Path dir = Path.of(aot.path("cache").asText());
+            assertEquals(cache, dir.getParent(), aot.toString());
+            for (Component c : Component.values()) {
+                JsonNode p = state.path("processes").path(c.command());
+                assertTrue(p.path("command").toString().contains("\"-XX:AOTCache=" + dir.resolve(c.command() + ".aot") + "\""),
+                        c + " was not started from its cache: " + p.path("command"));
+                // a JVM that cannot map or use a cache runs on without it, saying so as [error][aot] / [warning][aot]
+                String log = Files.readString(Path.of(p.path("log").asText()));
+                assertTrue(!log.contains("][error][aot") && !log.contains("][warning][aot"), c + "'s JVM complained:\n" + log);
+            }
+            JsonNode warm = state.path("warmUp");
+            assertTrue(List.of("warm", "deadline").contains(warm.path("outcome").asText()), warm.toString());
+            assertTrue(warm.path("millis").asLong() > 0 && warm.path("packets").asLong() > 0, warm.toString());
+            CardnetCli.Run status = CardnetCli.runJar(env, Duration.ofSeconds(90), "lab", "status", "--name", name, "--json");
+            assertEquals(warm, JSON.readTree(status.out()).path("warmUp"), "lab status reports the warm-up");
+            assertEquals(0, CardnetCli.run("lab", "down", "--name", name).exit());
+
+            FileTime built = Files.getLastModifiedTime(dir.resolve("sim.aot"));
+            CardnetCli.Run second = CardnetCli.runJar(env, Duration.ofMinutes(3),
+                    "lab", "up", "--isolated", "--name", name, "--detach", "--json", "--no-warm");
+            assertEquals(0, second.exit(), second.err());
+            assertTrue(!second.err().contains("building the JVM cache"), "trained again:\n" + second.err());
+            JsonNode again = JSON.readTree(second.out());
+            assertEquals("used", again.path("aot").path("state").asText(), again.path("aot").toString());
+            assertEquals(dir.toString(), again.path("aot").path("cache").asText());
+            assertEquals(built, Files.getLastModifiedTime(dir.resolve("sim.aot")), "the cache was rewritten");
+            assertEquals("skipped", again.path("warmUp").path("outcome").asText(), again.path("warmUp").toString());
+            assertTrue(second.err().contains("not warmed (--no-warm)"), second.err());
+        } finally {
+            try (var files = Files.walk(cache)) {
+                for (Path p : files.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                    Files.deleteIfExists(p);
+                }
+            }
+        }
+    }
+
+    /** What {@code in} printed up to and including the first line {@code last} accepts (or its end). */
+    private static String readUntil(BufferedReader in, java.util.function.Predicate<String> last) throws IOException {
+        StringBuilder printed = new StringBuilder();
+        String line;
+        while ((line = in.readLine()) != null) {
+            printed.append(line).append('\n');
+            if (last.test(line)) {
+                break;
+            }
+        }
+        return printed.toString();
     }
 
     @Test

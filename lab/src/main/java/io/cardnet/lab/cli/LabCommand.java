@@ -36,7 +36,7 @@ final class LabCommand {
     }
 
     @Command(name = "up", mixinStandardHelpOptions = true,
-            description = "Create the lab, start pci-link-sim, the card and host-bridge, and wait until the link has trained. Stays in the foreground; Ctrl-C removes everything. With --detach it returns once the lab is up, and `cardnet lab down` removes it."
+            description = "Create the lab, start pci-link-sim, the card and host-bridge, wait until the link has trained, and warm the data path with real packets until it runs at its steady rate (--no-warm skips that), so what you measure first is the link, not the JIT. Stays in the foreground; Ctrl-C removes everything. With --detach it returns once the lab is up, and `cardnet lab down` removes it."
                     + " The card is a network namespace on this kernel (--runtime netns), or a QEMU virtual machine with the firmware's own Linux kernel (--runtime vm), whose bus is PCI devices: the DMA regions as ivshmem memory, the descriptor channel as a virtio-serial port.",
             footer = {"", "Examples:",
                     "  sudo ./cardnet lab up                      # toe0 in this namespace, card and wire peer in their own",
@@ -44,6 +44,11 @@ final class LabCommand {
                     "  sudo ./cardnet lab up --csum verify         # no trust: full checksums, receivers verify",
                     "  sudo ./cardnet lab up --runtime vm          # the card as a VM booting its firmware's kernel (TCG: ~30 s)",
                     "  sudo ./cardnet lab up --runtime vm --firmware 1.1.0 --accel tcg   # kernel 6.12, no KVM probe",
+                    "  sudo ./cardnet lab up --detach --no-warm    # return at link-up; the first seconds run cold",
+                    "",
+                    "The first lab of a new build trains the JVMs' AOT caches on a throwaway lab's traffic (about a minute,",
+                    "once per jar; kept in /var/cache/cardnet/aot, CARDNET_AOT_CACHE=DIR|off overrides). `lab status`",
+                    "shows the cache the lab uses and what its warm-up did.",
                     "",
                     "The VM runtime builds the card's image on first use (images/vm/build.sh: a Debian kernel, the base",
                     "root filesystem and card-node; cached in /var/cache/cardnet) and needs qemu-system-x86 and qemu-utils."})
@@ -122,6 +127,10 @@ final class LabCommand {
         @Option(names = {"-d", "--detach"}, description = "Return once the lab is up instead of staying in the foreground.")
         boolean detach;
 
+        @Option(names = "--no-warm", description = "Return as soon as the link has trained, without warming the data"
+                + " path first: the first seconds of traffic then run at a fraction of the lab's speed while the JVMs compile it.")
+        boolean noWarm;
+
         @Option(names = "--json", description = "Print the lab's state as JSON once it is up.")
         boolean json;
 
@@ -143,6 +152,19 @@ final class LabCommand {
             }
             long start = System.nanoTime();
             Lab l = Lab.up(cfg, Output::progress);
+            // From here Ctrl-C removes the lab, also while it warms up (a detached lab up keeps it once warm).
+            DownOnExit down = new DownOnExit(l);
+            try {
+                l.warmUp(noWarm);
+            } catch (RuntimeException | java.io.IOException e) {
+                if (down.started()) {
+                    return 130; // Ctrl-C: the hook is taking the lab down, and the warm-up lost its card
+                }
+                down.cancel();
+                Output.progress("warming the lab up failed; removing it");
+                l.down();
+                throw e;
+            }
             double seconds = (System.nanoTime() - start) / 1e9;
             if (json) {
                 Output.json(System.out, l.state());
@@ -151,17 +173,20 @@ final class LabCommand {
             }
             System.out.flush();
             if (detach) {
+                down.cancel();
                 return 0;
             }
-            return stayInForeground(l);
+            return stayInForeground(l, down);
         }
 
-        private static int stayInForeground(Lab l) throws InterruptedException {
-            Thread main = Thread.currentThread();
-            boolean[] tornDown = {false};
-            Thread hook = new Thread(() -> {
-                synchronized (tornDown) {
-                    if (!tornDown[0]) {
+        /** A shutdown hook (Ctrl-C, SIGTERM) that takes the lab down once. */
+        private static final class DownOnExit {
+            private final Thread hook;
+            private final java.util.concurrent.atomic.AtomicBoolean started = new java.util.concurrent.atomic.AtomicBoolean();
+
+            DownOnExit(Lab l) {
+                hook = new Thread(() -> {
+                    if (started.compareAndSet(false, true)) {
                         Output.progress("taking the lab down");
                         try {
                             l.down();
@@ -169,18 +194,39 @@ final class LabCommand {
                         } catch (RuntimeException e) {
                             System.err.println("cardnet: " + e.getMessage());
                         }
-                        tornDown[0] = true;
                     }
+                }, "lab-down");
+                Runtime.getRuntime().addShutdownHook(hook);
+            }
+
+            /** True once the JVM is shutting down and the lab is being (or has been) taken down. */
+            boolean started() {
+                return started.get();
+            }
+
+            void cancel() {
+                try {
+                    Runtime.getRuntime().removeShutdownHook(hook);
+                } catch (IllegalStateException e) {
+                    // already shutting down: the hook runs anyway
                 }
-            }, "lab-down");
-            Runtime.getRuntime().addShutdownHook(hook);
+            }
+        }
+
+        private static int stayInForeground(Lab l, DownOnExit down) throws InterruptedException {
+            Thread main = Thread.currentThread();
             Map<String, Boolean> alive = new LinkedHashMap<>();
             while (true) {
                 Thread.sleep(1000);
                 if (!Files.exists(LabState.file(l.runDir()))) {
-                    Output.progress("the lab was taken down elsewhere; exiting");
-                    Runtime.getRuntime().removeShutdownHook(hook);
+                    if (!down.started()) {
+                        Output.progress("the lab was taken down elsewhere; exiting");
+                        down.cancel();
+                    }
                     return 0;
+                }
+                if (down.started()) {
+                    continue; // Ctrl-C: its processes stop now, which is no news
                 }
                 l.refresh();
                 for (Component c : Component.values()) {
@@ -243,6 +289,8 @@ final class LabCommand {
                 out.put("vm", l.state().vm());
             }
             out.put("csum", l.state().csum());
+            out.put("aot", l.state().aot());
+            out.put("warmUp", l.state().warmUp());
             Map<String, ProcStatus> procs = new LinkedHashMap<>();
             boolean allAlive = true;
             for (Component c : Component.values()) {

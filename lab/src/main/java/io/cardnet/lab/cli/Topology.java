@@ -20,6 +20,7 @@ final class Topology {
         StringBuilder b = new StringBuilder();
         b.append(String.format("%nlab '%s' is up in %.1f s (checksums %s, link %s, packets %s)%n%n", s.name(), seconds,
                 s.csum(), lab.config().linkModel(), lab.config().sharedMemory() ? "in shared DMA memory" : "inside the bus frames"));
+        b.append(readiness(s));
         b.append(String.format("  host (%s)%n", hostWhere));
         String bus = String.format("    %s %-18s ══ bus (pci-link-sim, %s/{host,card}.sock) ══╗", LabNames.HOST_DEVICE,
                 a.get("host.toe0"), s.runDir());
@@ -90,6 +91,8 @@ final class Topology {
                 p.alive() ? "running" : "NOT RUNNING (see its log; `cardnet lab restart " + k + "`)",
                 k.equals("card-node") && vm != null ? " (QEMU, the card VM; card-node runs inside it)" : "")));
         b.append(String.format("  toe0 carrier %s%n", carrier ? "on" : "OFF"));
+        String ready = readiness(lab.state());
+        b.append(ready.isEmpty() ? "" : ready.substring(0, ready.length() - 1));
         var fw = lab.state().firmware();
         if (fw != null) {
             b.append(String.format("  firmware %s (slot %s; standby slot %s: %s)%n", fw.activeVersion(), fw.active(),
@@ -107,6 +110,19 @@ final class Topology {
         link.path("counters").properties().forEach(e -> b.append(String.format("  %-32s %,d%n", e.getKey(),
                 e.getValue().asLong())));
         return b.toString();
+    }
+
+    /** Whether the lab is ready to be measured: its warm-up, and the JVM cache its processes started from. */
+    private static String readiness(io.cardnet.lab.runtime.LabState s) {
+        StringBuilder b = new StringBuilder();
+        if (s.warmUp() != null) {
+            b.append("  data path: ").append(s.warmUp().describe()).append('\n');
+        }
+        if (s.aot() != null) {
+            b.append("  JVM cache: ").append(s.aot().state()).append(s.aot().cache() == null ? "" : " " + s.aot().cache())
+                    .append(" (").append(s.aot().detail()).append(")\n");
+        }
+        return b.append(b.isEmpty() ? "" : "\n").toString();
     }
 
     private static String ip(String cidr) {

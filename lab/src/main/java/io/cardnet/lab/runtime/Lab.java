@@ -73,9 +73,11 @@ public final class Lab implements AutoCloseable {
             progress.accept("removing what is left of an earlier lab '" + config.name() + "'");
             new Lab(config, old, progress).down();
         }
+        // Before anything is created: the first lab of a new jar trains the cache its JVMs start from.
+        AotCache.Status aot = AotCacheBuilder.ensure(progress);
         Lab lab = new Lab(config, null, progress);
         try {
-            lab.create(firmware);
+            lab.create(firmware, aot);
             return lab;
         } catch (IOException | RuntimeException e) {
             progress.accept("lab up failed; removing what was created");
@@ -84,7 +86,7 @@ public final class Lab implements AutoCloseable {
         }
     }
 
-    private void create(io.cardnet.card.firmware.Firmware firmware) throws IOException {
+    private void create(io.cardnet.card.firmware.Firmware firmware, AotCache.Status aot) throws IOException {
         Files.createDirectories(runDir.getParent());
         Files.createDirectories(runDir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
         LabAddresses a = config.addresses();
@@ -108,7 +110,7 @@ public final class Lab implements AutoCloseable {
                 config.vm().memoryMiB(), new TreeMap<>(), new TreeMap<>(), new TreeMap<>(), -1) : null;
         state = new LabState(config.name(), config.isolated(), config.csum().name().toLowerCase(), runDir.toString(),
                 namespaces, hostNs, names.cardNamespace(), names.wireNamespace(), new TreeMap<>(), addresses, metrics,
-                Instant.now().toString(), null, config.runtime().id(), vm);
+                Instant.now().toString(), null, config.runtime().id(), vm, aot, null);
         // Saved before anything is created, so a failure at any step leaves a record `down` can follow.
         state.save();
 
@@ -142,6 +144,52 @@ public final class Lab implements AutoCloseable {
                     state.vm().accel()));
         }
         progress.accept("link trained; " + LabNames.HOST_DEVICE + " has carrier");
+        checkAotCache();
+    }
+
+    /**
+     * A JVM that cannot use its cache runs on without it and says why in its log ({@code [error][aot]}): the lab
+     * then says so too, instead of silently starting cold.
+     */
+    private void checkAotCache() throws IOException {
+        if (state.aot() == null || !"used".equals(state.aot().state())) {
+            return;
+        }
+        List<String> problems = new ArrayList<>();
+        for (Component c : Component.values()) {
+            LabState.Proc p = state.processes().get(c.command());
+            if (p != null && String.join(" ", p.command()).contains("-XX:AOTCache=")) {
+                AotCache.complaints(Path.of(p.log())).forEach(line -> problems.add(c.command() + ": " + line));
+            }
+        }
+        if (!problems.isEmpty()) {
+            progress.accept("a component's JVM could not use its cache (it runs, only colder):\n  "
+                    + String.join("\n  ", problems));
+            state = state.withAot(new AotCache.Status("refused", state.aot().cache(), String.join("; ", problems)));
+            state.save();
+        }
+    }
+
+    /**
+     * Warms the data path with real packets until it runs at its steady rate ({@link WarmUp}), so the lab's first
+     * measurement is not the JIT's; records what it did ({@code skip}: only that it was skipped). A VM card gets a
+     * short one: under TCG its speed is the emulator's, which no warm-up changes.
+     */
+    public WarmUp.Result warmUp(boolean skip) throws IOException {
+        WarmUp.Result r;
+        if (skip) {
+            r = WarmUp.Result.skipped();
+        } else {
+            progress.accept(config.runtime() == LabRuntime.VM
+                    ? "warming the host side's data path (a VM card: briefly, its emulated CPU is the limit)"
+                    : "warming the data path: 64K packets both ways through the card's echo (port 7), small ones beside them");
+            r = WarmUp.run(this, config.runtime() == LabRuntime.VM ? WarmUp.Settings.VM : WarmUp.Settings.DEFAULT,
+                    progress);
+        }
+        state = state.withWarmUp(r);
+        state.save();
+        progress.accept(r.describe());
+        return r;
     }
 
     /** The wire peer's end of the cable: its address and its route back to the link through the card. */

@@ -19,7 +19,8 @@ import java.util.TreeMap;
 public record LabState(String name, boolean isolated, String csum, String runDir, List<String> namespaces,
                        String hostNamespace, String cardNamespace, String wireNamespace,
                        Map<String, Proc> processes, Map<String, String> addresses, Map<String, String> metrics,
-                       String startedAt, FirmwareSlots firmware, String runtime, VmState vm) {
+                       String startedAt, FirmwareSlots firmware, String runtime, VmState vm, AotCache.Status aot,
+                       WarmUp.Result warmUp) {
 
     static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT)
             .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
@@ -43,17 +44,29 @@ public record LabState(String name, boolean isolated, String csum, String runDir
         Map<String, Proc> next = new TreeMap<>(processes);
         next.put(c.command(), p);
         return new LabState(name, isolated, csum, runDir, namespaces, hostNamespace, cardNamespace, wireNamespace,
-                next, addresses, metrics, startedAt, firmware, runtime, vm);
+                next, addresses, metrics, startedAt, firmware, runtime, vm, aot, warmUp);
     }
 
     public LabState withFirmware(FirmwareSlots f) {
         return new LabState(name, isolated, csum, runDir, namespaces, hostNamespace, cardNamespace, wireNamespace,
-                processes, addresses, metrics, startedAt, f, runtime, vm);
+                processes, addresses, metrics, startedAt, f, runtime, vm, aot, warmUp);
     }
 
     public LabState withVm(VmState v) {
         return new LabState(name, isolated, csum, runDir, namespaces, hostNamespace, cardNamespace, wireNamespace,
-                processes, addresses, metrics, startedAt, firmware, runtime, v);
+                processes, addresses, metrics, startedAt, firmware, runtime, v, aot, warmUp);
+    }
+
+    /** The JVM cache the lab's components were started with (null in a state file from before it existed). */
+    public LabState withAot(AotCache.Status a) {
+        return new LabState(name, isolated, csum, runDir, namespaces, hostNamespace, cardNamespace, wireNamespace,
+                processes, addresses, metrics, startedAt, firmware, runtime, vm, a, warmUp);
+    }
+
+    /** What `lab up` did to warm the data path (null: not yet, or a lab made before warm-ups existed). */
+    public LabState withWarmUp(WarmUp.Result w) {
+        return new LabState(name, isolated, csum, runDir, namespaces, hostNamespace, cardNamespace, wireNamespace,
+                processes, addresses, metrics, startedAt, firmware, runtime, vm, aot, w);
     }
 
     /** The card's runtime; a state file of a lab made before the VM runtime existed is a netns lab. */

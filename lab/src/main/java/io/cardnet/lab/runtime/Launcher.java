@@ -24,15 +24,21 @@ final class Launcher {
         String classPath = Arrays.stream(System.getProperty("java.class.path").split(File.pathSeparator))
                 .map(p -> Path.of(p).toAbsolutePath().toString())
                 .collect(Collectors.joining(File.pathSeparator));
-        List<String> cmd = new ArrayList<>(List.of(java,
-                "--enable-native-access=ALL-UNNAMED",
+        List<String> cmd = new ArrayList<>(List.of(java));
+        cmd.addAll(jvmOptions());
+        cmd.addAll(AotCache.options(component));
+        cmd.addAll(List.of("-cp", classPath, MAIN, component.command()));
+        cmd.addAll(args);
+        return cmd;
+    }
+
+    /** The options every component JVM runs with; its AOT cache is created with the same ones. */
+    static List<String> jvmOptions() {
+        return List.of("--enable-native-access=ALL-UNNAMED",
                 "--sun-misc-unsafe-memory-access=allow",
                 "-XX:-UsePerfData",
                 "-XX:+UseSerialGC",
-                "-Xmx512m",
-                "-cp", classPath, MAIN, component.command()));
-        cmd.addAll(args);
-        return cmd;
+                "-Xmx512m");
     }
 
     static Process start(String namespace, List<String> command, Path log) throws IOException {

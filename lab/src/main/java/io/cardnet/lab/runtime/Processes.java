@@ -67,8 +67,10 @@ final class Processes {
         }
         ProcessHandle ph = h.get();
         ph.destroy();
-        if (!awaitExit(p, 5_000)) {
-            progress.accept("pid " + p.pid() + " ignored SIGTERM for 5 s; killing it");
+        // a JVM training the AOT cache writes its profile (~30 MB) as it exits: give it time on a busy machine
+        long grace = AotCache.recording() ? 60_000 : 5_000;
+        if (!awaitExit(p, grace)) {
+            progress.accept("pid " + p.pid() + " ignored SIGTERM for " + grace / 1000 + " s; killing it");
             ph.destroyForcibly();
             if (!awaitExit(p, 5_000)) {
                 progress.accept("pid " + p.pid() + " did not exit after SIGKILL");
