@@ -34,9 +34,9 @@ public final class LatencyBench {
     /**
      * The whole run; {@code wakeUpsPerPing}: per ping pattern, how often each lab process's bus thread slept and was
      * woken per round trip to the card ({@link WakeUps}); {@code ratios} are card p50 / veth p50 per TCP message size, {@code pingRatios} the same per
-     * ping pattern.
+     * ping pattern; {@code busyPollMicros} the lab's adaptive-polling limit (0: its bus threads never poll).
      */
-    public record Report(String startedAt, String link, List<Stats> ping, Map<String, Double> pingRatios,
+    public record Report(String startedAt, String link, long busyPollMicros, List<Stats> ping, Map<String, Double> pingRatios,
                          List<Stats> card, List<Stats> veth, Map<Integer, Double> ratios,
                          Map<String, Map<String, Double>> wakeUpsPerPing) {
     }
@@ -63,8 +63,15 @@ public final class LatencyBench {
     private final int warmup;
     private final String link;
     private final Consumer<String> progress;
+    private final java.time.Duration busyPoll;
 
     public LatencyBench(List<Integer> sizes, int count, int warmup, String link, Consumer<String> progress) {
+        this(sizes, count, warmup, link, java.time.Duration.ZERO, progress);
+    }
+
+    /** {@code busyPoll}: the adaptive-polling limit of the lab this bench brings up (a running lab keeps its own). */
+    public LatencyBench(List<Integer> sizes, int count, int warmup, String link, java.time.Duration busyPoll,
+                        Consumer<String> progress) {
         for (int s : sizes) {
             if (s < 1 || s > 1 << 20) {
                 throw new IllegalArgumentException("--size values must be 1..1048576 bytes, not " + s);
@@ -79,12 +86,13 @@ public final class LatencyBench {
         this.warmup = warmup;
         this.link = link;
         this.progress = progress;
+        this.busyPoll = busyPoll;
     }
 
     /** Measures in an isolated lab of its own, removed at the end. */
     public Report run() throws Exception {
         progress.accept("bringing up lab benchlat");
-        try (Lab lab = Lab.up(LabConfig.defaults("benchlat").withIsolated(true), line -> { })) {
+        try (Lab lab = Lab.up(LabConfig.defaults("benchlat").withIsolated(true).withBusyPoll(busyPoll), line -> { })) {
             return measure(lab);
         }
     }
@@ -145,7 +153,7 @@ public final class LatencyBench {
         for (PingPattern p : PingPattern.values()) {
             pingRatios.put(p.label, ping.get(p.ordinal()).p50() / ping.get(PingPattern.values().length + p.ordinal()).p50());
         }
-        return new Report(started, link, ping, pingRatios, card, veth, ratios, wakeUps);
+        return new Report(started, link, lab.config().busyPoll().toNanos() / 1000, ping, pingRatios, card, veth, ratios, wakeUps);
     }
 
     /**
@@ -219,6 +227,7 @@ public final class LatencyBench {
     /** The table for people. */
     public static String markdown(Report r) {
         StringBuilder b = new StringBuilder("# cardnet bench latency\n\nStarted " + r.startedAt() + ", link " + r.link()
+                + (r.busyPollMicros() > 0 ? ", adaptive polling up to " + r.busyPollMicros() + " µs" : ", no polling")
                 + ". ICMP echo (ping, 56 bytes) to the card, and TCP request/response to the card's echo service; a"
                 + " veth pair as the baseline.\n\n");
         b.append("| ping | path | p50 µs | p99 µs | max µs | p50 × veth |\n|---|---|---:|---:|---:|---:|\n");

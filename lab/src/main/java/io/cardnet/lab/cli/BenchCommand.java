@@ -154,6 +154,7 @@ final class BenchCommand {
             footer = {"", "Examples:",
                     "  sudo ./cardnet bench latency                          # 64-byte and 64 KiB messages",
                     "  sudo ./cardnet bench latency --link gen3x4 --count 5000",
+                    "  sudo ./cardnet bench latency --busy-poll 200         # with adaptive polling",
                     "  sudo ./cardnet bench latency --lab lab                # in the lab you already run"})
     static final class Latency implements Callable<Integer> {
         @Option(names = "--size", split = ",", defaultValue = "64,65536", description = "Message sizes in bytes (default: ${DEFAULT-VALUE}).")
@@ -168,6 +169,11 @@ final class BenchCommand {
         @Option(names = "--link", defaultValue = "unlimited", description = "The link model (default: ${DEFAULT-VALUE}).")
         String link;
 
+        @Option(names = "--busy-poll", paramLabel = "MICROS", defaultValue = "0",
+                description = "The bench's own lab polls adaptively for up to MICROS µs (as `lab up --busy-poll`);"
+                        + " with --lab, that lab's setting applies (default: ${DEFAULT-VALUE}).")
+        long busyPollMicros;
+
         @picocli.CommandLine.Mixin
         ResultsOptions results;
 
@@ -177,7 +183,7 @@ final class BenchCommand {
         @Override
         public Integer call() throws Exception {
             io.cardnet.lab.bench.LatencyBench bench = new io.cardnet.lab.bench.LatencyBench(sizes, count, warmup, link,
-                    Output.liveProgress());
+                    java.time.Duration.ofNanos(busyPollMicros * 1000), Output.liveProgress());
             Privileges.requireNetAdmin("cardnet bench latency");
             Lab existing = lab.attach();
             var report = existing == null ? bench.run() : bench.runOn(existing);

@@ -157,13 +157,19 @@ final class Components {
                         + " (default: ${DEFAULT-VALUE}).")
         int queues;
 
+        @Option(names = "--busy-poll", defaultValue = "0", paramLabel = "MICROS",
+                description = "Adaptive polling on the direct rings, at most MICROS µs (0..1000) after work before the"
+                        + " bus thread sleeps; the window follows how dense traffic is (default: ${DEFAULT-VALUE}, never).")
+        long busyPollMicros;
+
         TunEndConfig config(Role role, String device, Liveness liveness) {
             if (queues < 1 || queues > io.cardnet.link.port.BusPortConfig.MAX_QUEUES) {
                 throw new IllegalArgumentException("--queues must be 1.." + io.cardnet.link.port.BusPortConfig.MAX_QUEUES
                         + ", was " + queues);
             }
             return new TunEndConfig(role, device, EndpointAddress.parse(address), mtu, BusAddress.parse(bus),
-                    ChecksumMode.parse(csum), liveness, dma, Converters.onOff(offload, "--offload"), queues);
+                    ChecksumMode.parse(csum), liveness, dma, Converters.onOff(offload, "--offload"), queues,
+                    java.time.Duration.ofNanos(busyPollMicros * 1000));
         }
     }
 

@@ -115,6 +115,14 @@ final class LabCommand {
                         + " queue's figures.")
         int queues = LabConfig.defaultQueues();
 
+        @Option(names = "--busy-poll", paramLabel = "MICROS", defaultValue = "0",
+                description = "Adaptive polling on the direct rings: after work, toe0's and host0's bus threads keep"
+                        + " looking for up to MICROS µs (0..1000) before they sleep, the window growing while traffic"
+                        + " is dense and shrinking to nothing when it is sparse (like a guest's haltpoll). Default 0:"
+                        + " on 2 cores the spinning thread takes the core the application needs (see BENCHMARKS.md,"
+                        + " latency); try 100..200 on a machine with cores to spare.")
+        long busyPollMicros;
+
         @Option(names = "--no-shared-memory",
                 description = "Send packets inside the bus frames instead of through shared DMA memory (slower; for comparison).")
         boolean noSharedMemory;
@@ -146,7 +154,8 @@ final class LabCommand {
                     timeout == null ? Duration.ofSeconds(30) : timeout, !noSharedMemory, link,
                     Converters.onOff(offload, "--offload"), FirmwareCatalog.resolve(firmware),
                     io.cardnet.lab.runtime.LabRuntime.NETNS, new io.cardnet.lab.runtime.vm.VmSettings(
-                    io.cardnet.lab.runtime.vm.Accelerator.Request.parse(accel), vmCpus, vmMemory), queues).withRuntime(rt);
+                    io.cardnet.lab.runtime.vm.Accelerator.Request.parse(accel), vmCpus, vmMemory), queues,
+                    Duration.ofNanos(busyPollMicros * 1000)).withRuntime(rt);
             if (timeout != null) {
                 cfg = cfg.withHealthTimeout(timeout);
             }

@@ -311,6 +311,9 @@ public final class Lab implements AutoCloseable {
             args.addAll(List.of("--dma", dma));
         }
         args.addAll(List.of("--offload", config.offload() ? "on" : "off", "--queues", Integer.toString(endQueues())));
+        if (!config.busyPoll().isZero()) {
+            args.addAll(List.of("--busy-poll", Long.toString(config.busyPoll().toNanos() / 1000)));
+        }
         if (firmwareDir != null) {
             args.addAll(List.of("--firmware", firmwareDir));
         }
@@ -328,9 +331,11 @@ public final class Lab implements AutoCloseable {
         return config.sharedMemory() ? List.of("--dma", config.dmaDir().toString()) : List.of();
     }
 
-    /** Options both ends share: where the DMA regions are, whether the TUNs offload, their queue pairs. */
+    /** Options both ends share: where the DMA regions are, whether the TUNs offload, their queue pairs, polling. */
     private List<String> endOptions() {
-        return concat(dma(), "--offload", config.offload() ? "on" : "off", "--queues", Integer.toString(endQueues()));
+        List<String> o = concat(dma(), "--offload", config.offload() ? "on" : "off", "--queues", Integer.toString(endQueues()));
+        return config.busyPoll().isZero() ? o
+                : concat(o, "--busy-poll", Long.toString(config.busyPoll().toNanos() / 1000));
     }
 
     /** The value after {@code option} in a recorded command line, if it has one. */
@@ -450,9 +455,12 @@ public final class Lab implements AutoCloseable {
         LabState.Proc sim = s.processes().get(Component.SIM.command());
         boolean shared = sim == null || sim.command().contains("--dma");
         int queues = sim == null ? cfg.queues() : optionValue(sim.command(), "--queues").map(Integer::parseInt).orElse(1);
+        LabState.Proc hb = s.processes().get(Component.HOST_BRIDGE.command());
+        java.time.Duration busyPoll = java.time.Duration.ofNanos(1000 * (hb == null ? 0
+                : optionValue(hb.command(), "--busy-poll").map(Long::parseLong).orElse(0L)));
         cfg = new LabConfig(cfg.name(), cfg.isolated(), cfg.csum(), addresses, cfg.liveness(), 0,
                 cfg.metricsPorts(), runRoot, cfg.healthTimeout(), shared, cfg.linkModel(), cfg.offload(),
-                cfg.firmware(), LabRuntime.NETNS, cfg.vm(), queues).withRuntime(s.cardRuntime());
+                cfg.firmware(), LabRuntime.NETNS, cfg.vm(), queues, busyPoll).withRuntime(s.cardRuntime());
         if (s.vm() != null) {
             cfg = cfg.withVm(new io.cardnet.lab.runtime.vm.VmSettings(cfg.vm().accel(), s.vm().cpus(), s.vm().memoryMiB()));
         }

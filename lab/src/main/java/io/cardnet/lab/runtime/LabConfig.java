@@ -28,11 +28,12 @@ import java.util.Objects;
  * @param vm            the card VM's machine (used by the VM runtime only)
  * @param queues        queue pairs of toe0 and host0 (1..8), each with its own bus thread, rings, credits and
  *                      doorbells; the link runs them on the direct rings, else one
+ * @param busyPoll      the longest adaptive-polling window of both ends on the direct rings; zero never polls
  */
 public record LabConfig(String name, boolean isolated, ChecksumMode csum, LabAddresses addresses, Liveness liveness,
                         int corruptEvery, MetricsPorts metricsPorts, Path runRoot, Duration healthTimeout,
                         boolean sharedMemory, String linkModel, boolean offload, Path firmware, LabRuntime runtime,
-                        io.cardnet.lab.runtime.vm.VmSettings vm, int queues) {
+                        io.cardnet.lab.runtime.vm.VmSettings vm, int queues, Duration busyPoll) {
 
     public static final Path RUN_ROOT = Path.of("/run/cardnet");
     /** tmpfs, so DMA regions live in memory (this machine's /run is on disk). */
@@ -61,6 +62,12 @@ public record LabConfig(String name, boolean isolated, ChecksumMode csum, LabAdd
             throw new IllegalArgumentException("--queues must be 1.." + io.cardnet.link.port.BusPortConfig.MAX_QUEUES
                     + ", was " + queues);
         }
+        Objects.requireNonNull(busyPoll, "busyPoll");
+        if (busyPoll.isNegative() || busyPoll.compareTo(io.cardnet.link.port.BusPortConfig.MAX_BUSY_POLL) > 0) {
+            throw new IllegalArgumentException("--busy-poll must be 0.."
+                    + io.cardnet.link.port.BusPortConfig.MAX_BUSY_POLL.toNanos() / 1000 + " µs, was "
+                    + busyPoll.toNanos() / 1000);
+        }
         io.cardnet.link.model.LinkProfile.parse(linkModel);
         if (corruptEvery < 0) {
             throw new IllegalArgumentException("corrupt-every must be 0 (off) or positive");
@@ -79,7 +86,7 @@ public record LabConfig(String name, boolean isolated, ChecksumMode csum, LabAdd
         return new LabConfig(name, false, ChecksumMode.UNNECESSARY, LabAddresses.DEFAULT, Liveness.DEFAULT, 0,
                 MetricsPorts.DEFAULT, RUN_ROOT, Duration.ofSeconds(30), true, "unlimited", true,
                 FirmwareCatalog.defaultFirmware(), LabRuntime.NETNS, io.cardnet.lab.runtime.vm.VmSettings.DEFAULT,
-                defaultQueues());
+                defaultQueues(), Duration.ZERO);
     }
 
     /**
@@ -88,7 +95,7 @@ public record LabConfig(String name, boolean isolated, ChecksumMode csum, LabAdd
      */
     public LabConfig withRuntime(LabRuntime r) {
         LabConfig c = new LabConfig(name, isolated, csum, addresses, liveness, corruptEvery, metricsPorts, runRoot,
-                healthTimeout, sharedMemory, linkModel, offload, firmware, r, vm, queues);
+                healthTimeout, sharedMemory, linkModel, offload, firmware, r, vm, queues, busyPoll);
         if (r == LabRuntime.VM) {
             if (liveness.equals(Liveness.DEFAULT)) {
                 c = c.withLiveness(VM_LIVENESS);
@@ -102,60 +109,65 @@ public record LabConfig(String name, boolean isolated, ChecksumMode csum, LabAdd
 
     public LabConfig withVm(io.cardnet.lab.runtime.vm.VmSettings v) {
         return new LabConfig(name, isolated, csum, addresses, liveness, corruptEvery, metricsPorts, runRoot,
-                healthTimeout, sharedMemory, linkModel, offload, firmware, runtime, v, queues);
+                healthTimeout, sharedMemory, linkModel, offload, firmware, runtime, v, queues, busyPoll);
     }
 
     public LabConfig withLiveness(Liveness v) {
         return new LabConfig(name, isolated, csum, addresses, v, corruptEvery, metricsPorts, runRoot,
-                healthTimeout, sharedMemory, linkModel, offload, firmware, runtime, vm, queues);
+                healthTimeout, sharedMemory, linkModel, offload, firmware, runtime, vm, queues, busyPoll);
     }
 
     public LabConfig withIsolated(boolean v) {
-        return new LabConfig(name, v, csum, addresses, liveness, corruptEvery, metricsPorts, runRoot, healthTimeout, sharedMemory, linkModel, offload, firmware, runtime, vm, queues);
+        return new LabConfig(name, v, csum, addresses, liveness, corruptEvery, metricsPorts, runRoot, healthTimeout, sharedMemory, linkModel, offload, firmware, runtime, vm, queues, busyPoll);
     }
 
     public LabConfig withCsum(ChecksumMode v) {
-        return new LabConfig(name, isolated, v, addresses, liveness, corruptEvery, metricsPorts, runRoot, healthTimeout, sharedMemory, linkModel, offload, firmware, runtime, vm, queues);
+        return new LabConfig(name, isolated, v, addresses, liveness, corruptEvery, metricsPorts, runRoot, healthTimeout, sharedMemory, linkModel, offload, firmware, runtime, vm, queues, busyPoll);
     }
 
     public LabConfig withCorruptEvery(int v) {
-        return new LabConfig(name, isolated, csum, addresses, liveness, v, metricsPorts, runRoot, healthTimeout, sharedMemory, linkModel, offload, firmware, runtime, vm, queues);
+        return new LabConfig(name, isolated, csum, addresses, liveness, v, metricsPorts, runRoot, healthTimeout, sharedMemory, linkModel, offload, firmware, runtime, vm, queues, busyPoll);
     }
 
     public LabConfig withAddresses(LabAddresses v) {
-        return new LabConfig(name, isolated, csum, v, liveness, corruptEvery, metricsPorts, runRoot, healthTimeout, sharedMemory, linkModel, offload, firmware, runtime, vm, queues);
+        return new LabConfig(name, isolated, csum, v, liveness, corruptEvery, metricsPorts, runRoot, healthTimeout, sharedMemory, linkModel, offload, firmware, runtime, vm, queues, busyPoll);
     }
 
     public LabConfig withMetricsPorts(MetricsPorts v) {
-        return new LabConfig(name, isolated, csum, addresses, liveness, corruptEvery, v, runRoot, healthTimeout, sharedMemory, linkModel, offload, firmware, runtime, vm, queues);
+        return new LabConfig(name, isolated, csum, addresses, liveness, corruptEvery, v, runRoot, healthTimeout, sharedMemory, linkModel, offload, firmware, runtime, vm, queues, busyPoll);
     }
 
     public LabConfig withHealthTimeout(Duration v) {
-        return new LabConfig(name, isolated, csum, addresses, liveness, corruptEvery, metricsPorts, runRoot, v, sharedMemory, linkModel, offload, firmware, runtime, vm, queues);
+        return new LabConfig(name, isolated, csum, addresses, liveness, corruptEvery, metricsPorts, runRoot, v, sharedMemory, linkModel, offload, firmware, runtime, vm, queues, busyPoll);
     }
 
     public LabConfig withSharedMemory(boolean v) {
-        return new LabConfig(name, isolated, csum, addresses, liveness, corruptEvery, metricsPorts, runRoot, healthTimeout, v, linkModel, offload, firmware, runtime, vm, queues);
+        return new LabConfig(name, isolated, csum, addresses, liveness, corruptEvery, metricsPorts, runRoot, healthTimeout, v, linkModel, offload, firmware, runtime, vm, queues, busyPoll);
     }
 
     public LabConfig withLinkModel(String v) {
         return new LabConfig(name, isolated, csum, addresses, liveness, corruptEvery, metricsPorts, runRoot, healthTimeout,
-                sharedMemory, v, offload, firmware, runtime, vm, queues);
+                sharedMemory, v, offload, firmware, runtime, vm, queues, busyPoll);
     }
 
     public LabConfig withOffload(boolean v) {
         return new LabConfig(name, isolated, csum, addresses, liveness, corruptEvery, metricsPorts, runRoot, healthTimeout,
-                sharedMemory, linkModel, v, firmware, runtime, vm, queues);
+                sharedMemory, linkModel, v, firmware, runtime, vm, queues, busyPoll);
     }
 
     public LabConfig withFirmware(Path v) {
         return new LabConfig(name, isolated, csum, addresses, liveness, corruptEvery, metricsPorts, runRoot, healthTimeout,
-                sharedMemory, linkModel, offload, v, runtime, vm, queues);
+                sharedMemory, linkModel, offload, v, runtime, vm, queues, busyPoll);
+    }
+
+    public LabConfig withBusyPoll(Duration v) {
+        return new LabConfig(name, isolated, csum, addresses, liveness, corruptEvery, metricsPorts, runRoot, healthTimeout,
+                sharedMemory, linkModel, offload, firmware, runtime, vm, queues, v);
     }
 
     public LabConfig withQueues(int v) {
         return new LabConfig(name, isolated, csum, addresses, liveness, corruptEvery, metricsPorts, runRoot, healthTimeout,
-                sharedMemory, linkModel, offload, firmware, runtime, vm, v);
+                sharedMemory, linkModel, offload, firmware, runtime, vm, v, busyPoll);
     }
 
     /**

@@ -19,10 +19,19 @@ import java.util.Objects;
  *                 Shared memory needs a Unix-socket bus (same machine); it is offered in training only then.
  * @param queues   queue pairs this end runs, each with a bus thread of its own (1..{@link #MAX_QUEUES}); more
  *                 than one only moves packets on the direct rings
+ * @param busyPoll the longest adaptive-polling window on the direct rings ({@link PollWindow}); zero sleeps as soon
+ *                 as there is no work (the default: on 2 cores polling costs more than it saves)
  */
 public record BusPortConfig(Role role, BusAddress address, long features, Liveness liveness, Duration retry,
-                            java.nio.file.Path dmaDir, int queues) {
+                            java.nio.file.Path dmaDir, int queues, Duration busyPoll) {
     public static final int MAX_QUEUES = 8;
+    /** Longer windows only burn a core: a round trip through the card is well under this when it is awake. */
+    public static final Duration MAX_BUSY_POLL = Duration.ofMillis(1);
+
+    public BusPortConfig(Role role, BusAddress address, long features, Liveness liveness, Duration retry,
+                         java.nio.file.Path dmaDir, int queues) {
+        this(role, address, features, liveness, retry, dmaDir, queues, Duration.ZERO);
+    }
 
     public BusPortConfig(Role role, BusAddress address, long features, Liveness liveness, Duration retry,
                          java.nio.file.Path dmaDir) {
@@ -40,6 +49,11 @@ public record BusPortConfig(Role role, BusAddress address, long features, Livene
         Objects.requireNonNull(address, "address");
         Objects.requireNonNull(liveness, "liveness");
         Objects.requireNonNull(retry, "retry");
+        Objects.requireNonNull(busyPoll, "busyPoll");
+        if (busyPoll.isNegative() || busyPoll.compareTo(MAX_BUSY_POLL) > 0) {
+            throw new IllegalArgumentException("busy poll must be 0.." + MAX_BUSY_POLL.toNanos() / 1000
+                    + " µs, was " + busyPoll.toNanos() / 1000 + " µs");
+        }
     }
 
     public BusPortConfig(Role role, BusAddress address, long features, Liveness liveness, Duration retry) {

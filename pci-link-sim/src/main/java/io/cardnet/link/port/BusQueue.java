@@ -140,7 +140,7 @@ public final class BusQueue {
         if (active && runsDirect) {
             try {
                 direct = DirectRing.attach(dmaDir, port.config().role(), index, link, port.rxRegion(), loop,
-                        port.transmitWire(), listener::receive, this::afterDirectBatch, port::refused);
+                        port.transmitWire(), port.config().busyPoll(), listener::receive, this::afterDirectBatch, port::refused);
                 direct.onCredit(this::signalWritable);
             } catch (IOException e) {
                 port.refuseDirect(e.getMessage());

@@ -77,11 +77,19 @@ final class DirectRing implements AutoCloseable {
     private io.netty.util.concurrent.ScheduledFuture<?> publishTimer;
     private boolean holdTimerArmed;
     private Runnable creditListener = () -> { };
+    /** Adaptive polling: how long to keep looking (ring and TUN) after work before sleeping. */
+    private final PollWindow pollWindow;
+    /** When this end last moved a descriptor either way. */
+    private long lastWork;
+    /** When this end armed its bell and slept; -1 while awake. */
+    private long sleptAt = -1;
+    private boolean spinQueued;
 
-    private DirectRing(IoEventLoop loop, TransmitWire wire, LinkUp link, int slotBase, SharedRing tx, SharedRing rx, DmaRegion rxRegion, Bell mine, Bell peer,
+    private DirectRing(IoEventLoop loop, TransmitWire wire, PollWindow pollWindow, LinkUp link, int slotBase, SharedRing tx, SharedRing rx, DmaRegion rxRegion, Bell mine, Bell peer,
                        Consumer<Data> deliver, Runnable afterBatch, Consumer<FrameFault> refused) {
         this.loop = loop;
         this.wire = wire;
+        this.pollWindow = pollWindow;
         this.slotBase = slotBase;
         this.depth = link.ringDepth();
         this.packetLengths = new int[depth];
@@ -110,7 +118,7 @@ final class DirectRing implements AutoCloseable {
      * Fails if the simulator did not set the rings up for this epoch.
      */
     static DirectRing attach(Path dmaDir, Role role, int queue, LinkUp link, DmaRegion rxRegion, IoEventLoop loop,
-                             TransmitWire wire,
+                             TransmitWire wire, java.time.Duration busyPoll,
                              Consumer<Data> deliver, Runnable afterBatch, Consumer<FrameFault> refused) throws IOException {
         SharedRing tx = null;
         SharedRing rx = null;
@@ -127,7 +135,7 @@ final class DirectRing implements AutoCloseable {
             }
             mine = Bell.open(SharedRing.bell(dmaDir, role, queue));
             peer = Bell.open(SharedRing.bell(dmaDir, role.peer(), queue));
-            DirectRing d = new DirectRing(loop, wire, link, SharedRing.slotBase(queue, link.ringDepth()), tx, rx, rxRegion,
+            DirectRing d = new DirectRing(loop, wire, new PollWindow(busyPoll.toNanos()), link, SharedRing.slotBase(queue, link.ringDepth()), tx, rx, rxRegion,
                     mine, peer, deliver, afterBatch, refused);
             d.registration = loop.register(d.new Doorbell()).syncUninterruptibly().getNow();
             d.registration.submit(EpollIoOps.EPOLLIN);
@@ -242,6 +250,39 @@ final class DirectRing implements AutoCloseable {
         if (tx.publish(SharedRing.pack(epochTag, sequence))) {
             ringPeer(SharedRing.Counter.DOORBELLS, tx);
         }
+        // an answer may follow soon (a reply, ACKs): keep looking for it for the poll window
+        worked(System.nanoTime());
+        if (pollWindow.windowNanos() > 0 && !spinQueued) {
+            rx.disarmConsumer();
+            queueSpin();
+        }
+    }
+
+    /** Work was found at {@code now}: a wake-up ends the sleep, which tells the poll window how sparse traffic is. */
+    private void worked(long now) {
+        if (sleptAt >= 0) {
+            pollWindow.woke(now - sleptAt);
+            sleptAt = -1;
+        }
+        lastWork = now;
+    }
+
+    private void queueSpin() {
+        spinQueued = true;
+        loop.execute(this::spinTick);
+    }
+
+    /**
+     * One look while polling: the TUN (the listener reads what its kernel queued) and the receive ring. A task
+     * that queues itself again, since Netty runs queued tasks before it asks epoll again; the window is short.
+     */
+    private void spinTick() {
+        spinQueued = false;
+        if (closed) {
+            return;
+        }
+        afterBatch.run();
+        look();
     }
 
     /** Rings the other end's bell: a doorbell or an interrupt, one small TLP on this end's transmit wire. */
@@ -309,6 +350,7 @@ final class DirectRing implements AutoCloseable {
                 }
             }
             if (any) {
+                worked(System.nanoTime());
                 if (rx.release(SharedRing.pack(epochTag, processed))) {
                     ringPeer(SharedRing.Counter.COMPLETIONS, rx);
                 }
@@ -319,10 +361,19 @@ final class DirectRing implements AutoCloseable {
                 loop.execute(this::look);
                 break;
             }
+            if (processed == upTo && pollWindow.polling(lastWork, System.nanoTime())) {
+                if (!spinQueued) {
+                    queueSpin();
+                }
+                break;
+            }
             if (processed == upTo) {
                 // sleep unless the tail moved since it was read (a tail refused above does not count as work)
                 rx.armConsumer();
                 if (rx.tail() == t) {
+                    if (sleptAt < 0) {
+                        sleptAt = System.nanoTime();
+                    }
                     break;
                 }
                 rx.disarmConsumer();

@@ -22,10 +22,17 @@ import java.util.Objects;
  *                 plain NIC: the kernel checksums and segments in software before the packet reaches the TUN
  * @param queues   queue pairs: the TUN's queues ({@code IFF_MULTI_QUEUE} above 1), each pumped by a bus thread of
  *                 its own; the link runs as many as both ends and the simulator allow on the direct rings, else 1
+ * @param busyPoll the longest adaptive-polling window on the direct rings; zero (the default) never polls
  */
 public record TunEndConfig(Role role, String device, EndpointAddress address, int mtu, BusAddress bus,
-                           ChecksumMode csum, Liveness liveness, java.nio.file.Path dmaDir, boolean offload, int queues) {
+                           ChecksumMode csum, Liveness liveness, java.nio.file.Path dmaDir, boolean offload, int queues,
+                           Duration busyPoll) {
     public static final int MTU_64K = 65535;
+
+    public TunEndConfig(Role role, String device, EndpointAddress address, int mtu, BusAddress bus,
+                        ChecksumMode csum, Liveness liveness, java.nio.file.Path dmaDir, boolean offload, int queues) {
+        this(role, device, address, mtu, bus, csum, liveness, dmaDir, offload, queues, Duration.ZERO);
+    }
 
     public TunEndConfig(Role role, String device, EndpointAddress address, int mtu, BusAddress bus,
                         ChecksumMode csum, Liveness liveness, java.nio.file.Path dmaDir, boolean offload) {
@@ -38,6 +45,7 @@ public record TunEndConfig(Role role, String device, EndpointAddress address, in
         Objects.requireNonNull(bus, "bus");
         Objects.requireNonNull(csum, "csum");
         Objects.requireNonNull(liveness, "liveness");
+        Objects.requireNonNull(busyPoll, "busyPoll");
         if (device == null || device.isEmpty() || device.length() > 15 || !device.matches("[A-Za-z0-9_.-]+")) {
             throw new IllegalArgumentException("device name '" + device
                     + "' must be 1..15 characters of letters, digits, '_', '.', '-'");
@@ -49,10 +57,10 @@ public record TunEndConfig(Role role, String device, EndpointAddress address, in
 
     /** The same end reaching the bus at {@code other}. */
     public TunEndConfig withBus(BusAddress other) {
-        return new TunEndConfig(role, device, address, mtu, other, csum, liveness, dmaDir, offload, queues);
+        return new TunEndConfig(role, device, address, mtu, other, csum, liveness, dmaDir, offload, queues, busyPoll);
     }
 
     BusPortConfig busPortConfig() {
-        return new BusPortConfig(role, bus, csum.features(), liveness, Duration.ofMillis(100), dmaDir, queues);
+        return new BusPortConfig(role, bus, csum.features(), liveness, Duration.ofMillis(100), dmaDir, queues, busyPoll);
     }
 }

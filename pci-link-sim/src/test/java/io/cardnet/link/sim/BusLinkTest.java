@@ -29,7 +29,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class BusLinkTest {
 
-    private record Ports(BusAddress host, BusAddress card, Path dir, Path dma, LinkSettings settings) {
+    private record Ports(BusAddress host, BusAddress card, Path dir, Path dma, LinkSettings settings, Duration busyPoll) {
+        Ports(BusAddress host, BusAddress card, Path dir, Path dma, LinkSettings settings) {
+            this(host, card, dir, dma, settings, Duration.ZERO);
+        }
     }
 
     private static Ports ports(String transport) throws IOException {
@@ -41,6 +44,10 @@ class BusLinkTest {
             case "unix+direct-rings" -> new Ports(new BusAddress.Unix(dir.resolve("host.sock")),
                     new BusAddress.Unix(dir.resolve("card.sock")), dir, Files.createTempDirectory(Path.of("/dev/shm"), "cardnet-link"),
                     LinkSettings.DEFAULT);
+            // the same with both ends polling adaptively: no descriptor may wait for a bell the poller disarmed
+            case "unix+direct-rings+busy-poll" -> new Ports(new BusAddress.Unix(dir.resolve("host.sock")),
+                    new BusAddress.Unix(dir.resolve("card.sock")), dir, Files.createTempDirectory(Path.of("/dev/shm"), "cardnet-link"),
+                    LinkSettings.DEFAULT, Duration.ofMillis(1));
             // packets in shared memory, descriptors through the simulator: coalescing is per-descriptor work
             case "unix+shared-memory" -> new Ports(new BusAddress.Unix(dir.resolve("host.sock")),
                     new BusAddress.Unix(dir.resolve("card.sock")), dir, Files.createTempDirectory(Path.of("/dev/shm"), "cardnet-link"),
@@ -57,21 +64,21 @@ class BusLinkTest {
     }
 
     @ParameterizedTest(name = "over {0}")
-    @ValueSource(strings = {"unix", "unix+shared-memory", "unix+direct-rings", "tcp"})
+    @ValueSource(strings = {"unix", "unix+shared-memory", "unix+direct-rings", "unix+direct-rings+busy-poll", "tcp"})
     void trainsCarriesDescriptorsBothWaysAndRetrainsAfterAnEndLeaves(String transport) throws Exception {
         Ports p = ports(transport);
         try (LinkSimulator sim = new LinkSimulator(new SimulatorConfig(p.host(), p.card(), null,
                 new Liveness(Duration.ofMillis(100), 5), 0, p.dma()), p.settings(), new SimpleMeterRegistry()).start();
-             TestEnd host = new TestEnd(Role.ROOT_COMPLEX, p.host(), p.dma())) {
+             TestEnd host = new TestEnd(Role.ROOT_COMPLEX, p.host(), p.dma(), 1, p.busyPoll())) {
             LinkUp first;
-            try (TestEnd card = new TestEnd(Role.ENDPOINT, p.card(), p.dma())) {
+            try (TestEnd card = new TestEnd(Role.ENDPOINT, p.card(), p.dma(), 1, p.busyPoll())) {
                 first = host.next(LinkUp.class);
                 assertEquals(first, card.next(LinkUp.class));
                 host.awaitUp();
                 card.awaitUp();
                 assertEquals(p.dma() != null, host.port.sharedMemory(), "shared memory negotiated as configured");
                 assertEquals(p.dma() != null, Features.has(first.features(), Features.SHARED_MEMORY));
-                boolean direct = transport.endsWith("direct-rings");
+                boolean direct = transport.contains("direct-rings");
                 assertEquals(direct, Features.has(first.features(), Features.DIRECT_RING), "direct rings negotiated");
                 assertEquals(direct, host.port.direct());
 
@@ -90,6 +97,10 @@ class BusLinkTest {
                     byte[] pkt = TestPackets.udp(java.nio.ByteBuffer.allocate(4).putInt(i).array());
                     assertTrue(host.send(pkt), "descriptor " + i + " was not posted");
                     assertArrayEquals(pkt, card.next(byte[].class), "descriptor " + i);
+                    if (i % 64 == 63) {
+                        // a pause longer than any poll window: the consumer must have armed its bell and be woken
+                        Thread.sleep(3);
+                    }
                 }
                 LinkStatus s = sim.status();
                 assertEquals("UP", s.state());

@@ -48,8 +48,13 @@ final class TestEnd implements AutoCloseable {
 
     /** An end of {@code queues} queue pairs. */
     TestEnd(Role role, BusAddress address, Path dmaDir, int queues) {
+        this(role, address, dmaDir, queues, Duration.ZERO);
+    }
+
+    /** An end that polls its direct rings adaptively for up to {@code busyPoll} after work. */
+    TestEnd(Role role, BusAddress address, Path dmaDir, int queues, Duration busyPoll) {
         port = new BusPort(new BusPortConfig(role, address, Features.CSUM_UNNECESSARY,
-                new Liveness(Duration.ofMillis(100), 5), Duration.ofMillis(50), dmaDir, queues),
+                new Liveness(Duration.ofMillis(100), 5), Duration.ofMillis(50), dmaDir, queues, busyPoll),
                 q -> new Recorder(q, queues > 1)).start();
     }
 
