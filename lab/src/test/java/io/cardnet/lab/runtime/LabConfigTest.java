@@ -38,4 +38,15 @@ class LabConfigTest {
         assertTrue(assertThrows(IllegalArgumentException.class,
                 () -> new VmSettings(Accelerator.Request.AUTO, 2, 64)).getMessage().contains("--vm-memory"));
     }
+
+    @Test
+    void busyPollIsOffByDefaultAndBoundedWithAHelpfulMessage() {
+        LabConfig d = LabConfig.defaults("lab");
+        assertEquals(Duration.ZERO, d.busyPoll(), "adaptive polling is opt-in");
+        assertEquals(Duration.ofMillis(1), d.withBusyPoll(Duration.ofMillis(1)).busyPoll());
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> d.withBusyPoll(Duration.ofMillis(2)))
+                .getMessage().contains("--busy-poll must be 0..1000 µs"));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> d.withBusyPoll(Duration.ofNanos(-1000)))
+                .getMessage().contains("--busy-poll"));
+    }
 }
