@@ -8,7 +8,6 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -63,11 +62,8 @@ final class CardCounters implements AutoCloseable {
 
     private void readFirewall() {
         try {
-            Process p = new ProcessBuilder("nft", "-j", "list", "ruleset").redirectErrorStream(true).start();
-            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            if (!p.waitFor(10, TimeUnit.SECONDS) || p.exitValue() != 0) {
-                throw new IOException("nft -j list ruleset: " + out.strip());
-            }
+            String out = io.cardnet.netdev.Subprocess.run(List.of("nft", "-j", "list", "ruleset"), java.time.Duration.ofSeconds(10))
+                    .orThrow().stdout();
             for (JsonNode item : JSON.readTree(out).path("nftables")) {
                 JsonNode rule = item.path("rule");
                 if (rule.isMissingNode()) {
@@ -88,8 +84,6 @@ final class CardCounters implements AutoCloseable {
                 warned = true;
                 log.warn("cannot read the firewall's counters ({}); cardnet_card_firewall_* stay empty", e.getMessage());
             }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
         }
     }
 

@@ -5,10 +5,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.concurrent.TimeUnit;
 
 /**
  * What booting a firmware does to the card's namespace before the services start: its sysctls, then its
@@ -36,16 +34,10 @@ final class FirmwareBoot {
                         + " (" + x.getMessage() + "); in a container, set it with compose.yaml's sysctls", x);
             }
         }
-        Process nft = new ProcessBuilder("nft", "-f", f.ruleset().toString()).redirectErrorStream(true).start();
-        String out = new String(nft.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        try {
-            if (!nft.waitFor(30, TimeUnit.SECONDS) || nft.exitValue() != 0) {
-                nft.destroyForcibly();
-                throw new IOException("firmware " + f.version() + ": nft -f " + f.ruleset() + " failed: " + out.strip());
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IOException("interrupted while loading the ruleset", e);
+        io.cardnet.netdev.Subprocess.Result nft = io.cardnet.netdev.Subprocess.run(
+                java.util.List.of("nft", "-f", f.ruleset().toString()), java.time.Duration.ofSeconds(30));
+        if (!nft.ok()) {
+            throw new IOException("firmware " + f.version() + ": " + nft.describe());
         }
         log.info("firmware {} booted: sysctls {}, ruleset {} loaded", f.version(), f.sysctls(), f.ruleset().getFileName());
     }

@@ -54,10 +54,9 @@ public final class HostBridge implements AutoCloseable {
     private static void addRoute(String device, HostBridgeConfig.Route route) throws IOException, InterruptedException {
         List<String> cmd = new ArrayList<>(List.of("ip", "route", "replace", route.subnet(), "via", route.via(),
                 "dev", device, "onlink"));
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes()).trim();
-        if (p.waitFor() != 0) {
-            throw new IOException("could not add the route " + route + " on " + device + ": " + out);
+        io.cardnet.netdev.Subprocess.Result r = io.cardnet.netdev.Subprocess.run(cmd, java.time.Duration.ofSeconds(10));
+        if (!r.ok()) {
+            throw new IOException("could not add the route " + route + " on " + device + ": " + r.describe());
         }
         log.info("route {} dev {}", route, device);
     }

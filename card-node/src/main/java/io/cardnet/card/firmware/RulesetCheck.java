@@ -1,9 +1,7 @@
 package io.cardnet.card.firmware;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -31,13 +29,12 @@ public interface RulesetCheck {
         java.util.List<String> cmd = new java.util.ArrayList<>(prefix);
         cmd.addAll(java.util.List.of("nft", "-c", "-f", ruleset.toString()));
         try {
-            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            if (!p.waitFor(30, TimeUnit.SECONDS)) {
-                p.destroyForcibly();
-                throw new FirmwareException(ruleset, 0, "nft -c did not finish within 30 s");
+            io.cardnet.netdev.Subprocess.Result p = io.cardnet.netdev.Subprocess.run(cmd, java.time.Duration.ofSeconds(30));
+            String out = p.output();
+            if (p.timedOut()) {
+                throw new FirmwareException(ruleset, 0, p.describe());
             }
-            if (p.exitValue() != 0) {
+            if (p.exitCode() != 0) {
                 Matcher m = error.matcher(out);
                 if (m.find()) {
                     throw new FirmwareException(ruleset, Integer.parseInt(m.group(1)), "nftables refuses this ruleset: "
@@ -49,9 +46,6 @@ public interface RulesetCheck {
         } catch (IOException e) {
             throw new FirmwareException(ruleset, 0, "cannot run `" + String.join(" ", cmd) + "` to check the ruleset ("
                     + e.getMessage() + "); install nftables and run as root");
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new FirmwareException(ruleset, 0, "interrupted while checking the ruleset");
         }
     }
 }

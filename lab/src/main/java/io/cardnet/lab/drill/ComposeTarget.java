@@ -171,8 +171,8 @@ public final class ComposeTarget implements DrillTarget {
     /** Runs {@code argv} in the compose project's card container ({@code docker exec}). */
     public static io.cardnet.lab.runtime.ExecResult execOnCard(String project, Path composeFile, List<String> argv,
                                                              java.time.Duration timeout) throws IOException {
-        String id = run(new ProcessBuilder("docker", "compose", "-p", project, "-f", composeFile.toString(), "ps", "-q",
-                "card").redirectErrorStream(true), List.of("docker", "compose", "ps", "-q", "card")).strip();
+        String id = run(List.of("docker", "compose", "-p", project, "-f", composeFile.toString(), "ps", "-q", "card"),
+                Map.of()).strip();
         if (id.isEmpty()) {
             throw new LabException("compose project " + project + " has no running card container"
                     + " (`docker compose -p " + project + " up -d --wait` first)");
@@ -209,28 +209,20 @@ public final class ComposeTarget implements DrillTarget {
     private String compose(Map<String, String> env, String... args) throws IOException {
         List<String> cmd = new ArrayList<>(List.of("docker", "compose", "-p", project, "-f", composeFile.toString()));
         cmd.addAll(List.of(args));
-        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
-        pb.environment().putAll(env);
-        return run(pb, cmd);
+        return run(cmd, env);
     }
 
     private static String docker(String... args) throws IOException {
         List<String> cmd = new ArrayList<>(List.of("docker"));
         cmd.addAll(List.of(args));
-        return run(new ProcessBuilder(cmd).redirectErrorStream(true), cmd);
+        return run(cmd, Map.of());
     }
 
-    private static String run(ProcessBuilder pb, List<String> cmd) throws IOException {
-        Process p = pb.start();
-        String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
-        try {
-            if (!p.waitFor(120, java.util.concurrent.TimeUnit.SECONDS) || p.exitValue() != 0) {
-                throw new IOException("`" + String.join(" ", cmd) + "` failed: " + out.strip());
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IOException("interrupted: " + String.join(" ", cmd), e);
-        }
-        return out;
+    /** stdout of a docker command that must succeed within {@link #DOCKER_DEADLINE}. */
+    private static String run(List<String> cmd, Map<String, String> env) throws IOException {
+        return io.cardnet.netdev.Subprocess.run(cmd, DOCKER_DEADLINE, env).orThrow().stdout();
     }
+
+    /** A compose up or down of the card's container, with its health check, takes seconds; a stuck engine, not minutes. */
+    private static final java.time.Duration DOCKER_DEADLINE = java.time.Duration.ofSeconds(120);
 }

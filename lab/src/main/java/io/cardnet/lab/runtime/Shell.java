@@ -1,8 +1,9 @@
 package io.cardnet.lab.runtime;
 
+import io.cardnet.netdev.Subprocess;
+
 import java.io.IOException;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 
 /** Runs short system commands (ip, ping) and turns a failure into a message that quotes the command and its output. */
 public final class Shell {
@@ -16,27 +17,13 @@ public final class Shell {
         }
     }
 
+    /** Runs {@code command} ({@link Subprocess}: streams drained, a real deadline); a timeout is an IOException. */
     public static Result run(List<String> command, long timeoutSeconds) throws IOException {
-        Process p;
-        try {
-            p = new ProcessBuilder(command).redirectErrorStream(true).start();
-        } catch (IOException e) {
-            throw new IOException("cannot run `" + String.join(" ", command) + "`: " + e.getMessage()
-                    + " (is " + command.getFirst() + " installed?)", e);
+        Subprocess.Result r = Subprocess.run(command, java.time.Duration.ofSeconds(timeoutSeconds));
+        if (r.timedOut()) {
+            throw new IOException(r.describe());
         }
-        try {
-            p.getOutputStream().close();
-            byte[] out = p.getInputStream().readAllBytes();
-            if (!p.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
-                p.destroyForcibly();
-                throw new IOException("`" + String.join(" ", command) + "` did not finish in " + timeoutSeconds + " s");
-            }
-            return new Result(command, p.exitValue(), new String(out).strip());
-        } catch (InterruptedException e) {
-            p.destroyForcibly();
-            Thread.currentThread().interrupt();
-            throw new IOException("interrupted while running `" + String.join(" ", command) + "`", e);
-        }
+        return new Result(command, r.exitCode(), r.output());
     }
 
     /** Runs the command and fails with its output if it exits non-zero. */
