@@ -9,6 +9,8 @@ public final class Cardnet {
     }
 
     public static void main(String[] args) {
+        // a script's background job starts with SIGINT ignored: Ctrl-C / kill -INT must still take a lab down
+        io.cardnet.netdev.Termination.honourAll();
         System.exit(Commands.commandLine().execute(args));
     }
 }

@@ -10,6 +10,8 @@ import io.cardnet.netdev.testing.RootRequired;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -64,6 +66,65 @@ class LabCliIT {
         Shell.check(List.of("kill", "-INT", Long.toString(up.pid())));
         assertTrue(up.waitFor(30, TimeUnit.SECONDS), "lab up did not exit after Ctrl-C");
         TestLab.assertNothingLeft(name, pids);
+    }
+
+    /** `cardnet ARGS` as a script's background job or nohup starts it: with {@code signal} ignored. */
+    private static ProcessBuilder withSignalIgnored(String signal, String... args) {
+        List<String> cmd = new ArrayList<>(List.of("bash", "-c", "trap '' " + signal + "; exec \"$@\"", "cardnet"));
+        cmd.addAll(CardnetCli.command(args));
+        return new ProcessBuilder(cmd);
+    }
+
+    @ParameterizedTest(name = "kill -{0}")
+    @ValueSource(strings = {"INT", "TERM", "HUP"})
+    void aLabUpThatInheritedTheSignalIgnoredStillGoesDownOnIt(String signal) throws Exception {
+        int number = Map.of("HUP", 1, "INT", 2, "TERM", 15).get(signal);
+        // the harness really starts it ignored (the kernel's SigIgn mask of the same exec)
+        String mask = Shell.check(List.of("bash", "-c", "trap '' " + signal + "; exec grep SigIgn /proc/self/status"));
+        assertTrue((Long.parseLong(mask.replaceAll("\\s+", " ").split(" ")[1], 16) & (1L << (number - 1))) != 0, mask);
+
+        Process up = withSignalIgnored(signal, "lab", "up", "--isolated", "--no-warm", "--name", name)
+                .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        BufferedReader out = new BufferedReader(new InputStreamReader(up.getInputStream(), StandardCharsets.UTF_8));
+        String text = readUntil(out, line -> line.startsWith("Logs:"));
+        assertTrue(text.contains("lab '" + name + "' is up"), text);
+        List<Long> pids = LabState.load(LabConfig.RUN_ROOT.resolve(name)).processes().values().stream()
+                .map(LabState.Proc::pid).toList();
+
+        Shell.check(List.of("kill", "-" + signal, Long.toString(up.pid())));
+        assertTrue(up.waitFor(60, TimeUnit.SECONDS), "lab up ignored kill -" + signal);
+        assertEquals(128 + number, up.exitValue(), "exit status 128 + SIG" + signal);
+        TestLab.assertNothingLeft(name, pids);
+    }
+
+    @Test
+    void aCaptureThatInheritedSigintIgnoredStopsOnItWithACompleteFile(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+        CardnetCli.Run lab = CardnetCli.run("lab", "up", "--isolated", "--no-warm", "--name", name, "--detach");
+        assertEquals(0, lab.exit(), lab.err());
+        Path file = dir.resolve("bus.pcapng");
+        Process capture = withSignalIgnored("INT", "link", "capture", "--name", name, "-w", file.toString())
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        BufferedReader err = new BufferedReader(new InputStreamReader(capture.getErrorStream(), StandardCharsets.UTF_8));
+        String started = readUntil(err, line -> line.contains("Ctrl-C to stop"));
+        assertTrue(started.contains("capturing the bus to " + file), started);
+        Shell.check(List.of("kill", "-INT", Long.toString(capture.pid())));
+        assertTrue(capture.waitFor(60, TimeUnit.SECONDS), "link capture ignored kill -INT");
+        assertEquals(130, capture.exitValue());
+        // the stop hook ran: the simulator's capture ended and the file is a whole pcapng that tshark reads
+        Shell.Result read = Shell.run(List.of("tshark", "-r", file.toString(), "-q"), 60);
+        assertTrue(read.ok(), read.output());
+        // a capture takes the link off the direct rings; once the simulator's capture has ended it retrains back
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        String features = "";
+        while (System.nanoTime() < deadline) {
+            features = JSON.readTree(CardnetCli.run("link", "show", "--name", name, "--json").out())
+                    .path("status").path("features").asText();
+            if (features.contains("direct-ring")) {
+                break;
+            }
+            Thread.sleep(200);
+        }
+        assertTrue(features.contains("direct-ring"), "the simulator still captures (link features " + features + ")");
     }
 
     @Test

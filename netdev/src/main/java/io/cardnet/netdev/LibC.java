@@ -70,6 +70,10 @@ final class LibC {
     private static final MethodHandle SETNS = capturing("setns", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
     private static final MethodHandle EVENTFD = capturing("eventfd", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
     private static final MethodHandle MKFIFO = capturing("mkfifo", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
+    private static final MethodHandle SIGACTION = capturing("sigaction",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS));
+    private static final MethodHandle SIGNAL = LINKER.downcallHandle(LOOKUP.find("signal").orElseThrow(),
+            FunctionDescriptor.of(ADDRESS, JAVA_INT, ADDRESS));
     // strerrordesc_np (glibc 2.32+) is the English text whatever the locale; plain strerror follows
     // LC_MESSAGES, which the JVM sets from the environment. Use the former when it exists.
     private static final MethodHandle STRERROR = LINKER.downcallHandle(
@@ -186,6 +190,29 @@ final class LibC {
     static int mkfifo(String path, int mode) {
         try (Arena arena = Arena.ofConfined()) {
             return (int) MKFIFO.invokeExact(STATE.get(), arena.allocateFrom(path), mode);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /**
+     * True if {@code signo}'s disposition is SIG_IGN (1), read with sigaction(2) without changing it. The handler is
+     * the first field of glibc's struct sigaction on every Linux ABI; 256 bytes hold the whole struct.
+     */
+    static boolean signalIgnored(int signo) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment old = arena.allocate(256, 8);
+            int r = (int) SIGACTION.invokeExact(STATE.get(), signo, MemorySegment.NULL, old);
+            return r == 0 && old.get(ADDRESS, 0).address() == 1;
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** signal(signo, SIG_DFL). */
+    static void signalDefault(int signo) {
+        try {
+            MemorySegment ignored = (MemorySegment) SIGNAL.invokeExact(signo, MemorySegment.NULL);
         } catch (Throwable t) {
             throw rethrow(t);
         }
