@@ -23,7 +23,9 @@ import java.util.Map;
 
 /**
  * The simulator's control socket: one JSON request per line, one JSON answer per line.
- * The socket file is made owner-only (0600), so only the lab's owner can read or steer the link.
+ * The socket file is made owner-only (0600), so only the lab's owner (and root) can connect; and each connection's
+ * peer credentials (SO_PEERCRED) are checked as well, so a socket whose mode was loosened, or one passed on,
+ * still answers nobody else: they get one line saying why, and {@code cardnet_control_refused_total} counts them.
  * The operations are {@link LinkControl}'s.
  */
 final class ControlServer implements AutoCloseable {
@@ -32,11 +34,15 @@ final class ControlServer implements AutoCloseable {
 
     private final Path path;
     private final LinkControl control;
+    private final io.micrometer.core.instrument.Counter refused;
+    /** This process's user: the lab's owner. */
+    private final String owner = System.getProperty("user.name");
     private SocketService service;
 
     ControlServer(Path path, LinkSimulator simulator) {
         this.path = path;
         this.control = new LinkControl(simulator);
+        this.refused = simulator.metrics().controlRefused;
     }
 
     ControlServer start() throws IOException {
@@ -50,7 +56,31 @@ final class ControlServer implements AutoCloseable {
         return this;
     }
 
+    /** Null if the peer may steer the link, else why not. */
+    private String refusal(SocketChannel client) {
+        try {
+            jdk.net.UnixDomainPrincipal peer = client.getOption(jdk.net.ExtendedSocketOptions.SO_PEERCRED);
+            String user = peer.user().getName();
+            return user.equals(owner) || user.equals("root") ? null
+                    : "refused: user " + user + " is not this lab's owner (" + owner + "); the control socket answers"
+                    + " only its owner and root; run cardnet as " + owner + " (sudo)";
+        } catch (IOException | UnsupportedOperationException e) {
+            return "refused: cannot read the peer's credentials (" + e.getMessage() + ")";
+        }
+    }
+
     private void serve(SocketChannel client) {
+        String refusal = refusal(client);
+        if (refusal != null) {
+            refused.increment();
+            log.warn("control socket: {}", refusal);
+            try (client; OutputStream out = Channels.newOutputStream(client)) {
+                out.write((JSON.writeValueAsString(Map.of("error", refusal)) + "\n").getBytes(StandardCharsets.UTF_8));
+            } catch (IOException e) {
+                log.debug("refused control client went away: {}", e.toString());
+            }
+            return;
+        }
         try (client;
              BufferedReader in = new BufferedReader(new InputStreamReader(Channels.newInputStream(client),
                      StandardCharsets.UTF_8));

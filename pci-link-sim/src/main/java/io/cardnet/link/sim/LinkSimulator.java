@@ -43,6 +43,10 @@ public final class LinkSimulator implements AutoCloseable {
 
     private final SimulatorConfig config;
     private final SimMetrics metrics;
+
+    SimMetrics metrics() {
+        return metrics;
+    }
     private final Link link;
     private final EventLoopGroup group;
     private final EventLoop loop;

@@ -42,6 +42,8 @@ final class SimMetrics {
     private final PerDirection completionInterrupts = new PerDirection("interrupt", "cardnet.bus.interrupts",
             "interrupts raised, by kind", "kind", "completion");
     final Counter corruptedChecksums;
+    /** Connections to the control socket refused because the peer (SO_PEERCRED) is neither the lab's owner nor root. */
+    final Counter controlRefused;
 
     SimMetrics(MeterRegistry registry) {
         this.registry = registry;
@@ -53,6 +55,9 @@ final class SimMetrics {
         }
         corruptedChecksums = Counter.builder("cardnet.bus.corrupted.checksums")
                 .description("TCP checksums flipped by the corrupt-checksum test switch").register(registry);
+        controlRefused = Counter.builder("cardnet.control.refused")
+                .description("control-socket connections refused: the peer was neither the lab's owner nor root")
+                .register(registry);
         // Every series exists from the start, at zero, so a dashboard or an alert sees it before its first event.
         for (Direction d : Direction.values()) {
             for (PerDirection p : java.util.List.of(tlps, wireBusy, sequenceGaps, ringFull, doorbells, pollRecoveries,
