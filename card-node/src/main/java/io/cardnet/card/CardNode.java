@@ -43,12 +43,14 @@ public final class CardNode implements AutoCloseable {
             // /proc/sys/net is per network namespace: this turns forwarding on for the card only.
             Files.writeString(Path.of("/proc/sys/net/ipv4/ip_forward"), "1\n");
         }
-        MetricsServer metrics = MetricsServer.start(registry, "0.0.0.0", config.metricsPort());
         List<AutoCloseable> services = new ArrayList<>();
         services.add(CardCounters.start(registry));
         TunEnd end = null;
+        MetricsServer metrics = null;
         try {
             end = TunEnd.open(config.end(), registry);
+            // after host0 has its address: /metrics listens on the bus address, not on every interface
+            metrics = MetricsServer.start(registry, config.metricsBindHost(), config.metricsPort());
             if (config.sinkPort() > 0) {
                 services.add(SinkService.start(config.sinkPort(), registry));
             }
@@ -60,7 +62,9 @@ public final class CardNode implements AutoCloseable {
             if (end != null) {
                 end.close();
             }
-            metrics.close();
+            if (metrics != null) {
+                metrics.close();
+            }
             throw e;
         }
         log.info("card-node ready: {} at {}, firmware {}, forwarding {}, sink :{}, echo :{}, metrics :{}",

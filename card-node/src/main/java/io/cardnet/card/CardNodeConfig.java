@@ -12,23 +12,35 @@ import java.util.Objects;
  * @param forwarding  turn on IPv4 forwarding in the card's namespace (the card routes host ⇄ wire)
  * @param sinkPort    TCP port of the sink (discard + byte count + SHA-256); 0 = off
  * @param echoPort    TCP port of the echo service; 0 = off
- * @param metricsPort /metrics port, on every card address (0 picks one)
+ * @param metricsPort /metrics port (0 picks one)
  * @param firmware    the firmware to boot, or null; when set, its services, sysctls and ruleset replace
  *                    {@code forwarding}, {@code sinkPort} and {@code echoPort}
+ * @param metricsHost the address /metrics listens on; null: the card's bus address (host0's), which the host
+ *                    reaches and the wire does not. Never all interfaces: the wire is someone else's network.
  */
 public record CardNodeConfig(TunEndConfig end, boolean forwarding, int sinkPort, int echoPort, int metricsPort,
-                             Firmware firmware) {
+                             Firmware firmware, String metricsHost) {
     public static final int SINK_PORT = 9;
     public static final int ECHO_PORT = 7;
 
+    public CardNodeConfig(TunEndConfig end, boolean forwarding, int sinkPort, int echoPort, int metricsPort,
+                          Firmware firmware) {
+        this(end, forwarding, sinkPort, echoPort, metricsPort, firmware, null);
+    }
+
     public CardNodeConfig {
         Objects.requireNonNull(end, "end");
+    }
+
+    /** Where /metrics listens: {@link #metricsHost}, or the card's bus address. */
+    public String metricsBindHost() {
+        return metricsHost != null ? metricsHost : end.address().ip();
     }
 
     /** This configuration running {@code f}: its services, at their ports, and its sysctls. */
     public CardNodeConfig withFirmware(Firmware f) {
         return new CardNodeConfig(end, "1".equals(f.sysctls().get("net.ipv4.ip_forward")),
                 f.services().contains(io.cardnet.card.firmware.CardService.SINK) ? SINK_PORT : 0,
-                f.services().contains(io.cardnet.card.firmware.CardService.ECHO) ? ECHO_PORT : 0, metricsPort, f);
+                f.services().contains(io.cardnet.card.firmware.CardService.ECHO) ? ECHO_PORT : 0, metricsPort, f, metricsHost);
     }
 }

@@ -152,6 +152,12 @@ class DataPathIT {
         String card = TestLab.in(t.hostNs(), () -> get("http://" + CARD + ":9472/metrics"));
         assertTrue(card.contains("cardnet_card_sink_bytes_total"), card);
         assertTrue(card.contains("component=\"card-node\""), card);
+        // ...and only there: not on every interface (the card's wire address is reachable from the wire)
+        io.cardnet.lab.runtime.Shell.Result listening = TestLab.exec(t.cardNs(), "ss", "-Hltn", "sport = :9472");
+        assertTrue(listening.ok(), listening.output());
+        String local = listening.output().trim().split("\\s+")[3];
+        assertTrue(local.equals(CARD + ":9472") || local.equals("[::ffff:" + CARD + "]:9472"),
+                "/metrics listens on " + local + ", not only the card's bus address");
     }
 
     @Test

@@ -225,8 +225,13 @@ final class Components {
         @Option(names = "--echo-port", defaultValue = "7", description = "TCP echo port, 0 = off (default: ${DEFAULT-VALUE}).")
         int echoPort;
 
-        @Option(names = "--metrics-port", defaultValue = "9472", description = "/metrics port on the card's addresses (default: ${DEFAULT-VALUE}).")
+        @Option(names = "--metrics-port", defaultValue = "9472", description = "/metrics port (default: ${DEFAULT-VALUE}).")
         int metricsPort;
+
+        @Option(names = "--metrics-address", paramLabel = "ADDR",
+                description = "The card address /metrics listens on (default: the bus address of --address, which the"
+                        + " host reaches and the wire does not); never 0.0.0.0.")
+        String metricsAddress;
 
         @Option(names = "--no-forwarding", description = "Leave IPv4 forwarding off (the card then routes nothing).")
         boolean noForwarding;
@@ -242,7 +247,7 @@ final class Components {
         @Override
         public Integer call() throws Exception {
             CardNodeConfig config = new CardNodeConfig(end.config(Role.ENDPOINT, device, bus.liveness()),
-                    !noForwarding, sinkPort, echoPort, metricsPort, null);
+                    !noForwarding, sinkPort, echoPort, metricsPort, null, metricsAddress);
             if (firmware != null) {
                 config = config.withFirmware(new io.cardnet.card.firmware.FirmwareLoader(
                         io.cardnet.card.firmware.RulesetCheck.NFT_DRY_RUN_HERE).read(firmware));

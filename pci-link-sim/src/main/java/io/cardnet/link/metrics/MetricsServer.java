@@ -39,9 +39,14 @@ public final class MetricsServer implements AutoCloseable {
 
     /** Starts serving; {@code port} 0 picks a free port (see {@link #port()}). */
     public static MetricsServer start(PrometheusMeterRegistry registry, String host, int port) throws IOException {
+        InetSocketAddress at = new InetSocketAddress(host, port);
+        if (at.getAddress() != null && at.getAddress().isAnyLocalAddress()) {
+            throw new IllegalArgumentException("/metrics on " + host + " would listen on every interface; give loopback"
+                    + " (127.0.0.1) or one of the lab's own addresses");
+        }
         HttpServer server;
         try {
-            server = HttpServer.create(new InetSocketAddress(host, port), 16);
+            server = HttpServer.create(at, 16);
         } catch (IOException e) {
             throw new IOException("cannot serve metrics on " + host + ":" + port + ": " + e.getMessage()
                     + " (port in use? pick another with --metrics)", e);
