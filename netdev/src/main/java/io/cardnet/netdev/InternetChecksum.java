@@ -95,19 +95,20 @@ public final class InternetChecksum {
      * @param csumOffset offset of the checksum field within it (virtio_net_hdr csum_offset: 16 TCP, 6 UDP)
      */
     public static void completePartial(ByteBuffer packet, int csumStart, int csumOffset) {
-        int start = packet.position() + csumStart;
         int end = packet.limit();
-        int field = start + csumOffset;
+        // in long: csum_start near Integer.MAX_VALUE must not wrap around into the packet
+        long start = (long) packet.position() + csumStart;
+        long field = start + csumOffset;
         if (csumStart < 0 || csumOffset < 0 || start >= end || field + 2 > end) {
             throw new IllegalArgumentException("csum_start " + csumStart + " + csum_offset " + csumOffset
                     + " + 2 is outside the " + packet.remaining() + "-byte packet");
         }
-        int result = finish(sum(packet, start, end - start, 0)) & 0xFFFF;
+        int result = finish(sum(packet, (int) start, end - (int) start, 0)) & 0xFFFF;
         if (result == 0) {
             result = 0xFFFF;
         }
-        packet.put(field, (byte) (result >>> 8));
-        packet.put(field + 1, (byte) result);
+        packet.put((int) field, (byte) (result >>> 8));
+        packet.put((int) field + 1, (byte) result);
     }
 
     /**

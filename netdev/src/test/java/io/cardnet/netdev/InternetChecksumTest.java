@@ -181,6 +181,17 @@ class InternetChecksumTest {
     }
 
     @Test
+    void completePartialRefusesOffsetsThatWrapAround() {
+        // found by reading VnetHeaderFuzzTest's target: an int csum_start near its maximum wrapped into the packet
+        ByteBuffer b = ByteBuffer.wrap(new byte[64]).position(1);
+        for (int[] bad : new int[][]{{Integer.MAX_VALUE, 0}, {0, Integer.MAX_VALUE}, {Integer.MAX_VALUE, Integer.MAX_VALUE}}) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> InternetChecksum.completePartial(b, bad[0], bad[1]));
+            assertTrue(e.getMessage().startsWith("csum_start "), e.getMessage());
+        }
+    }
+
+    @Test
     void completePartialStoresZeroAsFfff() {
         byte[] ip = Packets.ipv4(Packets.addr("198.18.0.2"), Packets.addr("198.18.0.1"), Packets.UDP,
                 Packets.udp(9999, 40000, new byte[2]));

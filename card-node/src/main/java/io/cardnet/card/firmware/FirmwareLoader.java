@@ -3,6 +3,8 @@ package io.cardnet.card.firmware;
 import org.yaml.snakeyaml.LoaderOptions;
 import org.yaml.snakeyaml.Yaml;
 import org.yaml.snakeyaml.error.MarkedYAMLException;
+import org.yaml.snakeyaml.error.YAMLException;
+import org.yaml.snakeyaml.reader.ReaderException;
 import org.yaml.snakeyaml.nodes.MappingNode;
 import org.yaml.snakeyaml.nodes.Node;
 import org.yaml.snakeyaml.nodes.NodeTuple;
@@ -67,6 +69,12 @@ public final class FirmwareLoader {
             root = new Yaml(new LoaderOptions()).compose(r);
         } catch (MarkedYAMLException e) {
             throw new FirmwareException(file, e.getProblemMark().getLine() + 1, "not valid YAML: " + e.getProblem());
+        } catch (ReaderException e) {
+            // a character YAML does not allow (a NUL, a control character): the reader says where, not on which line
+            throw new FirmwareException(file, lineOf(file, e.getPosition()), "not valid YAML: character "
+                    + String.format("U+%04X", e.getCodePoint()) + " is not allowed in YAML text");
+        } catch (YAMLException e) {
+            throw new FirmwareException(file, 0, "not valid YAML: " + e.getMessage());
         } catch (IOException e) {
             throw new FirmwareException(file, 0, "cannot read: " + e.getMessage());
         }
@@ -246,6 +254,17 @@ public final class FirmwareLoader {
             default -> throw doc.fault(t.getKeyNode(), "unknown health check '" + kind
                     + "'; use listening, sysctl or command");
         };
+    }
+
+    /** The 1-based line of the {@code codePoint}th character of {@code file}, or 0 if it cannot be read. */
+    private static int lineOf(Path file, int codePoint) {
+        try {
+            String text = Files.readString(file);
+            int end = text.offsetByCodePoints(0, Math.min(codePoint, text.codePointCount(0, text.length())));
+            return 1 + (int) text.substring(0, end).chars().filter(c -> c == '\n').count();
+        } catch (IOException e) {
+            return 0;
+        }
     }
 
     private static NodeTuple require(Doc doc, MappingNode top, Map<String, NodeTuple> fields, String key)

@@ -56,7 +56,7 @@ public final class Pcapng {
      */
     public static byte[] packet(long epochNanos, ByteBuffer packet, int originalLength, int directionFlags, String comment) {
         int captured = packet.remaining();
-        byte[] c = comment.getBytes(StandardCharsets.UTF_8);
+        byte[] c = optionValue(comment);
         ByteBuffer epb = block(EPB, 20 + pad(captured) + option(4) + option(c.length) + 4);
         epb.putInt(0).putInt((int) (epochNanos >>> 32)).putInt((int) epochNanos).putInt(captured).putInt(originalLength);
         epb.put(packet);
@@ -66,6 +66,22 @@ public final class Pcapng {
         putOption(epb, OPT_COMMENT, c);
         epb.putShort(OPT_END).putShort((short) 0);
         return finish(epb);
+    }
+
+    /**
+     * A comment as an option value: an option's length is 16 bits, so a longer comment is cut to its first
+     * 65535 bytes, at a character boundary (a reader decodes what remains).
+     */
+    static byte[] optionValue(String text) {
+        byte[] b = text.getBytes(StandardCharsets.UTF_8);
+        if (b.length <= 0xFFFF) {
+            return b;
+        }
+        int n = 0xFFFF;
+        while (n > 0 && (b[n] & 0xC0) == 0x80) {
+            n--; // b[n] continues a character that began before it: cut before that character
+        }
+        return java.util.Arrays.copyOf(b, n);
     }
 
     private static ByteBuffer block(int type, int body) {

@@ -37,6 +37,23 @@ public sealed interface ChecksumPolicy permits ChecksumPolicy.Unnecessary, Check
         return deliverable(data) instanceof Decoded.Refused<Data>(FrameFault fault) ? fault.kind().tag() : null;
     }
 
+    /**
+     * A packet from the bus marked partial must name a checksum field inside it (Linux's virtio_net_hdr_to_skb
+     * refuses the TUN write otherwise, and it could not be finished here): null if it does, else the refusal.
+     */
+    private static Decoded<Data> partialOutside(Data data) {
+        if ((data.vnetFlags() & VnetHeader.FLAG_NEEDS_CSUM) == 0 || fieldInside(data)) {
+            return null;
+        }
+        return Decoded.refused(FrameFault.Kind.BAD_CSUM_OFFSETS, "a partial checksum at csum_start " + data.csumStart()
+                + " + csum_offset " + data.csumOffset() + " lies outside the " + data.packetLength()
+                + "-byte packet; its sender's virtio header is wrong");
+    }
+
+    private static boolean fieldInside(Data data) {
+        return data.csumStart() < data.packetLength() && data.csumStart() + data.csumOffset() + 2 <= data.packetLength();
+    }
+
     /** The TUN offloads that go with this policy. */
     Set<Tun.Offload> offloads();
 
@@ -62,6 +79,10 @@ public sealed interface ChecksumPolicy permits ChecksumPolicy.Unnecessary, Check
 
         @Override
         public Decoded<Data> deliverable(Data data) {
+            Decoded<Data> refused = partialOutside(data);
+            if (refused != null) {
+                return refused;
+            }
             if ((data.vnetFlags() & VnetHeader.FLAG_DATA_VALID) != 0) {
                 int field = PacketInspector.checksumField(data.content(), Data.PACKET_OFFSET, data.packetLength());
                 if (field == PacketInspector.NONE) {
@@ -98,13 +119,19 @@ public sealed interface ChecksumPolicy permits ChecksumPolicy.Unnecessary, Check
                 return Decoded.refused(FrameFault.Kind.GSO_WITHOUT_OFFLOAD, "a GSO super-packet (type "
                         + data.gsoType() + ") for a TUN without segmentation offload; its sender should have segmented it");
             }
+            Decoded<Data> refused = partialOutside(data);
+            if (refused != null) {
+                return refused;
+            }
             finish(data);
             return Decoded.ok(data);
         }
 
         private static void finish(Data data) {
             int flags = data.vnetFlags();
-            if ((flags & VnetHeader.FLAG_NEEDS_CSUM) != 0) {
+            // a partial packet naming a field outside itself (never from a kernel) cannot be finished: it goes
+            // out unfinished with flags 0, so the receiving kernel verifies and drops it
+            if ((flags & VnetHeader.FLAG_NEEDS_CSUM) != 0 && fieldInside(data)) {
                 InternetChecksum.completePartial(data.content().nioBuffer(Data.PACKET_OFFSET, data.packetLength()),
                         data.csumStart(), data.csumOffset());
             }

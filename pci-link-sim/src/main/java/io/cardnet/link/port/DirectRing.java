@@ -327,7 +327,7 @@ final class DirectRing implements AutoCloseable {
         while (true) {
             long t = rx.tail();
             long upTo = SharedRing.epochOf(t) == epochTag ? SharedRing.sequenceOf(t) : processed;
-            if (upTo < processed || upTo - processed > depth) {
+            if (!tailInRange(upTo, processed, depth)) {
                 refused.accept(new FrameFault(FrameFault.Kind.BAD_SLOT, "the producer published tail " + upTo
                         + " after " + processed + " in a ring of " + depth + "; ignored"));
                 rx.count(SharedRing.Counter.REFUSED, 1);
@@ -388,6 +388,23 @@ final class DirectRing implements AutoCloseable {
 
     /** Descriptor {@code seq} as the producer described it, checked like a frame from a socket. */
     private Decoded<Data> view(long seq) {
+        return view(rx, rxRegion, slotBase, depth, epochTag, seq);
+    }
+
+    /**
+     * A published tail the consumer at {@code processed} may follow: not behind what it consumed, and not more
+     * than a ring ahead of it (the producer cannot have more descriptors outstanding than slots).
+     */
+    static boolean tailInRange(long upTo, long processed, int depth) {
+        return upTo >= processed && upTo - processed <= depth;
+    }
+
+    /**
+     * Descriptor {@code seq} of {@code rx} (a ring of {@code depth} whose slots start at {@code slotBase} of
+     * {@code region}): written in this epoch, of a length a slot holds, then checked like a DATA frame. The entry
+     * is the producer's to write, so nothing here may throw (DirectRingFuzzTest).
+     */
+    static Decoded<Data> view(SharedRing rx, DmaRegion region, int slotBase, int depth, int epochTag, long seq) {
         int length = rx.frameLength(seq, depth);
         int tag = rx.epochTag(seq, depth);
         if (tag != epochTag) {
@@ -399,7 +416,7 @@ final class DirectRing implements AutoCloseable {
                     + " bytes; a descriptor holds " + (Data.PACKET_OFFSET + Data.MIN_PACKET) + ".."
                     + (Data.PACKET_OFFSET + Data.MAX_PACKET));
         }
-        return FrameDecoder.data(rxRegion.frame(slotBase + (int) (seq % depth), length));
+        return FrameDecoder.data(region.frame(slotBase + (int) (seq % depth), length));
     }
 
     /** Consumer wake-ups: each time this end's bell woke it. */

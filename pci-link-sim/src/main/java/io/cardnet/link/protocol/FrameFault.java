@@ -25,7 +25,12 @@ public record FrameFault(Kind kind, String detail) {
          * a GSO super-packet for an end whose TUN has no segmentation offload ({@code --csum verify}): the
          * link trained without the GSO feature, so its peer should have segmented it
          */
-        GSO_WITHOUT_OFFLOAD("gso_without_offload");
+        GSO_WITHOUT_OFFLOAD("gso_without_offload"),
+        /**
+         * a partial checksum (virtio NEEDS_CSUM) whose csum_start + csum_offset names a field outside the packet:
+         * it cannot be finished, and a TUN would refuse the write
+         */
+        BAD_CSUM_OFFSETS("bad_csum_offsets");
 
         private final String tag;
 

@@ -157,9 +157,21 @@ final class DmaEngine {
      * socket; or the fault that says why not.
      */
     Decoded<Data> view(Desc desc) {
-        int depth = ring.depth();
         if (region == null || !shared()) {
             return Decoded.refused(FrameFault.Kind.BAD_SLOT, "DESC without negotiated shared memory");
+        }
+        return view(desc, ring.depth(), region);
+    }
+
+    /**
+     * A DESC's fields checked against a ring of {@code depth} in {@code region}: the slot its sequence lives in,
+     * a length a slot can hold; then the slot's bytes are checked like a DATA frame. Everything in a DESC comes
+     * from the end, so nothing here may throw (DescriptorFuzzTest).
+     */
+    static Decoded<Data> view(Desc desc, int depth, DmaRegion region) {
+        if (desc.sequence() < 0) {
+            return Decoded.refused(FrameFault.Kind.BAD_SLOT, "descriptor " + desc.sequence()
+                    + " has a negative sequence; sequences count up from 1");
         }
         if (desc.slot() != desc.sequence() % depth) {
             return Decoded.refused(FrameFault.Kind.BAD_SLOT, "descriptor " + desc.sequence() + " names slot "
