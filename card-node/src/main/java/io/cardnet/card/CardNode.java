@@ -55,6 +55,9 @@ public final class CardNode implements AutoCloseable {
             if (config.echoPort() > 0) {
                 services.add(EchoService.start(config.echoPort(), registry));
             }
+            if (config.httpd() != null) {
+                services.add(io.cardnet.card.httpd.CardHttpd.start(config.httpd(), registry));
+            }
         } catch (IOException | RuntimeException e) {
             closeAll(services);
             if (end != null) {

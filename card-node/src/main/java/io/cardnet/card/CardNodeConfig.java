@@ -15,9 +15,10 @@ import java.util.Objects;
  * @param metricsPort /metrics port, on every card address (0 picks one)
  * @param firmware    the firmware to boot, or null; when set, its services, sysctls and ruleset replace
  *                    {@code forwarding}, {@code sinkPort} and {@code echoPort}
+ * @param httpd       the web server fed from the host's export, or null (the lab turns it on with --export)
  */
 public record CardNodeConfig(TunEndConfig end, boolean forwarding, int sinkPort, int echoPort, int metricsPort,
-                             Firmware firmware) {
+                             Firmware firmware, io.cardnet.card.httpd.HttpdConfig httpd) {
     public static final int SINK_PORT = 9;
     public static final int ECHO_PORT = 7;
 
@@ -25,10 +26,19 @@ public record CardNodeConfig(TunEndConfig end, boolean forwarding, int sinkPort,
         Objects.requireNonNull(end, "end");
     }
 
+    public CardNodeConfig(TunEndConfig end, boolean forwarding, int sinkPort, int echoPort, int metricsPort,
+                          Firmware firmware) {
+        this(end, forwarding, sinkPort, echoPort, metricsPort, firmware, null);
+    }
+
+    public CardNodeConfig withHttpd(io.cardnet.card.httpd.HttpdConfig h) {
+        return new CardNodeConfig(end, forwarding, sinkPort, echoPort, metricsPort, firmware, h);
+    }
+
     /** This configuration running {@code f}: its services, at their ports, and its sysctls. */
     public CardNodeConfig withFirmware(Firmware f) {
         return new CardNodeConfig(end, "1".equals(f.sysctls().get("net.ipv4.ip_forward")),
                 f.services().contains(io.cardnet.card.firmware.CardService.SINK) ? SINK_PORT : 0,
-                f.services().contains(io.cardnet.card.firmware.CardService.ECHO) ? ECHO_PORT : 0, metricsPort, f);
+                f.services().contains(io.cardnet.card.firmware.CardService.ECHO) ? ECHO_PORT : 0, metricsPort, f, httpd);
     }
 }
