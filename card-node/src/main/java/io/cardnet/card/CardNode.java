@@ -48,15 +48,16 @@ public final class CardNode implements AutoCloseable {
         services.add(CardCounters.start(registry));
         TunEnd end = null;
         try {
+            if (config.httpd() != null) {
+                // Before the bus: its first start loads Netty's HTTP classes, which would otherwise delay heartbeats.
+                services.add(io.cardnet.card.httpd.CardHttpd.start(config.httpd(), registry));
+            }
             end = TunEnd.open(config.end(), registry);
             if (config.sinkPort() > 0) {
                 services.add(SinkService.start(config.sinkPort(), registry));
             }
             if (config.echoPort() > 0) {
                 services.add(EchoService.start(config.echoPort(), registry));
-            }
-            if (config.httpd() != null) {
-                services.add(io.cardnet.card.httpd.CardHttpd.start(config.httpd(), registry));
             }
         } catch (IOException | RuntimeException e) {
             closeAll(services);

@@ -186,6 +186,7 @@ final class HttpdCache implements AutoCloseable {
     @Override
     public void close() {
         fetchers.shutdownNow();
+        origin.close();
         try (var files = Files.list(config.cacheDir())) {
             files.forEach(HttpdCache::delete);
             Files.deleteIfExists(config.cacheDir());

@@ -266,7 +266,7 @@ final class Components {
                 description = "Larger files are fetched per request and not kept (default: ${DEFAULT-VALUE}).")
         long httpdFileMaxMib;
 
-        @Option(names = "--httpd-fresh", defaultValue = "2s", converter = Converters.DurationConverter.class,
+        @Option(names = "--httpd-fresh", defaultValue = "10s", converter = Converters.DurationConverter.class,
                 description = "Serve a cached file this long before asking the host (If-None-Match) whether it changed (default: ${DEFAULT-VALUE}).")
         Duration httpdFresh;
 
