@@ -41,6 +41,10 @@ public final class CardHttpd implements AutoCloseable {
         }
     }
 
+    public int port() {
+        return server.address().getPort();
+    }
+
     @Override
     public void close() {
         server.close();
