@@ -37,21 +37,10 @@ final class HttpdHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
 
     @Override
     protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest request) {
-        if (!request.decoderResult().isSuccess()) {
-            counters.refused("malformed");
-            reply(ctx, () -> Replies.error(ctx, request, HttpResponseStatus.BAD_REQUEST, "malformed request", counters));
-            return;
-        }
-        if (!request.method().equals(HttpMethod.GET) && !request.method().equals(HttpMethod.HEAD)) {
-            counters.refused("method");
-            reply(ctx, () -> Replies.error(ctx, request, HttpResponseStatus.METHOD_NOT_ALLOWED,
-                    "the card serves files: GET and HEAD", counters));
-            return;
-        }
-        switch (RequestPath.parse(request.uri())) {
+        switch (RequestPath.of(request)) {
             case RequestPath.Refused r -> {
                 counters.refused(r.reason());
-                reply(ctx, () -> Replies.error(ctx, request, HttpResponseStatus.BAD_REQUEST, r.message(), counters));
+                reply(ctx, () -> Replies.error(ctx, request, HttpResponseStatus.valueOf(r.status()), r.message(), counters));
             }
             case RequestPath.Valid v -> {
                 boolean body = request.method().equals(HttpMethod.GET);

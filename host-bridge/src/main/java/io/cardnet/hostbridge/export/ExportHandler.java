@@ -7,7 +7,6 @@ import io.cardnet.link.http.RequestPath;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.handler.codec.http.FullHttpRequest;
-import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpResponseStatus;
 
 import java.io.IOException;
@@ -50,20 +49,10 @@ final class ExportHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
 
     @Override
     protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest request) {
-        if (!request.decoderResult().isSuccess()) {
-            counters.refused("malformed");
-            Replies.error(ctx, request, HttpResponseStatus.BAD_REQUEST, "malformed request", counters);
-            return;
-        }
-        if (!request.method().equals(HttpMethod.GET) && !request.method().equals(HttpMethod.HEAD)) {
-            counters.refused("method");
-            Replies.error(ctx, request, HttpResponseStatus.METHOD_NOT_ALLOWED, "the export is read-only", counters);
-            return;
-        }
-        switch (RequestPath.parse(request.uri())) {
+        switch (RequestPath.of(request)) {
             case RequestPath.Refused r -> {
                 counters.refused(r.reason());
-                Replies.error(ctx, request, HttpResponseStatus.BAD_REQUEST, r.message(), counters);
+                Replies.error(ctx, request, HttpResponseStatus.valueOf(r.status()), r.message(), counters);
             }
             case RequestPath.Valid v -> serve(ctx, request, v.path());
         }

@@ -20,8 +20,26 @@ public record RequestPath(String relative) {
     public record Valid(RequestPath path) implements Parsed {
     }
 
-    /** @param reason a short counter tag (traversal, malformed) */
-    public record Refused(String reason, String message) implements Parsed {
+    /**
+     * @param reason a short counter tag (traversal, malformed, method)
+     * @param status the HTTP status that answers it
+     */
+    public record Refused(String reason, String message, int status) implements Parsed {
+        Refused(String reason, String message) {
+            this(reason, message, 400);
+        }
+    }
+
+    /** A request a read-only file server takes: decoded, GET or HEAD, and a path that stays inside. */
+    public static Parsed of(io.netty.handler.codec.http.HttpRequest request) {
+        if (!request.decoderResult().isSuccess()) {
+            return new Refused("malformed", "malformed request");
+        }
+        var m = request.method();
+        if (!m.equals(io.netty.handler.codec.http.HttpMethod.GET) && !m.equals(io.netty.handler.codec.http.HttpMethod.HEAD)) {
+            return new Refused("method", "read-only: GET and HEAD only", 405);
+        }
+        return parse(request.uri());
     }
 
     public static Parsed parse(String target) {
