@@ -329,10 +329,11 @@ public final class Lab implements AutoCloseable {
         if (config.export() != null) {
             // The lab's export turns the card's web server on, on the wire address, fed from toe0's address.
             args.addAll(List.of("--httpd-origin", "http://" + config.addresses().hostLink().ip() + ":"
-                    + io.cardnet.hostbridge.export.ExportConfig.DEFAULT_PORT,
-                    "--httpd-bind", config.addresses().cardWire().ip()));
+                    + io.cardnet.hostbridge.export.ExportConfig.DEFAULT_PORT));
             if (config.runtime() == LabRuntime.NETNS) {
-                args.addAll(List.of("--httpd-cache", config.httpdCacheDir().toString()));
+                // eth0 is addressed before card-node starts here; a VM guest's may not be yet, so it listens on all.
+                args.addAll(List.of("--httpd-bind", config.addresses().cardWire().ip(),
+                        "--httpd-cache", config.httpdCacheDir().toString()));
             }
         }
         args.addAll(List.of("--bus", bus,
