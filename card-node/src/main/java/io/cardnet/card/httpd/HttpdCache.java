@@ -59,7 +59,9 @@ final class HttpdCache implements AutoCloseable {
     HttpdCache(HttpdConfig config, MeterRegistry registry) throws IOException {
         this.config = config;
         this.origin = new HostOrigin(config.origin());
-        Files.createDirectories(config.cacheDir());
+        // Owner-only: the cache holds copies of the host's files, and /dev/shm is shared by every user.
+        Files.createDirectories(config.cacheDir(), java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                java.nio.file.attribute.PosixFilePermissions.fromString("rwx------")));
         hits = cache(registry, "hit", "served from card memory without asking the host");
         misses = cache(registry, "miss", "fetched from the host across the bus");
         revalidated = cache(registry, "revalidated", "the host confirmed an expired copy unchanged (304)");
