@@ -29,16 +29,37 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 final class HostOrigin {
     private static final int BLOCK = 1 << 20;
     private static final int MAX_HEADERS = 16 << 10;
+    /** A fetch whose connection moves no byte for this long is abandoned (502), never left hanging. */
+    private static final long STALL_NANOS = java.util.concurrent.TimeUnit.SECONDS.toNanos(15);
 
     private final InetSocketAddress address;
     private final String host;
     private final ConcurrentLinkedQueue<SocketChannel> idle = new ConcurrentLinkedQueue<>();
     /** 1 MiB blocks, one per fetch in progress (fetches run on virtual threads: no thread-locals). */
     private final ConcurrentLinkedQueue<ByteBuffer> buffers = new ConcurrentLinkedQueue<>();
+    /** Connections in an exchange, with when each last moved: the watchdog closes stalled ones. */
+    private final java.util.concurrent.ConcurrentHashMap<SocketChannel, Long> busy = new java.util.concurrent.ConcurrentHashMap<>();
+    private final java.util.concurrent.ScheduledExecutorService watchdog =
+            java.util.concurrent.Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().daemon().name("httpd-fetch-watchdog").factory());
 
     HostOrigin(URI origin) {
         this.address = new InetSocketAddress(origin.getHost(), origin.getPort() < 0 ? 80 : origin.getPort());
         this.host = origin.getHost() + (origin.getPort() < 0 ? "" : ":" + origin.getPort());
+        watchdog.scheduleWithFixedDelay(this::closeStalled, 1, 1, java.util.concurrent.TimeUnit.SECONDS);
+    }
+
+    private void closeStalled() {
+        long now = System.nanoTime();
+        busy.forEach((c, last) -> {
+            if (now - last > STALL_NANOS) {
+                close(c); // the blocked read fails with AsynchronousCloseException
+            }
+        });
+    }
+
+    /** Records that {@code c} moved bytes just now. */
+    private void moved(SocketChannel c) {
+        busy.replace(c, System.nanoTime());
     }
 
     /** What the host answered. */
@@ -83,7 +104,7 @@ final class HostOrigin {
         }
     }
 
-    /** The connection ended before the first byte of an answer. */
+    /** The connection ended (closed or reset) before the first byte of an answer: safe to ask again. */
     private static final class StaleConnection extends IOException {
     }
 
@@ -91,14 +112,20 @@ final class HostOrigin {
         String request = "GET " + path.target() + " HTTP/1.1\r\nHost: " + host + "\r\n"
                 + (etag == null ? "" : "If-None-Match: " + etag + "\r\n") + "\r\n";
         ByteBuffer out = ByteBuffer.wrap(request.getBytes(StandardCharsets.ISO_8859_1));
-        while (out.hasRemaining()) {
-            c.write(out);
+        try {
+            while (out.hasRemaining()) {
+                c.write(out);
+            }
+        } catch (IOException e) {
+            throw new StaleConnection(); // e.g. a kept connection that host-bridge's restart reset
         }
         ByteBuffer buf = buffers.poll();
         buf = buf == null ? ByteBuffer.allocateDirect(BLOCK) : buf.clear();
+        busy.put(c, System.nanoTime());
         try {
             return answer(c, path, into, buf);
         } finally {
+            busy.remove(c);
             buffers.offer(buf);
         }
     }
@@ -143,10 +170,19 @@ final class HostOrigin {
     }
 
     /** Reads until the end of the headers; returns where the blank line starts. */
-    private static int readHeaders(SocketChannel c, ByteBuffer buf) throws IOException {
+    private int readHeaders(SocketChannel c, ByteBuffer buf) throws IOException {
         int scanned = 0;
         while (true) {
-            int n = c.read(buf);
+            int n;
+            try {
+                n = c.read(buf);
+            } catch (IOException e) {
+                if (buf.position() == 0) {
+                    throw new StaleConnection();
+                }
+                throw e;
+            }
+            moved(c);
             if (n < 0) {
                 if (buf.position() == 0) {
                     throw new StaleConnection();
@@ -166,7 +202,7 @@ final class HostOrigin {
     }
 
     /** The body's {@code length} bytes: those already in {@code buf}, then the rest from the socket; into {@code file}, or dropped. */
-    private static void copyBody(SocketChannel c, ByteBuffer buf, long length, FileChannel file) throws IOException {
+    private void copyBody(SocketChannel c, ByteBuffer buf, long length, FileChannel file) throws IOException {
         long left = length;
         while (left > 0) {
             if (!buf.hasRemaining()) {
@@ -174,6 +210,7 @@ final class HostOrigin {
                 if (c.read(buf) < 0) {
                     throw new IOException("the host's export closed the connection " + left + " bytes before the end of a body");
                 }
+                moved(c);
                 buf.flip();
             }
             if (buf.remaining() > left) {
@@ -199,6 +236,7 @@ final class HostOrigin {
     }
 
     void close() {
+        watchdog.shutdownNow();
         for (SocketChannel c; (c = idle.poll()) != null; ) {
             close(c);
         }

@@ -139,6 +139,29 @@ class ExportAndHttpdTest {
     }
 
     @Test
+    void aRestartedExportIsReachedAgainAndAStoppedOneIsA502() throws Exception {
+        byte[] data = write(export.resolve("f"), 5000, 4);
+        ExportServer host = ExportServer.start(new ExportConfig(export, LOOPBACK, 0, LOOPBACK), hostMeters);
+        int port = host.port();
+        CardHttpd httpd = CardHttpd.start(new HttpdConfig(LOOPBACK, 0, URI.create("http://127.0.0.1:" + port),
+                cache.resolve("c"), 1 << 20, 1 << 20, Duration.ZERO), cardMeters);
+        open.add(httpd);
+        URI base = URI.create("http://127.0.0.1:" + httpd.port());
+        assertArrayEquals(data, get(base, "/f").body());
+        host.close();
+        assertEquals(502, get(base, "/f").statusCode(), "the host's export is gone");
+        ExportServer restarted = ExportServer.start(new ExportConfig(export, LOOPBACK, port, LOOPBACK), hostMeters);
+        HttpResponse<byte[]> again = get(base, "/f");
+        assertEquals(200, again.statusCode());
+        assertArrayEquals(data, again.body());
+        // A restart between two requests: the card's kept connection is dead, and it asks again on a new one.
+        restarted.close();
+        open.add(ExportServer.start(new ExportConfig(export, LOOPBACK, port, LOOPBACK), hostMeters));
+        assertEquals(200, get(base, "/f").statusCode());
+        assertEquals(1, card("cardnet.card.httpd.requests", "status", "502"));
+    }
+
+    @Test
     void concurrentMissesForOneFileShareOneFetch() throws Exception {
         byte[] data = write(export.resolve("shared.bin"), 8 << 20, 3);
         URI base = card(64 << 20, 32 << 20, Duration.ofMinutes(5));

@@ -21,25 +21,30 @@ import java.util.function.Supplier;
 public final class HttpFileServer implements AutoCloseable {
     private final EventLoopGroup group;
     private final Channel channel;
+    private final io.netty.channel.group.ChannelGroup connections;
 
-    private HttpFileServer(EventLoopGroup group, Channel channel) {
+    private HttpFileServer(EventLoopGroup group, Channel channel, io.netty.channel.group.ChannelGroup connections) {
         this.group = group;
         this.channel = channel;
+        this.connections = connections;
     }
 
     /** Listens on {@code address}; {@code handler} gives each connection its own handler. */
     public static HttpFileServer start(String name, InetSocketAddress address, int threads,
                                        Supplier<ChannelHandler> handler) throws IOException {
         EventLoopGroup group = BusTransport.newGroup(threads, name);
+        // Every open connection, so close() ends them too: a client keeping one alive must see it go.
+        var connections = new io.netty.channel.group.DefaultChannelGroup(io.netty.util.concurrent.GlobalEventExecutor.INSTANCE);
         try {
             Channel ch = new ServerBootstrap().group(group).channel(EpollServerSocketChannel.class)
                     .childHandler(new ChannelInitializer<>() {
                         @Override
                         protected void initChannel(Channel c) {
+                            connections.add(c);
                             c.pipeline().addLast(new HttpServerCodec(), new HttpObjectAggregator(8192), handler.get());
                         }
                     }).bind(address).sync().channel();
-            return new HttpFileServer(group, ch);
+            return new HttpFileServer(group, ch, connections);
         } catch (Exception e) {
             group.shutdownGracefully(0, 0, java.util.concurrent.TimeUnit.MILLISECONDS);
             if (e instanceof InterruptedException) {
@@ -56,6 +61,7 @@ public final class HttpFileServer implements AutoCloseable {
     @Override
     public void close() {
         channel.close().syncUninterruptibly();
+        connections.close().awaitUninterruptibly();
         group.shutdownGracefully(0, 2, java.util.concurrent.TimeUnit.SECONDS).syncUninterruptibly();
     }
 }
