@@ -48,6 +48,10 @@ public final class CardNode implements AutoCloseable {
         TunEnd end = null;
         MetricsServer metrics = null;
         try {
+            if (config.httpd() != null) {
+                // Before the bus: its first start loads Netty's HTTP classes, which would otherwise delay heartbeats.
+                services.add(io.cardnet.card.httpd.CardHttpd.start(config.httpd(), registry));
+            }
             end = TunEnd.open(config.end(), registry);
             // after host0 has its address: /metrics listens on the bus address, not on every interface
             metrics = MetricsServer.start(registry, config.metricsBindHost(), config.metricsPort());

@@ -15,17 +15,18 @@ import java.util.Objects;
  * @param metricsPort /metrics port (0 picks one)
  * @param firmware    the firmware to boot, or null; when set, its services, sysctls and ruleset replace
  *                    {@code forwarding}, {@code sinkPort} and {@code echoPort}
+ * @param httpd       the web server fed from the host's export, or null (the lab turns it on with --export)
  * @param metricsHost the address /metrics listens on; null: the card's bus address (host0's), which the host
  *                    reaches and the wire does not. Never all interfaces: the wire is someone else's network.
  */
 public record CardNodeConfig(TunEndConfig end, boolean forwarding, int sinkPort, int echoPort, int metricsPort,
-                             Firmware firmware, String metricsHost) {
+                             Firmware firmware, io.cardnet.card.httpd.HttpdConfig httpd, String metricsHost) {
     public static final int SINK_PORT = 9;
     public static final int ECHO_PORT = 7;
 
     public CardNodeConfig(TunEndConfig end, boolean forwarding, int sinkPort, int echoPort, int metricsPort,
                           Firmware firmware) {
-        this(end, forwarding, sinkPort, echoPort, metricsPort, firmware, null);
+        this(end, forwarding, sinkPort, echoPort, metricsPort, firmware, null, null);
     }
 
     public CardNodeConfig {
@@ -37,10 +38,19 @@ public record CardNodeConfig(TunEndConfig end, boolean forwarding, int sinkPort,
         return metricsHost != null ? metricsHost : end.address().ip();
     }
 
+    public CardNodeConfig withHttpd(io.cardnet.card.httpd.HttpdConfig h) {
+        return new CardNodeConfig(end, forwarding, sinkPort, echoPort, metricsPort, firmware, h, metricsHost);
+    }
+
+    public CardNodeConfig withMetricsHost(String host) {
+        return new CardNodeConfig(end, forwarding, sinkPort, echoPort, metricsPort, firmware, httpd, host);
+    }
+
     /** This configuration running {@code f}: its services, at their ports, and its sysctls. */
     public CardNodeConfig withFirmware(Firmware f) {
         return new CardNodeConfig(end, "1".equals(f.sysctls().get("net.ipv4.ip_forward")),
                 f.services().contains(io.cardnet.card.firmware.CardService.SINK) ? SINK_PORT : 0,
-                f.services().contains(io.cardnet.card.firmware.CardService.ECHO) ? ECHO_PORT : 0, metricsPort, f, metricsHost);
+                f.services().contains(io.cardnet.card.firmware.CardService.ECHO) ? ECHO_PORT : 0, metricsPort, f, httpd,
+                metricsHost);
     }
 }

@@ -20,6 +20,7 @@ public final class HostBridge implements AutoCloseable {
 
     private final TunEnd end;
     private final MetricsServer metrics;
+    private io.cardnet.hostbridge.export.ExportServer export;
 
     private HostBridge(TunEnd end, MetricsServer metrics) {
         this.end = end;
@@ -45,9 +46,19 @@ public final class HostBridge implements AutoCloseable {
             metrics.close();
             throw e;
         }
+        HostBridge hb = new HostBridge(end, metrics);
+        if (config.export() != null) {
+            try {
+                // After toe0 has its address: the export binds to it and nothing else.
+                hb.export = io.cardnet.hostbridge.export.ExportServer.start(config.export(), registry);
+            } catch (IOException | RuntimeException e) {
+                hb.close();
+                throw e;
+            }
+        }
         log.info("host-bridge ready: {} at {}, metrics on http://{}:{}/metrics", end.deviceName(),
                 config.end().address(), config.metricsHost(), metrics.port());
-        return new HostBridge(end, metrics);
+        return hb;
     }
 
     /** Routes through the card; {@code ip route replace} so a restart finds nothing in its way. */
@@ -63,6 +74,9 @@ public final class HostBridge implements AutoCloseable {
 
     @Override
     public void close() {
+        if (export != null) {
+            export.close();
+        }
         end.close();
         metrics.close();
     }

@@ -5,7 +5,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 /** CPU time from /proc: the machine's kernel time, and a process's user + system time. */
-final class CpuClock {
+public final class CpuClock {
     /** USER_HZ: /proc reports clock ticks of 1/100 s on Linux. */
     private static final double TICK = 0.01;
 
@@ -40,7 +40,7 @@ final class CpuClock {
     }
 
     /** Seconds of user + system time of process {@code pid}, NaN if it is gone. */
-    static double processSeconds(long pid) {
+    public static double processSeconds(long pid) {
         try {
             String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
             String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");

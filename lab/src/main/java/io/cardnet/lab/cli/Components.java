@@ -189,6 +189,17 @@ final class Components {
         @Option(names = "--metrics", defaultValue = "127.0.0.1:9471", description = "HOST:PORT for /metrics (default: ${DEFAULT-VALUE}).")
         String metrics;
 
+        @Option(names = "--export", paramLabel = "DIR",
+                description = "Serve DIR, read-only over HTTP, to the card only, on the device's address (never on all interfaces): the card's httpd fetches from it.")
+        Path export;
+
+        @Option(names = "--export-port", defaultValue = "8081", description = "TCP port of --export (default: ${DEFAULT-VALUE}).")
+        int exportPort;
+
+        @Option(names = "--export-client", defaultValue = "198.18.0.2", paramLabel = "IP",
+                description = "The only peer --export answers, the card's bus address; others are refused and counted (default: ${DEFAULT-VALUE}).")
+        String exportClient;
+
         @Mixin
         BusOptions bus;
 
@@ -204,8 +215,10 @@ final class Components {
                 rs.add(new HostBridgeConfig.Route(r.substring(0, eq), r.substring(eq + 1)));
             }
             var addr = Converters.hostPort(metrics, "--metrics");
-            HostBridge hb = HostBridge.start(new HostBridgeConfig(end.config(Role.ROOT_COMPLEX, device,
-                    bus.liveness()), rs, addr.getHostString(), addr.getPort()));
+            TunEndConfig tun = end.config(Role.ROOT_COMPLEX, device, bus.liveness());
+            io.cardnet.hostbridge.export.ExportConfig ex = export == null ? null : new io.cardnet.hostbridge.export.ExportConfig(
+                    export, tun.address().address(), exportPort, java.net.InetAddress.getByName(exportClient));
+            HostBridge hb = HostBridge.start(new HostBridgeConfig(tun, rs, addr.getHostString(), addr.getPort(), ex));
             return runUntilStopped("host-bridge", hb);
         }
     }
@@ -236,6 +249,32 @@ final class Components {
         @Option(names = "--no-forwarding", description = "Leave IPv4 forwarding off (the card then routes nothing).")
         boolean noForwarding;
 
+        @Option(names = "--httpd-origin", paramLabel = "URL",
+                description = "Run the card's web server (httpd), serving the host's export at URL (e.g. http://198.18.0.1:8081) from a cache in card memory.")
+        java.net.URI httpdOrigin;
+
+        @Option(names = "--httpd-bind", defaultValue = "0.0.0.0", paramLabel = "IP",
+                description = "The card address httpd listens on; `lab up --export` gives the wire address (default: ${DEFAULT-VALUE}).")
+        String httpdBind;
+
+        @Option(names = "--httpd-port", defaultValue = "80", description = "httpd's TCP port (default: ${DEFAULT-VALUE}).")
+        int httpdPort;
+
+        @Option(names = "--httpd-cache", paramLabel = "DIR",
+                description = "httpd's cache directory, on tmpfs (default: /dev/shm/cardnet-httpd-PID); removed when card-node stops.")
+        Path httpdCache;
+
+        @Option(names = "--httpd-cache-mib", defaultValue = "1024", description = "The most MiB httpd's cache holds (default: ${DEFAULT-VALUE}).")
+        long httpdCacheMib;
+
+        @Option(names = "--httpd-file-max-mib", defaultValue = "256",
+                description = "Larger files are fetched per request and not kept (default: ${DEFAULT-VALUE}).")
+        long httpdFileMaxMib;
+
+        @Option(names = "--httpd-fresh", defaultValue = "10s", converter = Converters.DurationConverter.class,
+                description = "Serve a cached file this long before asking the host (If-None-Match) whether it changed (default: ${DEFAULT-VALUE}).")
+        Duration httpdFresh;
+
         @Option(names = "--firmware", paramLabel = "DIR",
                 description = "Boot this firmware directory (images/card-firmware/<version>): its sysctls, nftables"
                         + " ruleset and services replace --sink-port, --echo-port and --no-forwarding.")
@@ -247,10 +286,16 @@ final class Components {
         @Override
         public Integer call() throws Exception {
             CardNodeConfig config = new CardNodeConfig(end.config(Role.ENDPOINT, device, bus.liveness()),
-                    !noForwarding, sinkPort, echoPort, metricsPort, null, metricsAddress);
+                    !noForwarding, sinkPort, echoPort, metricsPort, null, null, metricsAddress);
             if (firmware != null) {
                 config = config.withFirmware(new io.cardnet.card.firmware.FirmwareLoader(
                         io.cardnet.card.firmware.RulesetCheck.NFT_DRY_RUN_HERE).read(firmware));
+            }
+            if (httpdOrigin != null) {
+                config = config.withHttpd(new io.cardnet.card.httpd.HttpdConfig(java.net.InetAddress.getByName(httpdBind),
+                        httpdPort, httpdOrigin, httpdCache != null ? httpdCache
+                        : Path.of("/dev/shm/cardnet-httpd-" + ProcessHandle.current().pid()),
+                        httpdCacheMib << 20, httpdFileMaxMib << 20, httpdFresh));
             }
             CardNode node = CardNode.start(config);
             return runUntilStopped("card-node", node);

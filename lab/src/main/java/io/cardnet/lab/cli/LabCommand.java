@@ -45,6 +45,7 @@ final class LabCommand {
                     "  sudo ./cardnet lab up --runtime vm          # the card as a VM booting its firmware's kernel (TCG: ~30 s)",
                     "  sudo ./cardnet lab up --runtime vm --firmware 1.1.0 --accel tcg   # kernel 6.12, no KVM probe",
                     "  sudo ./cardnet lab up --detach --no-warm    # return at link-up; the first seconds run cold",
+                    "  sudo ./cardnet lab up --export ~/site        # the card serves ~/site on http://198.19.0.2/ (fetched over the bus)",
                     "",
                     "The first lab of a new build trains the JVMs' AOT caches on a throwaway lab's traffic (about a minute,",
                     "once per jar; kept in /var/cache/cardnet/aot, CARDNET_AOT_CACHE=DIR|off overrides). `lab status`",
@@ -142,6 +143,12 @@ final class LabCommand {
         @Option(names = "--json", description = "Print the lab's state as JSON once it is up.")
         boolean json;
 
+        @Option(names = "--export", paramLabel = "DIR",
+                description = "Serve DIR from the host to the card over the bus (read-only, on toe0's address, to the card"
+                        + " only), and run the card's web server on its wire address: a wire client's"
+                        + " `curl http://198.19.0.2/FILE` gets DIR/FILE, fetched once across the bus and then served from card memory.")
+        java.nio.file.Path export;
+
         @Override
         public Integer call() throws Exception {
             if (metricsPorts.length != 3) {
@@ -158,6 +165,12 @@ final class LabCommand {
                     Duration.ofNanos(busyPollMicros * 1000)).withRuntime(rt);
             if (timeout != null) {
                 cfg = cfg.withHealthTimeout(timeout);
+            }
+            if (export != null) {
+                if (!java.nio.file.Files.isDirectory(export)) {
+                    throw new IllegalArgumentException("--export " + export + " is not a directory: give the directory the card should serve");
+                }
+                cfg = cfg.withExport(export.toRealPath());
             }
             long start = System.nanoTime();
             Lab l = Lab.up(cfg, Output::progress);

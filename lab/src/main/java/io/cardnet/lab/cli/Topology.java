@@ -57,6 +57,11 @@ final class Topology {
                 run + "./cardnet tool send --to " + card + ":9 --size 1G"));
         String name0 = s.name().equals("lab") ? "" : " --lab " + s.name();
         b.append(String.format("  %-60s # the card's own routes%n", "sudo ./cardnet card exec" + name0 + " -- ip route"));
+        if (lab.config().export() != null) {
+            b.append(String.format("  %-60s # %s, served by the card (fetched over the bus once)%n",
+                    "sudo ip netns exec " + s.wireNamespace() + " curl -sI http://" + ip(a.get("card.eth0")) + "/FILE",
+                    lab.config().export()));
+        }
         if (s.vm() != null) {
             b.append(String.format("  %-60s # its own kernel, and the bus as PCI devices%n",
                     "sudo ./cardnet card exec" + name0 + " -- sh -c 'uname -r; lspci'"));

@@ -290,14 +290,23 @@ public final class Lab implements AutoCloseable {
                 yield args;
             }
             case CARD_NODE -> throw new IllegalStateException("the card's command comes from its runtime");
-            case HOST_BRIDGE -> concat(endOptions(),
-                    "--bus", "unix:" + runDir.resolve("host.sock"),
-                    "--device", LabNames.HOST_DEVICE,
-                    "--address", a.hostLink().toString(),
-                    "--route", a.wireSubnet() + "=" + a.cardLink().ip(),
-                    "--csum", csum,
-                    "--metrics", "127.0.0.1:" + config.metricsPorts().hostBridge(),
-                    "--heartbeat", hb, "--heartbeat-misses", misses);
+            case HOST_BRIDGE -> {
+                List<String> args = concat(endOptions(),
+                        "--bus", "unix:" + runDir.resolve("host.sock"),
+                        "--device", LabNames.HOST_DEVICE,
+                        "--address", a.hostLink().toString(),
+                        "--route", a.wireSubnet() + "=" + a.cardLink().ip(),
+                        "--csum", csum,
+                        "--metrics", "127.0.0.1:" + config.metricsPorts().hostBridge(),
+                        "--heartbeat", hb, "--heartbeat-misses", misses);
+                if (config.export() != null) {
+                    // Served on toe0's address to the card's address only: the card's httpd is its one client.
+                    args.addAll(List.of("--export", config.export().toString(),
+                            "--export-port", Integer.toString(io.cardnet.hostbridge.export.ExportConfig.DEFAULT_PORT),
+                            "--export-client", a.cardLink().ip()));
+                }
+                yield args;
+            }
         };
     }
 
@@ -316,6 +325,16 @@ public final class Lab implements AutoCloseable {
         }
         if (firmwareDir != null) {
             args.addAll(List.of("--firmware", firmwareDir));
+        }
+        if (config.export() != null) {
+            // The lab's export turns the card's web server on, on the wire address, fed from toe0's address.
+            args.addAll(List.of("--httpd-origin", "http://" + config.addresses().hostLink().ip() + ":"
+                    + io.cardnet.hostbridge.export.ExportConfig.DEFAULT_PORT));
+            if (config.runtime() == LabRuntime.NETNS) {
+                // eth0 is addressed before card-node starts here; a VM guest's may not be yet, so it listens on all.
+                args.addAll(List.of("--httpd-bind", config.addresses().cardWire().ip(),
+                        "--httpd-cache", config.httpdCacheDir().toString()));
+            }
         }
         args.addAll(List.of("--bus", bus,
                 "--device", LabNames.CARD_DEVICE,
@@ -460,7 +479,8 @@ public final class Lab implements AutoCloseable {
                 : optionValue(hb.command(), "--busy-poll").map(Long::parseLong).orElse(0L)));
         cfg = new LabConfig(cfg.name(), cfg.isolated(), cfg.csum(), addresses, cfg.liveness(), 0,
                 cfg.metricsPorts(), runRoot, cfg.healthTimeout(), shared, cfg.linkModel(), cfg.offload(),
-                cfg.firmware(), LabRuntime.NETNS, cfg.vm(), queues, busyPoll).withRuntime(s.cardRuntime());
+                cfg.firmware(), LabRuntime.NETNS, cfg.vm(), queues, busyPoll).withRuntime(s.cardRuntime())
+                .withExport(hb == null ? null : optionValue(hb.command(), "--export").map(Path::of).orElse(null));
         if (s.vm() != null) {
             cfg = cfg.withVm(new io.cardnet.lab.runtime.vm.VmSettings(cfg.vm().accel(), s.vm().cpus(), s.vm().memoryMiB()));
         }
@@ -534,6 +554,7 @@ public final class Lab implements AutoCloseable {
         try {
             // The simulator removes its DMA regions when it stops; after a kill -9 this does.
             Processes.deleteTree(config.dmaDir());
+            Processes.deleteTree(config.httpdCacheDir()); // card-node removes it when it stops; after a kill -9 this does
             Processes.deleteTree(runDir);
             deleteIfEmpty(runDir.getParent());
         } catch (IOException e) {

@@ -29,11 +29,13 @@ import java.util.Objects;
  * @param queues        queue pairs of toe0 and host0 (1..8), each with its own bus thread, rings, credits and
  *                      doorbells; the link runs them on the direct rings, else one
  * @param busyPoll      the longest adaptive-polling window of both ends on the direct rings; zero never polls
+ * @param export        a host directory served read-only to the card over the bus (host-bridge, on toe0's address);
+ *                      the card's httpd serves it on the wire. Null: neither runs
  */
 public record LabConfig(String name, boolean isolated, ChecksumMode csum, LabAddresses addresses, Liveness liveness,
                         int corruptEvery, MetricsPorts metricsPorts, Path runRoot, Duration healthTimeout,
                         boolean sharedMemory, String linkModel, boolean offload, Path firmware, LabRuntime runtime,
-                        io.cardnet.lab.runtime.vm.VmSettings vm, int queues, Duration busyPoll) {
+                        io.cardnet.lab.runtime.vm.VmSettings vm, int queues, Duration busyPoll, Path export) {
 
     public static final Path RUN_ROOT = Path.of("/run/cardnet");
     /** tmpfs, so DMA regions live in memory (this machine's /run is on disk). */
@@ -74,6 +76,25 @@ public record LabConfig(String name, boolean isolated, ChecksumMode csum, LabAdd
         }
     }
 
+    /** The configuration as before there was an export: none. */
+    public LabConfig(String name, boolean isolated, ChecksumMode csum, LabAddresses addresses, Liveness liveness,
+                     int corruptEvery, MetricsPorts metricsPorts, Path runRoot, Duration healthTimeout,
+                     boolean sharedMemory, String linkModel, boolean offload, Path firmware, LabRuntime runtime,
+                     io.cardnet.lab.runtime.vm.VmSettings vm, int queues, Duration busyPoll) {
+        this(name, isolated, csum, addresses, liveness, corruptEvery, metricsPorts, runRoot, healthTimeout, sharedMemory,
+                linkModel, offload, firmware, runtime, vm, queues, busyPoll, null);
+    }
+
+    public LabConfig withExport(Path v) {
+        return new LabConfig(name, isolated, csum, addresses, liveness, corruptEvery, metricsPorts, runRoot, healthTimeout,
+                sharedMemory, linkModel, offload, firmware, runtime, vm, queues, busyPoll, v);
+    }
+
+    /** The card httpd's cache: tmpfs, i.e. memory, like the DMA regions; removed with the lab. */
+    public Path httpdCacheDir() {
+        return DMA_ROOT.resolve("cardnet-" + name + "-httpd");
+    }
+
     public static void requireValidName(String name) {
         if (name == null || !name.matches("[a-z0-9][a-z0-9-]{0,19}")) {
             throw new IllegalArgumentException("lab name '" + name
@@ -86,7 +107,7 @@ public record LabConfig(String name, boolean isolated, ChecksumMode csum, LabAdd
         return new LabConfig(name, false, ChecksumMode.UNNECESSARY, LabAddresses.DEFAULT, Liveness.DEFAULT, 0,
                 MetricsPorts.DEFAULT, RUN_ROOT, Duration.ofSeconds(30), true, "unlimited", true,
                 FirmwareCatalog.defaultFirmware(), LabRuntime.NETNS, io.cardnet.lab.runtime.vm.VmSettings.DEFAULT,
-                defaultQueues(), Duration.ZERO);
+                defaultQueues(), Duration.ZERO, null);
     }
 
     /**
@@ -95,7 +116,7 @@ public record LabConfig(String name, boolean isolated, ChecksumMode csum, LabAdd
      */
     public LabConfig withRuntime(LabRuntime r) {
         LabConfig c = new LabConfig(name, isolated, csum, addresses, liveness, corruptEvery, metricsPorts, runRoot,
-                healthTimeout, sharedMemory, linkModel, offload, firmware, r, vm, queues, busyPoll);
+                healthTimeout, sharedMemory, linkModel, offload, firmware, r, vm, queues, busyPoll, export);
         if (r == LabRuntime.VM) {
             if (liveness.equals(Liveness.DEFAULT)) {
                 c = c.withLiveness(VM_LIVENESS);
@@ -109,65 +130,65 @@ public record LabConfig(String name, boolean isolated, ChecksumMode csum, LabAdd
 
     public LabConfig withVm(io.cardnet.lab.runtime.vm.VmSettings v) {
         return new LabConfig(name, isolated, csum, addresses, liveness, corruptEvery, metricsPorts, runRoot,
-                healthTimeout, sharedMemory, linkModel, offload, firmware, runtime, v, queues, busyPoll);
+                healthTimeout, sharedMemory, linkModel, offload, firmware, runtime, v, queues, busyPoll, export);
     }
 
     public LabConfig withLiveness(Liveness v) {
         return new LabConfig(name, isolated, csum, addresses, v, corruptEvery, metricsPorts, runRoot,
-                healthTimeout, sharedMemory, linkModel, offload, firmware, runtime, vm, queues, busyPoll);
+                healthTimeout, sharedMemory, linkModel, offload, firmware, runtime, vm, queues, busyPoll, export);
     }
 
     public LabConfig withIsolated(boolean v) {
-        return new LabConfig(name, v, csum, addresses, liveness, corruptEvery, metricsPorts, runRoot, healthTimeout, sharedMemory, linkModel, offload, firmware, runtime, vm, queues, busyPoll);
+        return new LabConfig(name, v, csum, addresses, liveness, corruptEvery, metricsPorts, runRoot, healthTimeout, sharedMemory, linkModel, offload, firmware, runtime, vm, queues, busyPoll, export);
     }
 
     public LabConfig withCsum(ChecksumMode v) {
-        return new LabConfig(name, isolated, v, addresses, liveness, corruptEvery, metricsPorts, runRoot, healthTimeout, sharedMemory, linkModel, offload, firmware, runtime, vm, queues, busyPoll);
+        return new LabConfig(name, isolated, v, addresses, liveness, corruptEvery, metricsPorts, runRoot, healthTimeout, sharedMemory, linkModel, offload, firmware, runtime, vm, queues, busyPoll, export);
     }
 
     public LabConfig withCorruptEvery(int v) {
-        return new LabConfig(name, isolated, csum, addresses, liveness, v, metricsPorts, runRoot, healthTimeout, sharedMemory, linkModel, offload, firmware, runtime, vm, queues, busyPoll);
+        return new LabConfig(name, isolated, csum, addresses, liveness, v, metricsPorts, runRoot, healthTimeout, sharedMemory, linkModel, offload, firmware, runtime, vm, queues, busyPoll, export);
     }
 
     public LabConfig withAddresses(LabAddresses v) {
-        return new LabConfig(name, isolated, csum, v, liveness, corruptEvery, metricsPorts, runRoot, healthTimeout, sharedMemory, linkModel, offload, firmware, runtime, vm, queues, busyPoll);
+        return new LabConfig(name, isolated, csum, v, liveness, corruptEvery, metricsPorts, runRoot, healthTimeout, sharedMemory, linkModel, offload, firmware, runtime, vm, queues, busyPoll, export);
     }
 
     public LabConfig withMetricsPorts(MetricsPorts v) {
-        return new LabConfig(name, isolated, csum, addresses, liveness, corruptEvery, v, runRoot, healthTimeout, sharedMemory, linkModel, offload, firmware, runtime, vm, queues, busyPoll);
+        return new LabConfig(name, isolated, csum, addresses, liveness, corruptEvery, v, runRoot, healthTimeout, sharedMemory, linkModel, offload, firmware, runtime, vm, queues, busyPoll, export);
     }
 
     public LabConfig withHealthTimeout(Duration v) {
-        return new LabConfig(name, isolated, csum, addresses, liveness, corruptEvery, metricsPorts, runRoot, v, sharedMemory, linkModel, offload, firmware, runtime, vm, queues, busyPoll);
+        return new LabConfig(name, isolated, csum, addresses, liveness, corruptEvery, metricsPorts, runRoot, v, sharedMemory, linkModel, offload, firmware, runtime, vm, queues, busyPoll, export);
     }
 
     public LabConfig withSharedMemory(boolean v) {
-        return new LabConfig(name, isolated, csum, addresses, liveness, corruptEvery, metricsPorts, runRoot, healthTimeout, v, linkModel, offload, firmware, runtime, vm, queues, busyPoll);
+        return new LabConfig(name, isolated, csum, addresses, liveness, corruptEvery, metricsPorts, runRoot, healthTimeout, v, linkModel, offload, firmware, runtime, vm, queues, busyPoll, export);
     }
 
     public LabConfig withLinkModel(String v) {
         return new LabConfig(name, isolated, csum, addresses, liveness, corruptEvery, metricsPorts, runRoot, healthTimeout,
-                sharedMemory, v, offload, firmware, runtime, vm, queues, busyPoll);
+                sharedMemory, v, offload, firmware, runtime, vm, queues, busyPoll, export);
     }
 
     public LabConfig withOffload(boolean v) {
         return new LabConfig(name, isolated, csum, addresses, liveness, corruptEvery, metricsPorts, runRoot, healthTimeout,
-                sharedMemory, linkModel, v, firmware, runtime, vm, queues, busyPoll);
+                sharedMemory, linkModel, v, firmware, runtime, vm, queues, busyPoll, export);
     }
 
     public LabConfig withFirmware(Path v) {
         return new LabConfig(name, isolated, csum, addresses, liveness, corruptEvery, metricsPorts, runRoot, healthTimeout,
-                sharedMemory, linkModel, offload, v, runtime, vm, queues, busyPoll);
+                sharedMemory, linkModel, offload, v, runtime, vm, queues, busyPoll, export);
     }
 
     public LabConfig withBusyPoll(Duration v) {
         return new LabConfig(name, isolated, csum, addresses, liveness, corruptEvery, metricsPorts, runRoot, healthTimeout,
-                sharedMemory, linkModel, offload, firmware, runtime, vm, queues, v);
+                sharedMemory, linkModel, offload, firmware, runtime, vm, queues, v, export);
     }
 
     public LabConfig withQueues(int v) {
         return new LabConfig(name, isolated, csum, addresses, liveness, corruptEvery, metricsPorts, runRoot, healthTimeout,
-                sharedMemory, linkModel, offload, firmware, runtime, vm, v, busyPoll);
+                sharedMemory, linkModel, offload, firmware, runtime, vm, v, busyPoll, export);
     }
 
     /**
