@@ -15,20 +15,65 @@ import java.util.Objects;
  * @param metricsPort /metrics port, on every card address (0 picks one)
  * @param firmware    the firmware to boot, or null; when set, its services, sysctls and ruleset replace
  *                    {@code forwarding}, {@code sinkPort} and {@code echoPort}
+ * @param console     where the SSH console keeps its host key and data, and the keys it trusts besides the
+ *                    firmware's; it runs only when the firmware names the {@code console} service
  */
 public record CardNodeConfig(TunEndConfig end, boolean forwarding, int sinkPort, int echoPort, int metricsPort,
-                             Firmware firmware) {
+                             Firmware firmware, ConsoleOptions console) {
     public static final int SINK_PORT = 9;
     public static final int ECHO_PORT = 7;
 
     public CardNodeConfig {
         Objects.requireNonNull(end, "end");
+        Objects.requireNonNull(console, "console");
+    }
+
+    public CardNodeConfig(TunEndConfig end, boolean forwarding, int sinkPort, int echoPort, int metricsPort,
+                          Firmware firmware) {
+        this(end, forwarding, sinkPort, echoPort, metricsPort, firmware, ConsoleOptions.DEFAULT);
+    }
+
+    /**
+     * What card-node's options say about the console; the rest (address, authorized_keys of the firmware) comes
+     * from host0 and the firmware.
+     *
+     * @param stateDir  host key and data directory ({@link io.cardnet.card.console.ConsoleSettings})
+     * @param extraKeys authorized_keys files trusted besides the firmware's (the lab's key)
+     */
+    public record ConsoleOptions(java.nio.file.Path stateDir, java.util.List<java.nio.file.Path> extraKeys) {
+        /** Without a lab: state under /var/lib (a card container or VM keeps it on its own disk). */
+        public static final ConsoleOptions DEFAULT = new ConsoleOptions(java.nio.file.Path.of("/var/lib/cardnet/console"),
+                java.util.List.of());
+
+        public ConsoleOptions {
+            Objects.requireNonNull(stateDir, "stateDir");
+            extraKeys = java.util.List.copyOf(extraKeys);
+        }
+    }
+
+    public CardNodeConfig withConsole(ConsoleOptions c) {
+        return new CardNodeConfig(end, forwarding, sinkPort, echoPort, metricsPort, firmware, c);
+    }
+
+    /** The console's settings when the firmware runs it, else null. */
+    public io.cardnet.card.console.ConsoleSettings consoleSettings() {
+        if (firmware == null || !firmware.services().contains(io.cardnet.card.firmware.CardService.CONSOLE)) {
+            return null;
+        }
+        java.util.List<java.nio.file.Path> keys = new java.util.ArrayList<>();
+        if (firmware.authorizedKeys() != null) {
+            keys.add(firmware.authorizedKeys());
+        }
+        keys.addAll(console.extraKeys());
+        return new io.cardnet.card.console.ConsoleSettings(end.address().address(),
+                io.cardnet.card.firmware.CardService.CONSOLE.port(), console.stateDir(), keys,
+                io.cardnet.card.console.ConsoleSettings.DEFAULT_SHELL);
     }
 
     /** This configuration running {@code f}: its services, at their ports, and its sysctls. */
     public CardNodeConfig withFirmware(Firmware f) {
         return new CardNodeConfig(end, "1".equals(f.sysctls().get("net.ipv4.ip_forward")),
                 f.services().contains(io.cardnet.card.firmware.CardService.SINK) ? SINK_PORT : 0,
-                f.services().contains(io.cardnet.card.firmware.CardService.ECHO) ? ECHO_PORT : 0, metricsPort, f);
+                f.services().contains(io.cardnet.card.firmware.CardService.ECHO) ? ECHO_PORT : 0, metricsPort, f, console);
     }
 }
