@@ -79,8 +79,9 @@ public final class CardConsole implements AutoCloseable {
         server.start();
 
         writePublicHostKey(s, hostKey);
-        log.info("console listening on {}:{} ({}); keys from {}", s.address().getHostAddress(), s.port(),
-                kexNames(kex) + "; " + ConsoleSettings.describeAlgorithms(), s.authorizedKeys());
+        log.info("console listening on {}:{} ({}; ciphers and macs as configured: {}); keys from {}",
+                s.address().getHostAddress(), server.getPort(), kexNames(kex), ConsoleSettings.describeAlgorithms(),
+                s.authorizedKeys());
         return new CardConsole(server);
     }
 

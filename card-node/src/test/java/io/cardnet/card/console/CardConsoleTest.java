@@ -45,9 +45,8 @@ class CardConsoleTest {
 
     @BeforeEach
     void start() throws Exception {
-        KeyPairGenerator g = KeyPairGenerator.getInstance("EC");
-        g.initialize(256);
-        trusted = g.generateKeyPair();
+        // ed25519, like the lab's key (ssh-keygen -t ed25519): needs an EdDSA provider MINA can use.
+        trusted = org.apache.sshd.common.config.keys.KeyUtils.generateKeyPair("ssh-ed25519", 256);
         Files.writeString(dir.resolve("lab.pub"), PublicKeyEntry.toString(trusted.getPublic()) + " lab\n");
         console = startConsole();
         client = SshClient.setUpDefaultClient();
