@@ -99,7 +99,7 @@ class ConsoleIT {
 
     @Test
     void aKeyLoginRunsCommandsInTheCardsNamespace() throws Exception {
-        Shell.Result r = ssh(List.of("-v"), "ip", "-o", "addr");
+        Shell.Result r = ssh(List.of("-vvv"), "ip", "-o", "addr");
         assertEquals(0, r.exitCode(), r.output());
         assertTrue(r.output().contains("host0") && r.output().contains(CARD + "/30"), r.output());
         assertTrue(r.output().contains("eth0") && r.output().contains("198.19.0.2/24"), r.output());
@@ -108,6 +108,11 @@ class ConsoleIT {
         assertTrue(r.output().contains("kex: algorithm: curve25519-sha256"), r.output());
         assertTrue(Pattern.compile("kex: server->client cipher: (aes128-ctr|aes256-ctr|aes128-gcm@openssh.com|aes256-gcm@openssh.com)")
                 .matcher(r.output()).find(), r.output());
+        // Strict KEX (the Terrapin fix): both sides offer it, so OpenSSH enforces it.
+        assertTrue(r.output().contains("kex-strict-s-v00@openssh.com")
+                && r.output().contains("will use strict KEX ordering"), r.output());
+        Shell.Result pty = ssh(List.of("-tt"), "tty");
+        assertTrue(pty.exitCode() == 0 && pty.output().contains("/dev/pts/"), "no pty for -tt: " + pty.output());
         Shell.Result exit = ssh(List.of(), "exit", "7");
         assertEquals(7, exit.exitCode(), "the command's exit status comes back: " + exit.output());
         assertTrue(metric("cardnet_card_console_sessions_opened_total") >= 2);
