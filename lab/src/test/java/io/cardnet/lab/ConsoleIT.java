@@ -188,6 +188,27 @@ class ConsoleIT {
         }
     }
 
+    @Test
+    void theHostKeySurvivesACardNodeRestart() throws Exception {
+        String before = Files.readString(keys.cardState().resolve("host_key.pub"));
+        t.lab.restart(io.cardnet.lab.runtime.Component.CARD_NODE);
+        t.lab.awaitLinkUp(java.time.Duration.ofSeconds(30));
+        // known_hosts is not rewritten: strict checking passes only if the card kept its key.
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        Shell.Result r;
+        do {
+            r = ssh(List.of(), "echo", "back");
+        } while (r.exitCode() != 0 && System.nanoTime() < deadline && sleep(200));
+        assertEquals(0, r.exitCode(), r.output());
+        assertTrue(r.output().contains("back"), r.output());
+        assertEquals(before, Files.readString(keys.cardState().resolve("host_key.pub")));
+    }
+
+    private static boolean sleep(long millis) throws InterruptedException {
+        Thread.sleep(millis);
+        return true;
+    }
+
     private static String writeRandom(Path file, long bytes) throws Exception {
         MessageDigest md = MessageDigest.getInstance("SHA-256");
         byte[] buf = new byte[1 << 20];
