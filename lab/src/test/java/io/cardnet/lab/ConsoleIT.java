@@ -11,8 +11,6 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.net.HttpURLConnection;
-import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -236,16 +234,7 @@ class ConsoleIT {
 
     /** A card-node metric's value (summed over its tags), scraped across the link from the host side. */
     private double metric(String name) throws Exception {
-        String text = TestLab.in(t.hostNs(), () -> {
-            HttpURLConnection c = (HttpURLConnection) URI.create("http://" + CARD + ":9472/metrics").toURL().openConnection();
-            c.setConnectTimeout(3000);
-            c.setReadTimeout(5000);
-            try (InputStream in = c.getInputStream()) {
-                return new String(in.readAllBytes(), StandardCharsets.UTF_8);
-            } finally {
-                c.disconnect();
-            }
-        });
+        String text = TestLab.in(t.hostNs(), () -> TestLab.httpGet("http://" + CARD + ":9472/metrics"));
         Matcher m = Pattern.compile("(?m)^" + name + "(\\{[^}]*})? ([0-9.eE+-]+)$").matcher(text);
         double sum = 0;
         boolean found = false;
