@@ -76,7 +76,12 @@ public final class CardConsole implements AutoCloseable {
         server.setSubsystemFactories(List.of(new SftpSubsystemFactory.Builder()
                 .withFileSystemAccessor(new JailedFileAccess(counters)).build()));
         server.addSessionListener(new Sessions(counters));
-        server.start();
+        try {
+            server.start();
+        } catch (IOException e) {
+            throw new IOException("the console cannot listen on " + s.address().getHostAddress() + ":" + s.port() + " ("
+                    + e.getMessage() + "): is another SSH server bound there in the card's namespace?", e);
+        }
 
         writePublicHostKey(s, hostKey);
         log.info("console listening on {}:{} ({}; ciphers and macs as configured: {}); keys from {}",
