@@ -105,6 +105,38 @@ class CardConsoleTest {
     }
 
     @Test
+    void aPasswordSentAnywayIsRefusedAndCounted() throws Exception {
+        // No stock client sends a method the server did not offer, so the request is written by hand: what a
+        // scanner or a hostile client does.
+        try (ClientSession s = connect()) {
+            s.waitFor(java.util.EnumSet.of(ClientSession.ClientSessionEvent.WAIT_AUTH), T);
+            for (String method : List.of("password", "keyboard-interactive")) {
+                var b = s.createBuffer(org.apache.sshd.common.SshConstants.SSH_MSG_USERAUTH_REQUEST);
+                b.putString(ConsoleSettings.USER);
+                b.putString("ssh-connection");
+                b.putString(method);
+                if (method.equals("password")) {
+                    b.putBoolean(false);
+                    b.putString("root");
+                } else {
+                    b.putString("");
+                    b.putString("");
+                }
+                s.writePacket(b);
+            }
+            long deadline = System.nanoTime() + T.toNanos();
+            while (counter("cardnet.card.console.auth.refused", "method", "keyboard-interactive") < 1
+                    && System.nanoTime() < deadline) {
+                Thread.sleep(20);
+            }
+            assertFalse(s.isAuthenticated());
+        }
+        assertEquals(1.0, counter("cardnet.card.console.auth.refused", "method", "password"));
+        assertEquals(1.0, counter("cardnet.card.console.auth.refused", "method", "keyboard-interactive"));
+        assertEquals(0.0, counter("cardnet.card.console.sessions.opened"));
+    }
+
+    @Test
     void sftpStaysInTheDataDirectory() throws Exception {
         Files.writeString(dir.resolve("state/data/inside.txt"), "inside");
         Files.writeString(dir.resolve("secret.txt"), "outside");
