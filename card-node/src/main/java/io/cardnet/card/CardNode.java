@@ -61,6 +61,10 @@ public final class CardNode implements AutoCloseable {
             if (config.echoPort() > 0) {
                 services.add(EchoService.start(config.echoPort(), registry));
             }
+            if (config.consoleSettings() != null) {
+                // After host0 is up: the console binds the card's bus address.
+                services.add(io.cardnet.card.console.CardConsole.start(config.consoleSettings(), registry));
+            }
         } catch (IOException | RuntimeException e) {
             closeAll(services);
             if (end != null) {
@@ -71,10 +75,11 @@ public final class CardNode implements AutoCloseable {
             }
             throw e;
         }
-        log.info("card-node ready: {} at {}, firmware {}, forwarding {}, sink :{}, echo :{}, metrics :{}",
+        log.info("card-node ready: {} at {}, firmware {}, forwarding {}, sink :{}, echo :{}, console :{}, metrics :{}",
                 end.deviceName(), config.end().address(),
                 config.firmware() == null ? "none" : config.firmware().version(), config.forwarding() ? "on" : "off",
-                config.sinkPort(), config.echoPort(), metrics.port());
+                config.sinkPort(), config.echoPort(), config.consoleSettings() == null ? 0 : config.consoleSettings().port(),
+                metrics.port());
         return new CardNode(end, metrics, services);
     }
 

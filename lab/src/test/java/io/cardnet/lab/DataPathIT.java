@@ -15,11 +15,8 @@ import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.io.ByteArrayOutputStream;
-import java.io.InputStream;
 import java.io.PrintStream;
-import java.net.HttpURLConnection;
 import java.net.InetSocketAddress;
-import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -138,18 +135,18 @@ class DataPathIT {
 
     @Test
     void everyProcessServesCardnetMetrics() throws Exception {
-        String bus = TestLab.in(t.hostNs(), () -> get("http://127.0.0.1:9470/metrics"));
+        String bus = TestLab.in(t.hostNs(), () -> TestLab.httpGet("http://127.0.0.1:9470/metrics"));
         for (String name : java.util.List.of("cardnet_bus_frames_total", "cardnet_bus_bytes_total", "cardnet_bus_tlps_total",
                 "cardnet_ring_occupancy", "cardnet_bus_doorbells_total", "cardnet_bus_interrupts_total",
                 "cardnet_bus_frames_per_interrupt", "cardnet_link_state", "cardnet_link_transitions_total")) {
             assertTrue(bus.contains(name), "the simulator's /metrics lacks " + name);
         }
         assertTrue(bus.contains("cardnet_link_state{component=\"pci-link-sim\"} 3.0"), "link state gauge should say up (3)");
-        String bridge = TestLab.in(t.hostNs(), () -> get("http://127.0.0.1:9471/metrics"));
+        String bridge = TestLab.in(t.hostNs(), () -> TestLab.httpGet("http://127.0.0.1:9471/metrics"));
         assertTrue(bridge.contains("cardnet_tun_packets_total"), bridge);
         assertTrue(bridge.contains("cardnet_tun_credit_stalls_total"), bridge);
         // The card's metrics are scraped across the link itself, at the card's address.
-        String card = TestLab.in(t.hostNs(), () -> get("http://" + CARD + ":9472/metrics"));
+        String card = TestLab.in(t.hostNs(), () -> TestLab.httpGet("http://" + CARD + ":9472/metrics"));
         assertTrue(card.contains("cardnet_card_sink_bytes_total"), card);
         assertTrue(card.contains("component=\"card-node\""), card);
         // ...and only there: not on every interface (the card's wire address is reachable from the wire)
@@ -183,16 +180,5 @@ class DataPathIT {
     private static long txBytes(String ns, String dev) throws Exception {
         String out = Shell.check(java.util.List.of("ip", "-n", ns, "-j", "-s", "link", "show", dev));
         return JSON.readTree(out).get(0).path("stats64").path("tx").path("bytes").asLong();
-    }
-
-    private static String get(String url) throws Exception {
-        HttpURLConnection c = (HttpURLConnection) URI.create(url).toURL().openConnection();
-        c.setConnectTimeout(3000);
-        c.setReadTimeout(5000);
-        try (InputStream in = c.getInputStream()) {
-            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
-        } finally {
-            c.disconnect();
-        }
     }
 }

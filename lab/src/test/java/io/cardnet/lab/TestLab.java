@@ -57,6 +57,18 @@ final class TestLab implements AutoCloseable {
         return lab.names().wireNamespace();
     }
 
+    /** GETs {@code url} (e.g. a /metrics page); run it inside a namespace with {@link #in}. */
+    static String httpGet(String url) throws IOException {
+        java.net.HttpURLConnection c = (java.net.HttpURLConnection) java.net.URI.create(url).toURL().openConnection();
+        c.setConnectTimeout(3000);
+        c.setReadTimeout(5000);
+        try (java.io.InputStream in = c.getInputStream()) {
+            return new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        } finally {
+            c.disconnect();
+        }
+    }
+
     /** Runs {@code work} on a thread inside {@code ns}: sockets it opens live in that namespace. */
     static <T> T in(String ns, Callable<T> work) throws Exception {
         return NetNamespace.call(ns, work);

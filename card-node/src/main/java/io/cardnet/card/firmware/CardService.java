@@ -8,7 +8,9 @@ public enum CardService {
     /** Counts and hashes what a TCP client sends, then reports bytes and SHA-256 (discard port). */
     SINK(9),
     /** Echoes TCP bytes back (echo port). */
-    ECHO(7);
+    ECHO(7),
+    /** The SSH console on the card's bus address: public keys only, a shell, exec and SFTP (io.cardnet.card.console). */
+    CONSOLE(22);
 
     private final int port;
 

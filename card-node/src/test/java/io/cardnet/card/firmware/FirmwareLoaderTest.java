@@ -32,7 +32,7 @@ class FirmwareLoaderTest {
         Firmware f1 = FirmwareLoader.load(SHIPPED.resolve("1.0.1"));
         assertEquals("1.0.0", f0.version());
         assertEquals("1.0.1", f1.version());
-        assertEquals(List.of(CardService.SINK, CardService.ECHO), f1.services());
+        assertEquals(List.of(CardService.SINK, CardService.ECHO, CardService.CONSOLE), f1.services());
         assertEquals("1", f1.sysctls().get("net.ipv4.ip_forward"));
         assertEquals(new HealthCheck.Listening(9, 14), f1.health().getFirst());
         assertTrue(f1.overlay() != null && Files.exists(f1.overlay().resolve("etc/motd")));
@@ -47,7 +47,7 @@ class FirmwareLoaderTest {
 
     @Test
     void anUnknownServiceNamesItsLine() throws Exception {
-        FirmwareException e = refused(y -> y.replace("services: [sink, echo]", "services: [sink, echo, telnet]"));
+        FirmwareException e = refused(y -> y.replace("services: [sink, echo, console]", "services: [sink, echo, telnet]"));
         assertEquals(7, e.line(), e.getMessage());
         assertTrue(e.getMessage().contains("unknown service 'telnet'") && e.getMessage().contains("sink, echo"),
                 e.getMessage());
@@ -73,7 +73,7 @@ class FirmwareLoaderTest {
         assertEquals(14, refused(y -> y.replace("  - listening: 9", "  - pingable: 9")).line());
         assertEquals(6, refused(y -> y.replace("description:", "descripton:")).line());
         assertEquals(9, refused(y -> y.replace("  net.ipv4.ip_forward: 1", "  kernel.panic: 1")).line());
-        FirmwareException yaml = refused(y -> y.replace("services: [sink, echo]", "services: [sink, echo"));
+        FirmwareException yaml = refused(y -> y.replace("services: [sink, echo, console]", "services: [sink, echo"));
         assertTrue(yaml.getMessage().contains("not valid YAML"), yaml.getMessage());
         assertTrue(refused(y -> y.replace("health:", "healthz:")).getMessage().contains("unknown key 'healthz'"));
     }

@@ -3,8 +3,11 @@ package io.cardnet.lab.cli;
 import io.cardnet.lab.drill.ComposeTarget;
 import io.cardnet.lab.runtime.ExecResult;
 import io.cardnet.lab.runtime.Lab;
+import io.cardnet.lab.runtime.LabConsoleKeys;
+import io.cardnet.lab.runtime.LabException;
 import io.cardnet.lab.runtime.LabState;
 import io.cardnet.lab.runtime.Privileges;
+import io.cardnet.lab.runtime.Shell;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -22,7 +25,7 @@ import java.util.concurrent.Callable;
 
 /** `cardnet card exec|console`: the card, whatever it runs on (a namespace, a container, a VM). */
 @Command(name = "card", mixinStandardHelpOptions = true,
-        description = "Reach the card itself: run a command on it, or read its console. The same commands work whatever"
+        description = "Reach the card itself: run a command on it, log in to its SSH console, or read what it printed. The same commands work whatever"
                 + " the card is: a network namespace (netns lab), the card container (compose lab) or a virtual machine"
                 + " (vm lab, through QEMU's guest agent).",
         subcommands = {CardCommand.Exec.class, CardCommand.Console.class})
@@ -104,19 +107,33 @@ final class CardCommand {
     }
 
     @Command(name = "console", mixinStandardHelpOptions = true,
-            description = "Show the card's console and follow it (Ctrl-C stops). A VM card's is its serial console"
-                    + " (ttyS0, kept in the lab's run directory from its first boot on: kernel, init, card-node);"
-                    + " a netns card has none, so this shows card-node's log; compose: the card container's log."
-                    + " Read-only.",
+            description = "Open a session on the card's SSH console (the firmware's `console` service on the card's bus"
+                    + " address, port 22): the stock `ssh` with the lab's own key and known_hosts, run on the host side"
+                    + " (inside an isolated lab's host namespace). Give a COMMAND to run just that. With --log (or"
+                    + " --no-follow), show what the card printed instead: a VM card's serial console, a netns card's"
+                    + " card-node log, the compose card container's log (compose always shows the log).",
             footer = {"", "Examples:",
-                    "  sudo ./cardnet card console                 # follow the default lab's card",
-                    "  sudo ./cardnet card console --lab t1 --no-follow | tail -50"})
+                    "  sudo ./cardnet card console                        # a shell on the card (its namespace)",
+                    "  sudo ./cardnet card console --lab t1 -- ip -o addr # one command through the console",
+                    "  sudo ./cardnet card console --log --no-follow | tail -50",
+                    "  ssh -i /run/cardnet/lab/console/id_ed25519 root@198.18.0.2   # the same with plain OpenSSH",
+                    "",
+                    "The key and known_hosts are in the lab's run directory (`cardnet lab status --json`: console)."
+                            + " Exit status: the session's (ssh's: 255 if it could not connect or log in)."})
     static final class Console implements Callable<Integer> {
         @Mixin
         Which card;
 
-        @Option(names = "--no-follow", description = "Print what is there and exit.")
+        @Option(names = "--log", description = "Show the card's console output (serial console or log) instead of"
+                + " opening an SSH session.")
+        boolean log;
+
+        @Option(names = "--no-follow", description = "With --log (implies it): print what is there and exit.")
         boolean noFollow;
+
+        @Parameters(paramLabel = "COMMAND", arity = "0..*",
+                description = "Run this on the card through the console instead of a shell (after --).")
+        List<String> command = List.of();
 
         @Override
         public Integer call() throws Exception {
@@ -131,12 +148,35 @@ final class CardCommand {
                 return new ProcessBuilder(cmd).inheritIO().start().waitFor();
             }
             Lab lab = Lab.attach(card.lab.name, card.lab.runRoot, s -> { });
+            if (!log && !noFollow) {
+                return ssh(lab, command);
+            }
             Path console = lab.cardConsole();
             if (!Files.exists(console)) {
                 throw new IOException("the card has printed nothing yet (" + console + " does not exist)");
             }
             follow(console, lab.runDir(), !noFollow);
             return 0;
+        }
+
+        /** The stock ssh client on the host side, with the lab's key, checking the card's host key strictly. */
+        private static int ssh(Lab lab, List<String> command) throws IOException, InterruptedException {
+            LabConsoleKeys keys = lab.consoleKeys();
+            if (!Files.exists(keys.privateKey())) {
+                throw new LabException("this lab has no console key (" + keys.privateKey() + "): it was started without"
+                        + " ssh-keygen, or is a " + lab.runtime().id() + " card; install openssh-client and start it again,"
+                        + " or use `cardnet card console --log`");
+            }
+            long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+            while (!keys.writeKnownHosts(lab.cardAddress())) {
+                if (System.nanoTime() > deadline) {
+                    throw new LabException("the card's console has not published a host key (" + keys.cardState()
+                            + "/host_key.pub): does its firmware run the `console` service? (`cardnet lab status`)");
+                }
+                Thread.sleep(200);
+            }
+            List<String> argv = Shell.inNamespace(lab.hostNamespace(), keys.sshCommand(lab.cardAddress(), command));
+            return new ProcessBuilder(argv).inheritIO().start().waitFor();
         }
 
         /** Copies the file to stdout, then what is appended to it, until the lab is gone or the user stops. */

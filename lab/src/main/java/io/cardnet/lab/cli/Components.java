@@ -224,7 +224,7 @@ final class Components {
     }
 
     @Command(name = "card-node", mixinStandardHelpOptions = true,
-            description = "Run card-node, the card's firmware runtime: creates host0 in this (the card's) network namespace, attaches it to the bus, turns on forwarding and serves the sink and echo services.")
+            description = "Run card-node, the card's firmware runtime: creates host0 in this (the card's) network namespace, attaches it to the bus, turns on forwarding and serves the sink and echo services (with --firmware: the firmware's services, the SSH console among them).")
     static final class CardNodeCmd implements Callable<Integer> {
         @Mixin
         EndOptions end;
@@ -280,13 +280,26 @@ final class Components {
                         + " ruleset and services replace --sink-port, --echo-port and --no-forwarding.")
         Path firmware;
 
+        @Option(names = "--console-dir", paramLabel = "DIR",
+                description = "Where the SSH console (a firmware's `console` service) keeps its host key (host_key,"
+                        + " host_key.pub) and its data directory (data/, the SFTP root); keep it across restarts to"
+                        + " keep the host key (default: /var/lib/cardnet/console).")
+        Path consoleDir;
+
+        @Option(names = "--console-authorized-keys", paramLabel = "FILE",
+                description = "An authorized_keys file the console trusts besides the firmware's (the lab's key)."
+                        + " Repeatable; read at every login.")
+        List<Path> consoleKeys = new ArrayList<>();
+
         @Mixin
         BusOptions bus;
 
         @Override
         public Integer call() throws Exception {
             CardNodeConfig config = new CardNodeConfig(end.config(Role.ENDPOINT, device, bus.liveness()),
-                    !noForwarding, sinkPort, echoPort, metricsPort, null, null, metricsAddress);
+                    !noForwarding, sinkPort, echoPort, metricsPort, null, new CardNodeConfig.ConsoleOptions(
+                    consoleDir != null ? consoleDir : CardNodeConfig.ConsoleOptions.DEFAULT.stateDir(), consoleKeys),
+                    null, metricsAddress);
             if (firmware != null) {
                 config = config.withFirmware(new io.cardnet.card.firmware.FirmwareLoader(
                         io.cardnet.card.firmware.RulesetCheck.NFT_DRY_RUN_HERE).read(firmware));

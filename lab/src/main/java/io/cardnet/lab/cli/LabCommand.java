@@ -347,6 +347,16 @@ final class LabCommand {
             }
             out.put("addresses", l.state().addresses());
             out.put("metrics", l.state().metrics());
+            var keys = l.consoleKeys();
+            if (java.nio.file.Files.exists(keys.privateKey())) {
+                Map<String, Object> console = new LinkedHashMap<>();
+                console.put("address", l.cardAddress() + ":" + io.cardnet.lab.runtime.LabConsoleKeys.PORT);
+                console.put("user", io.cardnet.lab.runtime.LabConsoleKeys.USER);
+                console.put("key", keys.privateKey().toString());
+                console.put("knownHosts", keys.knownHosts().toString());
+                console.put("data", keys.cardData().toString());
+                out.put("console", console);
+            }
             if (json) {
                 Output.json(System.out, out);
             } else {

@@ -127,6 +127,9 @@ public final class Lab implements AutoCloseable {
             throw new LabException("a VM card boots a firmware: give --firmware VERSION|DIR (images/card-firmware/)");
         }
         card.prepare();
+        if (config.runtime() == LabRuntime.NETNS) {
+            makeConsoleKey();
+        }
 
         long cardStarted = 0;
         for (Component c : Component.values()) {
@@ -145,6 +148,26 @@ public final class Lab implements AutoCloseable {
         }
         progress.accept("link trained; " + LabNames.HOST_DEVICE + " has carrier");
         checkAotCache();
+        consoleKeys().writeKnownHosts(cardAddress());
+    }
+
+    /**
+     * The lab's console key pair (ssh-keygen); without one the card's console still runs, trusting only the
+     * firmware's keys, and the lab says so instead of failing.
+     */
+    private void makeConsoleKey() {
+        try {
+            consoleKeys().ensureKeyPair(config.name());
+            progress.accept("console key " + consoleKeys().privateKey() + " (ssh -i it root@" + cardAddress() + ")");
+        } catch (IOException e) {
+            progress.accept("no console key for this lab (" + e.getMessage() + "); the card's console trusts only the"
+                    + " firmware's authorized_keys. Install openssh-client for `cardnet card console`.");
+        }
+    }
+
+    /** The lab's side of the card's SSH console: its key pair, known_hosts and the card's console state. */
+    public LabConsoleKeys consoleKeys() {
+        return LabConsoleKeys.of(runDir);
     }
 
     /**

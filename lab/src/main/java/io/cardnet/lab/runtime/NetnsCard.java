@@ -45,10 +45,16 @@ final class NetnsCard implements CardRuntime {
 
     @Override
     public List<String> command(String slot) {
-        return Launcher.command(Component.CARD_NODE, lab.cardNodeArgs(
+        List<String> args = new java.util.ArrayList<>(lab.cardNodeArgs(
                 "unix:" + lab.runDir().resolve("card.sock"),
                 lab.config().sharedMemory() ? lab.config().dmaDir().toString() : null,
                 lab.state().firmware() == null ? null : lab.firmwareDir(slot).toString()));
+        // The console's host key and data live in the run directory, so every boot of this lab's card keeps them;
+        // the lab's own key is trusted besides the firmware's.
+        LabConsoleKeys keys = lab.consoleKeys();
+        args.addAll(List.of("--console-dir", keys.cardState().toString(),
+                "--console-authorized-keys", keys.publicKey().toString()));
+        return Launcher.command(Component.CARD_NODE, args);
     }
 
     @Override

@@ -1,0 +1,96 @@
+package io.cardnet.lab.runtime;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The lab's side of the card's SSH console: a key pair made for this lab alone (ed25519, by the stock
+ * {@code ssh-keygen}), whose public half card-node trusts besides the firmware's authorized_keys, and a
+ * known_hosts naming the card's host key, so {@code ssh} checks the card strictly. All of it lives in the lab's run
+ * directory (owner-only) and goes with {@code lab down}; the card's host key stays as long as the lab does, through
+ * card-node restarts and firmware swaps.
+ *
+ * <pre>
+ *   RUN_DIR/console/id_ed25519       the lab's private key (0600)
+ *   RUN_DIR/console/id_ed25519.pub   its public half, given to card-node (--console-authorized-keys)
+ *   RUN_DIR/console/known_hosts      the card's host key at its bus address (written from card/host_key.pub)
+ *   RUN_DIR/console/card/            card-node's console state (--console-dir): host key, data/ (the SFTP root)
+ * </pre>
+ */
+public record LabConsoleKeys(Path dir) {
+    public static final String USER = "root";
+    public static final int PORT = 22;
+
+    public static LabConsoleKeys of(Path runDir) {
+        return new LabConsoleKeys(runDir.resolve("console"));
+    }
+
+    public Path privateKey() {
+        return dir.resolve("id_ed25519");
+    }
+
+    public Path publicKey() {
+        return dir.resolve("id_ed25519.pub");
+    }
+
+    public Path knownHosts() {
+        return dir.resolve("known_hosts");
+    }
+
+    /** card-node's --console-dir. */
+    public Path cardState() {
+        return dir.resolve("card");
+    }
+
+    /** The card's data directory: what SFTP shows as "/". */
+    public Path cardData() {
+        return cardState().resolve("data");
+    }
+
+    /** Makes the key pair once per lab (kept if it exists: a restarted card-node trusts the same key). */
+    public void ensureKeyPair(String labName) throws IOException {
+        Files.createDirectories(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        if (Files.exists(privateKey())) {
+            return;
+        }
+        Shell.check(List.of("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "cardnet-lab-" + labName,
+                "-f", privateKey().toString()));
+        Files.setPosixFilePermissions(privateKey(), PosixFilePermissions.fromString("rw-------"));
+    }
+
+    /**
+     * Writes known_hosts from the host key card-node published, if it has; returns whether it could. The card
+     * writes host_key.pub once its console listens, so callers wait for the link (or retry) first.
+     */
+    public boolean writeKnownHosts(String cardAddress) throws IOException {
+        Path pub = cardState().resolve("host_key.pub");
+        if (!Files.exists(pub)) {
+            return false;
+        }
+        String key = Files.readString(pub).strip();
+        Files.writeString(knownHosts(), cardAddress + " " + key + "\n");
+        return true;
+    }
+
+    /**
+     * The stock OpenSSH client's argv for a session on the card (interactive when {@code command} is empty):
+     * the lab's key only, the card's host key checked strictly, no agent, no password prompts.
+     */
+    public List<String> sshCommand(String cardAddress, List<String> command) {
+        List<String> argv = new ArrayList<>(List.of("ssh", "-i", privateKey().toString(),
+                "-o", "IdentitiesOnly=yes", "-o", "IdentityAgent=none",
+                "-o", "UserKnownHostsFile=" + knownHosts(), "-o", "GlobalKnownHostsFile=/dev/null",
+                "-o", "StrictHostKeyChecking=yes", "-o", "PasswordAuthentication=no",
+                "-o", "KbdInteractiveAuthentication=no", "-o", "ConnectTimeout=10",
+                "-p", Integer.toString(PORT), USER + "@" + cardAddress));
+        if (!command.isEmpty()) {
+            argv.add("--");
+            argv.addAll(command);
+        }
+        return argv;
+    }
+}
