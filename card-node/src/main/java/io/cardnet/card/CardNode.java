@@ -55,6 +55,9 @@ public final class CardNode implements AutoCloseable {
             if (config.echoPort() > 0) {
                 services.add(EchoService.start(config.echoPort(), registry));
             }
+            if (config.firmware() != null && config.firmware().ipsec() != null) {
+                services.add(IpsecBoot.start(config.firmware(), config.ipsecKeys(), registry));
+            }
         } catch (IOException | RuntimeException e) {
             closeAll(services);
             if (end != null) {

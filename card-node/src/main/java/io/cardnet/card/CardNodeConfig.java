@@ -15,9 +15,11 @@ import java.util.Objects;
  * @param metricsPort /metrics port, on every card address (0 picks one)
  * @param firmware    the firmware to boot, or null; when set, its services, sysctls and ruleset replace
  *                    {@code forwarding}, {@code sinkPort} and {@code echoPort}
+ * @param ipsecKeys   the ESP tunnel's keys for a firmware with {@code ipsec:} (a file the lab writes at each boot),
+ *                    or null
  */
 public record CardNodeConfig(TunEndConfig end, boolean forwarding, int sinkPort, int echoPort, int metricsPort,
-                             Firmware firmware) {
+                             Firmware firmware, java.nio.file.Path ipsecKeys) {
     public static final int SINK_PORT = 9;
     public static final int ECHO_PORT = 7;
 
@@ -29,6 +31,6 @@ public record CardNodeConfig(TunEndConfig end, boolean forwarding, int sinkPort,
     public CardNodeConfig withFirmware(Firmware f) {
         return new CardNodeConfig(end, "1".equals(f.sysctls().get("net.ipv4.ip_forward")),
                 f.services().contains(io.cardnet.card.firmware.CardService.SINK) ? SINK_PORT : 0,
-                f.services().contains(io.cardnet.card.firmware.CardService.ECHO) ? ECHO_PORT : 0, metricsPort, f);
+                f.services().contains(io.cardnet.card.firmware.CardService.ECHO) ? ECHO_PORT : 0, metricsPort, f, ipsecKeys);
     }
 }

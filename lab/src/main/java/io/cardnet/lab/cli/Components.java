@@ -236,13 +236,18 @@ final class Components {
                         + " ruleset and services replace --sink-port, --echo-port and --no-forwarding.")
         Path firmware;
 
+        @Option(names = "--ipsec-keys", paramLabel = "FILE",
+                description = "The ESP tunnel's keys for a firmware with ipsec: (the lab writes this file, 0600, at each"
+                        + " boot of such a firmware; a firmware never ships keys).")
+        Path ipsecKeys;
+
         @Mixin
         BusOptions bus;
 
         @Override
         public Integer call() throws Exception {
             CardNodeConfig config = new CardNodeConfig(end.config(Role.ENDPOINT, device, bus.liveness()),
-                    !noForwarding, sinkPort, echoPort, metricsPort, null);
+                    !noForwarding, sinkPort, echoPort, metricsPort, null, ipsecKeys);
             if (firmware != null) {
                 config = config.withFirmware(new io.cardnet.card.firmware.FirmwareLoader(
                         io.cardnet.card.firmware.RulesetCheck.NFT_DRY_RUN_HERE).read(firmware));
