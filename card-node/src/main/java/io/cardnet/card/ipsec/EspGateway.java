@@ -89,6 +89,8 @@ public final class EspGateway implements AutoCloseable {
             udp.setOption(java.net.StandardSocketOptions.SO_SNDBUF, 4 << 20);
             udp.bind(new InetSocketAddress(local, PORT));
             udp.connect(new InetSocketAddress(remote, PORT));
+            // the opening thread waits in a selector, so it knows when a burst has ended (TcpCoalescer)
+            udp.configureBlocking(false);
             route(k, end);
             EspGateway g = new EspGateway(tun, udp, registry, prefix);
             TunnelKeys.Sa out = end == End.CARD ? k.toPeer() : k.toCard();
@@ -187,7 +189,9 @@ public final class EspGateway implements AutoCloseable {
                     codec.seal(in, out);
                     out.flip();
                     int sent = out.remaining();
-                    udp.write(out);
+                    while (udp.write(out) == 0 && !closed) {
+                        java.util.concurrent.locks.LockSupport.parkNanos(20_000);   // the socket's buffer is full
+                    }
                     sealedPackets.increment();
                     sealedBytes.increment(sent);
                 }
@@ -201,40 +205,59 @@ public final class EspGateway implements AutoCloseable {
         }
     }
 
-    /** UDP → checked and decrypted → esp0. */
+    /** UDP → checked and decrypted → joined into runs of one TCP flow → esp0, a run at the end of each burst. */
     private void open(EspCodec codec) {
         ByteBuffer in = ByteBuffer.allocateDirect(65535);
-        ByteBuffer out = ByteBuffer.allocateDirect(VnetHeader.SIZE + 65535 + 64);
-        while (!closed) {
-            try {
-                in.clear();
-                if (udp.receive(in) == null) {
-                    continue;
-                }
-                in.flip();
-                int size = in.remaining();
-                out.clear();
-                out.put(new byte[VnetHeader.SIZE]);   // no offload: flags 0, the kernel checks the inner packet
-                int inner;
+        ByteBuffer out = ByteBuffer.allocateDirect(65535 + 64);
+        TcpCoalescer runs = new TcpCoalescer();
+        try (java.nio.channels.Selector selector = java.nio.channels.Selector.open()) {
+            udp.register(selector, java.nio.channels.SelectionKey.OP_READ);
+            while (!closed) {
                 try {
-                    inner = codec.open(in, out);
-                } catch (EspCodec.Refused r) {
-                    refused.get(r.reason()).increment();
-                    warn("ESP packet refused: " + r.getMessage());
-                    continue;
-                }
-                out.limit(VnetHeader.SIZE + inner).position(0);
-                tun.write(out);
-                openedPackets.increment();
-                openedBytes.increment(size);
-            } catch (ClosedChannelException e) {
-                return;
-            } catch (Exception e) {
-                if (!closed) {
-                    warn("delivering a packet from the tunnel: " + e);
+                    in.clear();
+                    if (udp.receive(in) == null) {
+                        if (!runs.isEmpty()) {
+                            deliver(runs.drain());
+                        }
+                        selector.select(500);
+                        selector.selectedKeys().clear();
+                        continue;
+                    }
+                    in.flip();
+                    int size = in.remaining();
+                    out.clear();
+                    int inner;
+                    try {
+                        inner = codec.open(in, out);
+                    } catch (EspCodec.Refused r) {
+                        refused.get(r.reason()).increment();
+                        warn("ESP packet refused: " + r.getMessage());
+                        continue;
+                    }
+                    ByteBuffer packet = out.limit(inner).position(0);
+                    if (!runs.add(packet)) {
+                        deliver(runs.drain());
+                        runs.add(packet);
+                    }
+                    openedPackets.increment();
+                    openedBytes.increment(size);
+                } catch (ClosedChannelException e) {
+                    return;
+                } catch (Exception e) {
+                    if (!closed) {
+                        warn("delivering a packet from the tunnel: " + e);
+                    }
                 }
             }
+        } catch (IOException e) {
+            if (!closed) {
+                log.error("the tunnel's receiving thread stopped: {}", e.toString());
+            }
         }
+    }
+
+    private void deliver(ByteBuffer packet) throws IOException {
+        tun.write(packet);
     }
 
     private synchronized void warn(String message) {
