@@ -9,8 +9,8 @@ import java.nio.ByteBuffer;
  * Receive offload for what a tunnel end opens (what GRO does for a NIC): consecutive in-order segments of one TCP
  * flow, as the other end sealed them one wire-sized packet at a time, are joined into one packet that esp0 takes as a
  * GSO packet (virtio header: TCPv4, the segments' size, checksum partial). The receiving TCP then sees a few large
- * segments instead of many small ones, and acknowledges a burst with one ACK instead of one per two segments, which
- * the other side (the host, for the wire peer's end) would otherwise have to take across the bus one by one.
+ * segments instead of many small ones and sends fewer ACKs, which the other side (the host, for the wire peer's end)
+ * takes across the bus one by one (IpsecIT, 32 MiB: ~2,050 ACKs without it, ~1,300 with it).
  *
  * <p>It joins only what Linux's GRO joins: IPv4 without options, not fragmented, TCP with the same addresses, ports,
  * TOS, TTL, acknowledgment, window and options, flags ACK (PSH ends a run), each next segment starting where the last
