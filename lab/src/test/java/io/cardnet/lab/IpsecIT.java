@@ -18,6 +18,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
@@ -117,8 +118,9 @@ class IpsecIT {
 
     @Test
     @Order(2)
-    void aDrillTo110TurnsTheTunnelOffAndOneBackTo120UnderTrafficTurnsItOn() throws Exception {
-        CardnetCli.Run off = CardnetCli.run(Duration.ofMinutes(3), "drill", "--to", "1.1.0", "--lab", t.name, "--json");
+    void aDrillTo110TurnsTheTunnelOffAndOneBackTo120UnderTrafficTurnsItOn(@TempDir Path reports) throws Exception {
+        CardnetCli.Run off = CardnetCli.run(Duration.ofMinutes(3), "drill", "--to", "1.1.0", "--lab", t.name, "--json",
+                "--out", reports.toString());
         assertEquals(0, off.exit(), off.err());
         t.lab.refresh();
         assertEquals(null, t.lab.state().processes().get("esp-peer"), "the wire peer's ESP end outlived 1.2.0");
@@ -130,7 +132,7 @@ class IpsecIT {
         System.out.printf("IPsec off (1.1.0): %s; %s%n", plain.describe(), plain.capture);
 
         CardnetCli.Run on = CardnetCli.run(Duration.ofMinutes(3), "drill", "--to", "1.2.0", "--lab", t.name, "--traffic",
-                "--watchdog", "30s", "--json");
+                "--watchdog", "30s", "--json", "--out", reports.toString());
         System.out.println(on.err());
         assertEquals(0, on.exit(), on.err());
         JsonNode r = JSON.readTree(on.out());
