@@ -65,6 +65,9 @@ public final class CardNode implements AutoCloseable {
                 // After host0 is up: the console binds the card's bus address.
                 services.add(io.cardnet.card.console.CardConsole.start(config.consoleSettings(), registry));
             }
+            if (config.firmware() != null && config.firmware().ipsec() != null) {
+                services.add(IpsecBoot.start(config.firmware(), config.ipsecKeys(), registry));
+            }
         } catch (IOException | RuntimeException e) {
             closeAll(services);
             if (end != null) {

@@ -20,10 +20,12 @@ import java.util.Objects;
  * @param httpd       the web server fed from the host's export, or null (the lab turns it on with --export)
  * @param metricsHost the address /metrics listens on; null: the card's bus address (host0's), which the host
  *                    reaches and the wire does not. Never all interfaces: the wire is someone else's network.
+ * @param ipsecKeys   the ESP tunnel's keys for a firmware with {@code ipsec:} (a file the lab writes at each boot),
+ *                    or null
  */
 public record CardNodeConfig(TunEndConfig end, boolean forwarding, int sinkPort, int echoPort, int metricsPort,
                              Firmware firmware, ConsoleOptions console, io.cardnet.card.httpd.HttpdConfig httpd,
-                             String metricsHost) {
+                             String metricsHost, java.nio.file.Path ipsecKeys) {
     public static final int SINK_PORT = 9;
     public static final int ECHO_PORT = 7;
 
@@ -34,7 +36,7 @@ public record CardNodeConfig(TunEndConfig end, boolean forwarding, int sinkPort,
 
     public CardNodeConfig(TunEndConfig end, boolean forwarding, int sinkPort, int echoPort, int metricsPort,
                           Firmware firmware) {
-        this(end, forwarding, sinkPort, echoPort, metricsPort, firmware, ConsoleOptions.DEFAULT, null, null);
+        this(end, forwarding, sinkPort, echoPort, metricsPort, firmware, ConsoleOptions.DEFAULT, null, null, null);
     }
 
     /**
@@ -56,15 +58,15 @@ public record CardNodeConfig(TunEndConfig end, boolean forwarding, int sinkPort,
     }
 
     public CardNodeConfig withConsole(ConsoleOptions c) {
-        return new CardNodeConfig(end, forwarding, sinkPort, echoPort, metricsPort, firmware, c, httpd, metricsHost);
+        return new CardNodeConfig(end, forwarding, sinkPort, echoPort, metricsPort, firmware, c, httpd, metricsHost, ipsecKeys);
     }
 
     public CardNodeConfig withHttpd(io.cardnet.card.httpd.HttpdConfig h) {
-        return new CardNodeConfig(end, forwarding, sinkPort, echoPort, metricsPort, firmware, console, h, metricsHost);
+        return new CardNodeConfig(end, forwarding, sinkPort, echoPort, metricsPort, firmware, console, h, metricsHost, ipsecKeys);
     }
 
     public CardNodeConfig withMetricsHost(String host) {
-        return new CardNodeConfig(end, forwarding, sinkPort, echoPort, metricsPort, firmware, console, httpd, host);
+        return new CardNodeConfig(end, forwarding, sinkPort, echoPort, metricsPort, firmware, console, httpd, host, ipsecKeys);
     }
 
     /** Where /metrics listens: {@link #metricsHost}, or the card's bus address. */
@@ -92,6 +94,6 @@ public record CardNodeConfig(TunEndConfig end, boolean forwarding, int sinkPort,
         return new CardNodeConfig(end, "1".equals(f.sysctls().get("net.ipv4.ip_forward")),
                 f.services().contains(io.cardnet.card.firmware.CardService.SINK) ? SINK_PORT : 0,
                 f.services().contains(io.cardnet.card.firmware.CardService.ECHO) ? ECHO_PORT : 0, metricsPort, f,
-                console, httpd, metricsHost);
+                console, httpd, metricsHost, ipsecKeys);
     }
 }

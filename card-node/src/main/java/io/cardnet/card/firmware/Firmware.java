@@ -18,10 +18,11 @@ import java.util.Map;
  * @param overlay        the overlay of files shipped with the firmware, or null
  * @param kernel         the kernel the card boots as a virtual machine ({@link CardKernel#defaultKernel()} when
  *                       firmware.yaml names none)
+ * @param ipsec          the ESP tunnel to the wire peer the card runs, or null for none
  */
 public record Firmware(String version, String description, Path directory, List<CardService> services,
                        Map<String, String> sysctls, Path ruleset, Path authorizedKeys, List<HealthCheck> health,
-                       Path overlay, CardKernel kernel) {
+                       Path overlay, CardKernel kernel, Ipsec ipsec) {
     public static final String FILE = "firmware.yaml";
 
     public Firmware {
@@ -35,7 +36,7 @@ public record Firmware(String version, String description, Path directory, List<
     public Firmware relocated(Path dir) {
         return new Firmware(version, description, dir, services, sysctls, under(dir, ruleset), under(dir, authorizedKeys),
                 health, under(dir, overlay), kernel.path() != null && kernel.path().startsWith(directory)
-                        ? new CardKernel(kernel.spec(), under(dir, kernel.path()), kernel.cmdline(), kernel.line()) : kernel);
+                        ? new CardKernel(kernel.spec(), under(dir, kernel.path()), kernel.cmdline(), kernel.line()) : kernel, ipsec);
     }
 
     private Path under(Path dir, Path file) {

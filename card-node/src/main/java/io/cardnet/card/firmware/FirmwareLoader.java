@@ -38,13 +38,14 @@ import java.util.regex.Pattern;
  *   - sysctl: net.ipv4.ip_forward=1
  *   - command: [nft, list, table, inet, card]
  * kernel: 6.12                        # the VM card's kernel (CardKernel); or {version: 6.12, cmdline: "..."}
+ * ipsec: {mode: tunnel, esp: aes256gcm16}   # ESP to the wire peer (Ipsec); keys come from the lab, never from here
  * </pre>
  */
 public final class FirmwareLoader {
     private static final Pattern VERSION = Pattern.compile("\\d+\\.\\d+\\.\\d+(?:-[A-Za-z0-9.]+)?");
     private static final Pattern SYSCTL = Pattern.compile("[a-z0-9_]+(?:\\.[a-zA-Z0-9_-]+)+");
     private static final Set<String> KEYS = Set.of("version", "description", "services", "sysctls", "ruleset",
-            "console", "health", "kernel");
+            "console", "health", "kernel", "ipsec");
 
     private final RulesetCheck rulesets;
 
@@ -143,9 +144,10 @@ public final class FirmwareLoader {
             }
         }
 
+        Ipsec ipsec = fields.containsKey("ipsec") ? ipsec(doc, fields.get("ipsec")) : null;
         List<HealthCheck> health = new ArrayList<>();
         for (Node n : doc.sequence(require(doc, top, fields, "health").getValueNode(), "health")) {
-            health.add(healthCheck(doc, n, services, sysctls));
+            health.add(healthCheck(doc, n, services, sysctls, ipsec));
         }
         if (health.isEmpty()) {
             throw doc.fault(fields.get("health").getValueNode(), "health is empty: a drill could not tell a working"
@@ -157,7 +159,7 @@ public final class FirmwareLoader {
         rulesets.check(ruleset);
         Path overlay = dir.resolve("overlay");
         return new Firmware(version, description, dir, services, sysctls, ruleset, keys, health,
-                Files.isDirectory(overlay) ? overlay : null, kernel);
+                Files.isDirectory(overlay) ? overlay : null, kernel, ipsec);
     }
 
     /** {@code kernel: SPEC} or {@code kernel: {version: SPEC, cmdline: ARGS}}. */
@@ -201,11 +203,42 @@ public final class FirmwareLoader {
         return new CardKernel(spec, path, cmdline, doc.line(specNode));
     }
 
-    private static HealthCheck healthCheck(Doc doc, Node n, List<CardService> services, Map<String, String> sysctls)
-            throws FirmwareException {
+    /** {@code ipsec: {mode: tunnel, esp: PROPOSAL}}: the algorithm only; a key here would be a shipped secret. */
+    private static Ipsec ipsec(Doc doc, NodeTuple field) throws FirmwareException {
+        io.cardnet.card.ipsec.EspProposal esp = null;
+        for (NodeTuple t : doc.mapping(field.getValueNode(), "ipsec")) {
+            String key = doc.scalar(t.getKeyNode(), "an ipsec key");
+            String value = doc.scalar(t.getValueNode(), "the value of " + key);
+            switch (key) {
+                case "mode" -> {
+                    if (!value.equals("tunnel")) {
+                        throw doc.fault(t.getValueNode(), "ipsec mode '" + value + "': only tunnel; the card forwards"
+                                + " the host's packets, so the ESP ends are the card and the wire peer, not the host");
+                    }
+                }
+                case "esp" -> {
+                    esp = io.cardnet.card.ipsec.EspProposal.byId(value);
+                    if (esp == null) {
+                        throw doc.fault(t.getValueNode(), "unknown ESP algorithm '" + value + "'; the card knows "
+                                + io.cardnet.card.ipsec.EspProposal.known());
+                    }
+                }
+                default -> throw doc.fault(t.getKeyNode(), "unknown ipsec key '" + key + "'; ipsec knows mode and esp"
+                        + (key.contains("key") || key.contains("secret") || key.contains("psk")
+                        ? " (keys are never in a firmware: the lab makes fresh ones each time the card boots)" : ""));
+            }
+        }
+        if (esp == null) {
+            throw doc.fault(field.getValueNode(), "ipsec needs esp: one of " + io.cardnet.card.ipsec.EspProposal.known());
+        }
+        return new Ipsec(esp, doc.line(field.getKeyNode()));
+    }
+
+    private static HealthCheck healthCheck(Doc doc, Node n, List<CardService> services, Map<String, String> sysctls,
+                                           Ipsec ipsec) throws FirmwareException {
         List<NodeTuple> m = doc.mapping(n, "a health check");
         if (m.size() != 1) {
-            throw doc.fault(n, "a health check is one of listening: PORT, sysctl: KEY=VALUE, command: [ARGV...]");
+            throw doc.fault(n, "a health check is one of listening: PORT, sysctl: KEY=VALUE, command: [ARGV...], ipsec: up");
         }
         NodeTuple t = m.getFirst();
         String kind = doc.scalar(t.getKeyNode(), "a health check kind");
@@ -251,8 +284,19 @@ public final class FirmwareLoader {
                 }
                 yield new HealthCheck.Command(argv, line);
             }
+            case "ipsec" -> {
+                String text = doc.scalar(t.getValueNode(), "up");
+                if (!text.equals("up")) {
+                    throw doc.fault(t.getValueNode(), "the ipsec health check is 'ipsec: up', not '" + text + "'");
+                }
+                if (ipsec == null) {
+                    throw doc.fault(t.getValueNode(), "health check 'ipsec up' can never pass: this firmware has no"
+                            + " ipsec: key");
+                }
+                yield new HealthCheck.Ipsec(line);
+            }
             default -> throw doc.fault(t.getKeyNode(), "unknown health check '" + kind
-                    + "'; use listening, sysctl or command");
+                    + "'; use listening, sysctl, command or ipsec");
         };
     }
 

@@ -40,4 +40,12 @@ public sealed interface HealthCheck {
             return "command " + String.join(" ", argv);
         }
     }
+
+    /** The firmware's ESP tunnel is up on the card: its tunnel device exists and is up (firmware.yaml: {@code ipsec: up}). */
+    record Ipsec(int line) implements HealthCheck {
+        @Override
+        public String describe() {
+            return "ipsec up";
+        }
+    }
 }

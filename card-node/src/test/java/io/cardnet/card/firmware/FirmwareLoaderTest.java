@@ -112,6 +112,39 @@ class FirmwareLoaderTest {
     }
 
     @Test
+    void shipped120NamesItsEspAlgorithmAndNoKey() throws Exception {
+        Firmware f = accepting().read(SHIPPED.resolve("1.2.0"));
+        assertEquals(io.cardnet.card.ipsec.EspProposal.AES256GCM16, f.ipsec().esp());
+        assertTrue(f.health().stream().anyMatch(h -> h instanceof HealthCheck.Ipsec), "its health includes the tunnel");
+        assertEquals(null, accepting().read(SHIPPED.resolve("1.1.0")).ipsec(), "1.1.0 has no tunnel");
+    }
+
+    @Test
+    void ipsecFaultsNameTheirLines() throws Exception {
+        Path dir = copyOf101();
+        Path yaml = dir.resolve(Firmware.FILE);
+        String base = Files.readString(yaml).replaceAll("(?m)^kernel:.*\n", "");
+        int line = base.split("\n").length + 1;
+        String[][] cases = {
+                {"ipsec:\n  mode: transport\n  esp: aes256gcm16\n", "only tunnel"},
+                {"ipsec:\n  esp: des\n", "unknown ESP algorithm 'des'"},
+                {"ipsec:\n  mode: tunnel\n", "ipsec needs esp"},
+                {"ipsec:\n  esp: aes128gcm16\n  key: 0x0102\n", "keys are never in a firmware"},
+                {"ipsec: on\n", "ipsec must be a mapping"}};
+        for (String[] c : cases) {
+            Files.writeString(yaml, base + c[0]);
+            FirmwareException e = assertThrows(FirmwareException.class, () -> accepting().read(dir), c[0]);
+            assertTrue(e.line() >= line && e.line() <= line + 2, c[0] + " → " + e.getMessage());
+            assertTrue(e.getMessage().contains(c[1]), e.getMessage());
+        }
+        Files.writeString(yaml, base.replace("health:\n", "health:\n  - ipsec: up\n"));
+        FirmwareException never = assertThrows(FirmwareException.class, () -> accepting().read(dir));
+        assertTrue(never.getMessage().contains("can never pass") && never.getMessage().contains("no ipsec"), never.getMessage());
+        Files.writeString(yaml, base.replace("health:\n", "health:\n  - ipsec: up\n") + "ipsec: {esp: aes128gcm16}\n");
+        assertEquals(io.cardnet.card.ipsec.EspProposal.AES128GCM16, accepting().read(dir).ipsec().esp());
+    }
+
+    @Test
     void aDirectoryWithoutFirmwareYamlIsRefused() {
         FirmwareException e = assertThrows(FirmwareException.class, () -> accepting().read(tmp));
         assertTrue(e.getMessage().contains("missing") && e.getMessage().contains("firmware.yaml"), e.getMessage());

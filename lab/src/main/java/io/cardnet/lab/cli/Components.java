@@ -291,6 +291,11 @@ final class Components {
                         + " Repeatable; read at every login.")
         List<Path> consoleKeys = new ArrayList<>();
 
+        @Option(names = "--ipsec-keys", paramLabel = "FILE",
+                description = "The ESP tunnel's keys for a firmware with ipsec: (the lab writes this file, 0600, at each"
+                        + " boot of such a firmware; a firmware never ships keys).")
+        Path ipsecKeys;
+
         @Mixin
         BusOptions bus;
 
@@ -299,7 +304,7 @@ final class Components {
             CardNodeConfig config = new CardNodeConfig(end.config(Role.ENDPOINT, device, bus.liveness()),
                     !noForwarding, sinkPort, echoPort, metricsPort, null, new CardNodeConfig.ConsoleOptions(
                     consoleDir != null ? consoleDir : CardNodeConfig.ConsoleOptions.DEFAULT.stateDir(), consoleKeys),
-                    null, metricsAddress);
+                    null, metricsAddress, ipsecKeys);
             if (firmware != null) {
                 config = config.withFirmware(new io.cardnet.card.firmware.FirmwareLoader(
                         io.cardnet.card.firmware.RulesetCheck.NFT_DRY_RUN_HERE).read(firmware));

@@ -68,6 +68,11 @@ final class HealthWatch {
                     String v = r.ok() ? r.stdout().strip() : null;
                     yield s.expected().equals(v) ? null : s.key() + " is " + (v == null ? "unreadable (" + r.output() + ")" : v);
                 }
+                case HealthCheck.Ipsec i -> {
+                    ExecResult r = card.execOnCard(List.of("ip", "-o", "link", "show", "esp0"), CHECK_TIMEOUT);
+                    yield r.ok() && r.stdout().contains(",UP") ? null
+                            : "the ESP tunnel's esp0 is not up on the card (" + r.output().strip() + ")";
+                }
                 case HealthCheck.Command c -> {
                     ExecResult r = card.execOnCard(c.argv(), CHECK_TIMEOUT);
                     yield r.ok() ? null : "exit " + r.exitCode() + ": " + r.output();

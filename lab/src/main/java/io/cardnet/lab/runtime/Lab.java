@@ -228,6 +228,10 @@ public final class Lab implements AutoCloseable {
      */
     public Firmware installFirmware(String slot, Firmware f)
             throws IOException {
+        if (f.ipsec() != null && config.runtime() == LabRuntime.VM) {
+            throw new LabException("firmware " + f.version() + " runs an ESP tunnel (ipsec:), which the VM card does not"
+                    + " support yet; use the netns card (the default runtime)");
+        }
         Path slotDir = runDir.resolve("firmware").resolve(slot);
         Processes.deleteTree(slotDir);
         Path target = slotDir.resolve(f.version());
@@ -267,6 +271,7 @@ public final class Lab implements AutoCloseable {
         if (p != null) {
             Processes.stop(p, progress);
         }
+        WirePeerEsp.stop(this);
         card.reset();
         state = state.withFirmware(state.firmware().activate(slot));
         state.save();
@@ -359,6 +364,9 @@ public final class Lab implements AutoCloseable {
                         "--httpd-cache", config.httpdCacheDir().toString()));
             }
         }
+        if (Files.exists(WirePeerEsp.keysFile(runDir))) {
+            args.addAll(List.of("--ipsec-keys", WirePeerEsp.keysFile(runDir).toString()));
+        }
         args.addAll(List.of("--bus", bus,
                 "--device", LabNames.CARD_DEVICE,
                 "--address", config.addresses().cardLink().toString(),
@@ -409,6 +417,7 @@ public final class Lab implements AutoCloseable {
         List<String> command;
         if (c == Component.CARD_NODE) {
             String slot = state.firmware() == null ? "a" : state.firmware().active();
+            WirePeerEsp.beforeBoot(this, slot);
             card.beforeBoot(slot);
             command = card.command(slot);
         } else {
@@ -516,6 +525,11 @@ public final class Lab implements AutoCloseable {
         if (p != null) {
             Processes.stop(p, progress);
         }
+        if (c == Component.CARD_NODE) {
+            // a new card-node starts its ESP sequence numbers at 1: the peer's end gets new keys with it
+            WirePeerEsp.stop(this);
+            WirePeerEsp.beforeBoot(this, state.firmware() == null ? "a" : state.firmware().active());
+        }
         Path log = Path.of(p != null ? p.log() : runDir.resolve(c.command() + ".log").toString());
         List<String> command = p != null ? p.command()
                 : c == Component.CARD_NODE ? card.command(state.firmware() == null ? "a" : state.firmware().active())
@@ -561,6 +575,10 @@ public final class Lab implements AutoCloseable {
                 if (p != null && procs.stream().noneMatch(q -> q.pid() == p.pid() && java.util.Objects.equals(q.started(), p.started()))) {
                     procs.add(p);
                 }
+            }
+            LabState.Proc esp = s.processes().get(WirePeerEsp.PROCESS);
+            if (esp != null && procs.stream().noneMatch(q -> q.pid() == esp.pid())) {
+                procs.add(esp);
             }
         }
         Processes.stopAll(procs, progress);

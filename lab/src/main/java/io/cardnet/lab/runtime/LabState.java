@@ -41,8 +41,17 @@ public record LabState(String name, boolean isolated, String csum, String runDir
     }
 
     public LabState withProcess(Component c, Proc p) {
+        return withProcess(c.command(), p);
+    }
+
+    /** With {@code p} recorded under {@code key}, or without any process under it if {@code p} is null. */
+    public LabState withProcess(String key, Proc p) {
         Map<String, Proc> next = new TreeMap<>(processes);
-        next.put(c.command(), p);
+        if (p == null) {
+            next.remove(key);
+        } else {
+            next.put(key, p);
+        }
         return new LabState(name, isolated, csum, runDir, namespaces, hostNamespace, cardNamespace, wireNamespace,
                 next, addresses, metrics, startedAt, firmware, runtime, vm, aot, warmUp);
     }

@@ -19,6 +19,15 @@ final class Launcher {
     }
 
     static List<String> command(Component component, List<String> args) {
+        return command(AotCache.options(component), component.command(), args);
+    }
+
+    /** A cardnet command that is no lab component (so has no AOT cache), such as a tool the lab runs. */
+    static List<String> command(List<String> args) {
+        return command(List.of(), args.getFirst(), args.subList(1, args.size()));
+    }
+
+    private static List<String> command(List<String> aot, String subcommand, List<String> args) {
         String java = ProcessHandle.current().info().command()
                 .orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         String classPath = Arrays.stream(System.getProperty("java.class.path").split(File.pathSeparator))
@@ -26,8 +35,8 @@ final class Launcher {
                 .collect(Collectors.joining(File.pathSeparator));
         List<String> cmd = new ArrayList<>(List.of(java));
         cmd.addAll(jvmOptions());
-        cmd.addAll(AotCache.options(component));
-        cmd.addAll(List.of("-cp", classPath, MAIN, component.command()));
+        cmd.addAll(aot);
+        cmd.addAll(List.of("-cp", classPath, MAIN, subcommand));
         cmd.addAll(args);
         return cmd;
     }

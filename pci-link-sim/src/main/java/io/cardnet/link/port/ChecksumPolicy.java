@@ -88,6 +88,7 @@ public sealed interface ChecksumPolicy permits ChecksumPolicy.Unnecessary, Check
                 if (field == PacketInspector.NONE) {
                     data.vnetFlags(0);
                 } else {
+                    PacketInspector.seedPartial(data.content(), Data.PACKET_OFFSET, data.packetLength(), field);
                     data.markPartial(field >>> 16, field & 0xffff);
                 }
             }

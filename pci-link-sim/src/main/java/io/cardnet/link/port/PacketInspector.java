@@ -41,4 +41,30 @@ final class PacketInspector {
         }
         return start << 16 | offset;
     }
+
+    /**
+     * Turns a packet's complete transport checksum into the seed a checksum-partial packet carries (Linux's
+     * CHECKSUM_PARTIAL: the pseudo-header's folded sum, 0 for ICMP), at {@code field} as {@link #checksumField}
+     * found it. A receiver that skips verification never reads it; one that finishes the checksum (a device
+     * without checksum offload, such as a TUN the card forwards into) then computes the right value instead of
+     * summing over a checksum that was already there.
+     */
+    static void seedPartial(ByteBuf b, int p, int length, int field) {
+        int start = field >>> 16;
+        int version = b.getUnsignedByte(p) >> 4;
+        int protocol = version == 4 ? b.getUnsignedByte(p + 9) : b.getUnsignedByte(p + 6);
+        long sum = 0;
+        if (protocol != 1) {   // ICMPv4 has no pseudo-header
+            int addresses = version == 4 ? 12 : 8;
+            int end = version == 4 ? 20 : 40;
+            for (int i = addresses; i < end; i += 2) {
+                sum += b.getUnsignedShort(p + i);
+            }
+            sum += protocol + (length - start);
+        }
+        while ((sum >>> 16) != 0) {
+            sum = (sum & 0xffff) + (sum >>> 16);
+        }
+        b.setShort(p + start + (field & 0xffff), (int) sum);
+    }
 }

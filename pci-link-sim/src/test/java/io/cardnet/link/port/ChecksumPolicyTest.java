@@ -58,6 +58,37 @@ class ChecksumPolicyTest {
     }
 
     @Test
+    void aPacketMadePartialIsFinishedToItsOriginalChecksumByADeviceWithoutOffload() {
+        // A card forwarding into a device without checksum offload (the ESP tunnel's TUN) finishes every partial
+        // packet: a checksum that was already complete must come out the same, not summed over itself.
+        for (byte[] packet : new byte[][]{complete(TestPackets.tcp("sixteen bytes!!!".getBytes()), 16),
+                complete(TestPackets.udp(new byte[11]), 6),
+                complete(TestPackets.ipv4(1, new byte[]{8, 0, 0, 0, 0, 1, 0, 7, 42}, 1, 2), 2)}) {
+            Data d = data(packet, new VnetHeader(VnetHeader.FLAG_DATA_VALID, 0, 0, 0, 0, 0));
+            assertNull(ChecksumPolicy.Unnecessary.INSTANCE.inbound(d));
+            assertEquals(VnetHeader.FLAG_NEEDS_CSUM, d.vnetFlags());
+            byte[] bytes = new byte[d.packetLength()];
+            d.packet().getBytes(d.packet().readerIndex(), bytes);
+            InternetChecksum.completePartial(ByteBuffer.wrap(bytes), d.csumStart(), d.csumOffset());
+            assertEquals(ByteBuffer.wrap(packet), ByteBuffer.wrap(bytes), "protocol " + packet[9]);
+            d.release();
+        }
+    }
+
+    /** The packet with its transport checksum complete, as a kernel without offload sends it. */
+    private static byte[] complete(byte[] packet, int offset) {
+        int protocol = packet[9];
+        if (protocol != 1) {
+            int pseudo = InternetChecksum.pseudoHeaderSumV4(ByteBuffer.wrap(packet).getInt(12),
+                    ByteBuffer.wrap(packet).getInt(16), protocol, packet.length - 20);
+            packet[20 + offset] = (byte) (pseudo >> 8);
+            packet[21 + offset] = (byte) pseudo;
+        }
+        InternetChecksum.completePartial(ByteBuffer.wrap(packet), 20, offset);
+        return packet;
+    }
+
+    @Test
     void unnecessaryLeavesFragmentsAndUnknownProtocolsToTheKernel() {
         byte[] fragment = TestPackets.udp(new byte[10]);
         fragment[6] = 0x20; // more fragments
