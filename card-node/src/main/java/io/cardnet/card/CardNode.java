@@ -55,6 +55,9 @@ public final class CardNode implements AutoCloseable {
             if (config.echoPort() > 0) {
                 services.add(EchoService.start(config.echoPort(), registry));
             }
+            if (config.relay() != null) {
+                services.add(io.cardnet.card.relay.TcpRelay.start(config.relay(), registry));
+            }
         } catch (IOException | RuntimeException e) {
             closeAll(services);
             if (end != null) {
@@ -63,10 +66,11 @@ public final class CardNode implements AutoCloseable {
             metrics.close();
             throw e;
         }
-        log.info("card-node ready: {} at {}, firmware {}, forwarding {}, sink :{}, echo :{}, metrics :{}",
+        log.info("card-node ready: {} at {}, firmware {}, forwarding {}, sink :{}, echo :{}, relay {}, metrics :{}",
                 end.deviceName(), config.end().address(),
                 config.firmware() == null ? "none" : config.firmware().version(), config.forwarding() ? "on" : "off",
-                config.sinkPort(), config.echoPort(), metrics.port());
+                config.sinkPort(), config.echoPort(), config.relay() == null ? "off" : ":" + config.relay().port(),
+                metrics.port());
         return new CardNode(end, metrics, services);
     }
 

@@ -8,7 +8,12 @@ public enum CardService {
     /** Counts and hashes what a TCP client sends, then reports bytes and SHA-256 (discard port). */
     SINK(9),
     /** Echoes TCP bytes back (echo port). */
-    ECHO(7);
+    ECHO(7),
+    /**
+     * Terminates host TCP connections toward the wire and continues them from the card's own stack (the TOE):
+     * a transparent listener that nftables' tproxy feeds; see {@code io.cardnet.card.relay.TcpRelay}.
+     */
+    RELAY(io.cardnet.card.relay.RelayConfig.PORT);
 
     private final int port;
 

@@ -29,11 +29,12 @@ import java.util.Objects;
  * @param queues        queue pairs of toe0 and host0 (1..8), each with its own bus thread, rings, credits and
  *                      doorbells; the link runs them on the direct rings, else one
  * @param busyPoll      the longest adaptive-polling window of both ends on the direct rings; zero never polls
+ * @param relay         the card's TCP relay: on, off or as the firmware says, and its connection limit
  */
 public record LabConfig(String name, boolean isolated, ChecksumMode csum, LabAddresses addresses, Liveness liveness,
                         int corruptEvery, MetricsPorts metricsPorts, Path runRoot, Duration healthTimeout,
                         boolean sharedMemory, String linkModel, boolean offload, Path firmware, LabRuntime runtime,
-                        io.cardnet.lab.runtime.vm.VmSettings vm, int queues, Duration busyPoll) {
+                        io.cardnet.lab.runtime.vm.VmSettings vm, int queues, Duration busyPoll, Relay relay) {
 
     public static final Path RUN_ROOT = Path.of("/run/cardnet");
     /** tmpfs, so DMA regions live in memory (this machine's /run is on disk). */
@@ -63,6 +64,7 @@ public record LabConfig(String name, boolean isolated, ChecksumMode csum, LabAdd
                     + ", was " + queues);
         }
         Objects.requireNonNull(busyPoll, "busyPoll");
+        Objects.requireNonNull(relay, "relay");
         if (busyPoll.isNegative() || busyPoll.compareTo(io.cardnet.link.port.BusPortConfig.MAX_BUSY_POLL) > 0) {
             throw new IllegalArgumentException("--busy-poll must be 0.."
                     + io.cardnet.link.port.BusPortConfig.MAX_BUSY_POLL.toNanos() / 1000 + " µs, was "
@@ -86,7 +88,7 @@ public record LabConfig(String name, boolean isolated, ChecksumMode csum, LabAdd
         return new LabConfig(name, false, ChecksumMode.UNNECESSARY, LabAddresses.DEFAULT, Liveness.DEFAULT, 0,
                 MetricsPorts.DEFAULT, RUN_ROOT, Duration.ofSeconds(30), true, "unlimited", true,
                 FirmwareCatalog.defaultFirmware(), LabRuntime.NETNS, io.cardnet.lab.runtime.vm.VmSettings.DEFAULT,
-                defaultQueues(), Duration.ZERO);
+                defaultQueues(), Duration.ZERO, Relay.FIRMWARE);
     }
 
     /**
@@ -95,7 +97,7 @@ public record LabConfig(String name, boolean isolated, ChecksumMode csum, LabAdd
      */
     public LabConfig withRuntime(LabRuntime r) {
         LabConfig c = new LabConfig(name, isolated, csum, addresses, liveness, corruptEvery, metricsPorts, runRoot,
-                healthTimeout, sharedMemory, linkModel, offload, firmware, r, vm, queues, busyPoll);
+                healthTimeout, sharedMemory, linkModel, offload, firmware, r, vm, queues, busyPoll, relay);
         if (r == LabRuntime.VM) {
             if (liveness.equals(Liveness.DEFAULT)) {
                 c = c.withLiveness(VM_LIVENESS);
@@ -109,65 +111,70 @@ public record LabConfig(String name, boolean isolated, ChecksumMode csum, LabAdd
 
     public LabConfig withVm(io.cardnet.lab.runtime.vm.VmSettings v) {
         return new LabConfig(name, isolated, csum, addresses, liveness, corruptEvery, metricsPorts, runRoot,
-                healthTimeout, sharedMemory, linkModel, offload, firmware, runtime, v, queues, busyPoll);
+                healthTimeout, sharedMemory, linkModel, offload, firmware, runtime, v, queues, busyPoll, relay);
     }
 
     public LabConfig withLiveness(Liveness v) {
         return new LabConfig(name, isolated, csum, addresses, v, corruptEvery, metricsPorts, runRoot,
-                healthTimeout, sharedMemory, linkModel, offload, firmware, runtime, vm, queues, busyPoll);
+                healthTimeout, sharedMemory, linkModel, offload, firmware, runtime, vm, queues, busyPoll, relay);
     }
 
     public LabConfig withIsolated(boolean v) {
-        return new LabConfig(name, v, csum, addresses, liveness, corruptEvery, metricsPorts, runRoot, healthTimeout, sharedMemory, linkModel, offload, firmware, runtime, vm, queues, busyPoll);
+        return new LabConfig(name, v, csum, addresses, liveness, corruptEvery, metricsPorts, runRoot, healthTimeout, sharedMemory, linkModel, offload, firmware, runtime, vm, queues, busyPoll, relay);
     }
 
     public LabConfig withCsum(ChecksumMode v) {
-        return new LabConfig(name, isolated, v, addresses, liveness, corruptEvery, metricsPorts, runRoot, healthTimeout, sharedMemory, linkModel, offload, firmware, runtime, vm, queues, busyPoll);
+        return new LabConfig(name, isolated, v, addresses, liveness, corruptEvery, metricsPorts, runRoot, healthTimeout, sharedMemory, linkModel, offload, firmware, runtime, vm, queues, busyPoll, relay);
     }
 
     public LabConfig withCorruptEvery(int v) {
-        return new LabConfig(name, isolated, csum, addresses, liveness, v, metricsPorts, runRoot, healthTimeout, sharedMemory, linkModel, offload, firmware, runtime, vm, queues, busyPoll);
+        return new LabConfig(name, isolated, csum, addresses, liveness, v, metricsPorts, runRoot, healthTimeout, sharedMemory, linkModel, offload, firmware, runtime, vm, queues, busyPoll, relay);
     }
 
     public LabConfig withAddresses(LabAddresses v) {
-        return new LabConfig(name, isolated, csum, v, liveness, corruptEvery, metricsPorts, runRoot, healthTimeout, sharedMemory, linkModel, offload, firmware, runtime, vm, queues, busyPoll);
+        return new LabConfig(name, isolated, csum, v, liveness, corruptEvery, metricsPorts, runRoot, healthTimeout, sharedMemory, linkModel, offload, firmware, runtime, vm, queues, busyPoll, relay);
     }
 
     public LabConfig withMetricsPorts(MetricsPorts v) {
-        return new LabConfig(name, isolated, csum, addresses, liveness, corruptEvery, v, runRoot, healthTimeout, sharedMemory, linkModel, offload, firmware, runtime, vm, queues, busyPoll);
+        return new LabConfig(name, isolated, csum, addresses, liveness, corruptEvery, v, runRoot, healthTimeout, sharedMemory, linkModel, offload, firmware, runtime, vm, queues, busyPoll, relay);
     }
 
     public LabConfig withHealthTimeout(Duration v) {
-        return new LabConfig(name, isolated, csum, addresses, liveness, corruptEvery, metricsPorts, runRoot, v, sharedMemory, linkModel, offload, firmware, runtime, vm, queues, busyPoll);
+        return new LabConfig(name, isolated, csum, addresses, liveness, corruptEvery, metricsPorts, runRoot, v, sharedMemory, linkModel, offload, firmware, runtime, vm, queues, busyPoll, relay);
     }
 
     public LabConfig withSharedMemory(boolean v) {
-        return new LabConfig(name, isolated, csum, addresses, liveness, corruptEvery, metricsPorts, runRoot, healthTimeout, v, linkModel, offload, firmware, runtime, vm, queues, busyPoll);
+        return new LabConfig(name, isolated, csum, addresses, liveness, corruptEvery, metricsPorts, runRoot, healthTimeout, v, linkModel, offload, firmware, runtime, vm, queues, busyPoll, relay);
     }
 
     public LabConfig withLinkModel(String v) {
         return new LabConfig(name, isolated, csum, addresses, liveness, corruptEvery, metricsPorts, runRoot, healthTimeout,
-                sharedMemory, v, offload, firmware, runtime, vm, queues, busyPoll);
+                sharedMemory, v, offload, firmware, runtime, vm, queues, busyPoll, relay);
     }
 
     public LabConfig withOffload(boolean v) {
         return new LabConfig(name, isolated, csum, addresses, liveness, corruptEvery, metricsPorts, runRoot, healthTimeout,
-                sharedMemory, linkModel, v, firmware, runtime, vm, queues, busyPoll);
+                sharedMemory, linkModel, v, firmware, runtime, vm, queues, busyPoll, relay);
     }
 
     public LabConfig withFirmware(Path v) {
         return new LabConfig(name, isolated, csum, addresses, liveness, corruptEvery, metricsPorts, runRoot, healthTimeout,
-                sharedMemory, linkModel, offload, v, runtime, vm, queues, busyPoll);
+                sharedMemory, linkModel, offload, v, runtime, vm, queues, busyPoll, relay);
     }
 
     public LabConfig withBusyPoll(Duration v) {
         return new LabConfig(name, isolated, csum, addresses, liveness, corruptEvery, metricsPorts, runRoot, healthTimeout,
-                sharedMemory, linkModel, offload, firmware, runtime, vm, queues, v);
+                sharedMemory, linkModel, offload, firmware, runtime, vm, queues, v, relay);
+    }
+
+    public LabConfig withRelay(Relay v) {
+        return new LabConfig(name, isolated, csum, addresses, liveness, corruptEvery, metricsPorts, runRoot, healthTimeout,
+                sharedMemory, linkModel, offload, firmware, runtime, vm, queues, busyPoll, v);
     }
 
     public LabConfig withQueues(int v) {
         return new LabConfig(name, isolated, csum, addresses, liveness, corruptEvery, metricsPorts, runRoot, healthTimeout,
-                sharedMemory, linkModel, offload, firmware, runtime, vm, v, busyPoll);
+                sharedMemory, linkModel, offload, firmware, runtime, vm, v, busyPoll, relay);
     }
 
     /**
@@ -190,5 +197,34 @@ public record LabConfig(String name, boolean isolated, ChecksumMode csum, LabAdd
     /** /metrics ports: simulator and host-bridge on the host side's loopback, card-node on the card's addresses. */
     public record MetricsPorts(int sim, int hostBridge, int card) {
         public static final MetricsPorts DEFAULT = new MetricsPorts(9470, 9471, 9472);
+    }
+
+    /**
+     * The card's TCP relay at lab start.
+     *
+     * @param on             true/false to turn it on/off whatever the firmware says; null: the firmware's
+     *                       {@code relay} service decides
+     * @param maxConnections connections the relay holds at once before it refuses with a RST
+     */
+    public record Relay(Boolean on, int maxConnections) {
+        public static final Relay FIRMWARE = new Relay(null, io.cardnet.card.relay.RelayConfig.DEFAULT_MAX_CONNECTIONS);
+
+        public Relay {
+            if (maxConnections < 1) {
+                throw new IllegalArgumentException("--relay-max-connections must be at least 1, was " + maxConnections);
+            }
+        }
+
+        /** card-node's options for this setting (none when the firmware decides with the default limit). */
+        public java.util.List<String> cardNodeArgs() {
+            java.util.List<String> a = new java.util.ArrayList<>();
+            if (on != null) {
+                a.addAll(java.util.List.of("--relay", on ? "on" : "off"));
+            }
+            if (maxConnections != FIRMWARE.maxConnections()) {
+                a.addAll(java.util.List.of("--relay-max-connections", Integer.toString(maxConnections)));
+            }
+            return a;
+        }
     }
 }
