@@ -28,8 +28,11 @@ final class SendfileTransfer {
     private SendfileTransfer() {
     }
 
-    /** What one transfer did: bytes, wall time, the sending thread's CPU, and the sink's report. */
-    record Outcome(long bytes, double seconds, double threadCpuSeconds, TransferReport sink) {
+    /**
+     * What one transfer did: bytes, wall time, the sending thread's CPU (and the kernel's part of it: sendfile, TCP
+     * segmentation and what softirq work ran on its time), and the sink's report.
+     */
+    record Outcome(long bytes, double seconds, double threadCpuSeconds, double threadKernelSeconds, TransferReport sink) {
         /** As a timed run of {@code payload} under {@code check}, with the CPU the caller measured around it. */
         Results.Run toRun(BenchPayload payload, IntegrityCheck check, double kernelCpuSeconds, double cardCpuSeconds) {
             String expected = payload.value(check);
@@ -60,6 +63,7 @@ final class SendfileTransfer {
     static Outcome send(InetSocketAddress to, Path file, IntegrityCheck check) throws IOException {
         var threads = ManagementFactory.getThreadMXBean();
         long cpu0 = threads.getCurrentThreadCpuTime();
+        long user0 = threads.getCurrentThreadUserTime();
         long start = System.nanoTime();
         try (FileChannel in = FileChannel.open(file, StandardOpenOption.READ); SocketChannel ch = SocketChannel.open()) {
             try {
@@ -78,7 +82,8 @@ final class SendfileTransfer {
                 TransferReport report = TransferReport.awaitFrom(ch, to, sent);
                 double seconds = (System.nanoTime() - start) / 1e9;
                 double cpu = (threads.getCurrentThreadCpuTime() - cpu0) / 1e9;
-                return new Outcome(sent, seconds, cpu, report);
+                double user = (threads.getCurrentThreadUserTime() - user0) / 1e9;
+                return new Outcome(sent, seconds, cpu, cpu - user, report);
             } catch (java.nio.channels.AsynchronousCloseException e) {
                 throw new IOException("the transfer to " + to + " made no progress for " + StallWatch.STALL.toSeconds()
                         + " s after " + sent + " of " + size + " bytes", e);
