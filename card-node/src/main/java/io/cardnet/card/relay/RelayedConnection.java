@@ -38,8 +38,8 @@ final class RelayedConnection {
         this.wire = wire;
         host.pipeline().addLast(new Side(wire, counters.fromHost));
         wire.pipeline().addLast(new Side(host, counters.fromWire));
-        host.config().setAutoRead(true);
-        wire.config().setAutoRead(true);
+        reading(host, true);
+        reading(wire, true);
     }
 
     /** Resets the host's connection: with SO_LINGER 0, close sends a RST instead of a FIN. */
@@ -56,7 +56,7 @@ final class RelayedConnection {
         }
         finished = true;
         counters.resets.increment();
-        log.debug("relay {} → {}: reset ({})", host.remoteAddress(), host.localAddress(), why);
+        log.info("relay {} → {}: reset ({})", host.remoteAddress(), host.localAddress(), why);
         reset(host);
         reset(wire);
     }
@@ -66,6 +66,16 @@ final class RelayedConnection {
             finished = true;
             host.close();
             wire.close();
+        }
+    }
+
+    /**
+     * Turns reading on or off, unless the channel can no longer read: epoll refuses to change the interest of a
+     * descriptor whose input has ended (epoll_ctl: ENOENT), and there is nothing left to read there anyway.
+     */
+    private static void reading(Channel c, boolean on) {
+        if (c.isActive() && !(c instanceof DuplexChannel d && d.isInputShutdown())) {
+            c.config().setAutoRead(on);
         }
     }
 
@@ -94,7 +104,7 @@ final class RelayedConnection {
             counters.copied.increment(n);
             peer.write(b, peer.voidPromise());
             if (!peer.isWritable()) {
-                ctx.channel().config().setAutoRead(false); // the peer's writability change turns it back on
+                reading(ctx.channel(), false); // the peer's writability change turns it back on
             }
         }
 
@@ -106,7 +116,7 @@ final class RelayedConnection {
         @Override
         public void channelWritabilityChanged(ChannelHandlerContext ctx) {
             if (ctx.channel().isWritable()) {
-                peer.config().setAutoRead(true);
+                reading(peer, true);
             }
         }
 

@@ -55,7 +55,20 @@ final class SendfileTransfer {
                 throw new UncheckedIOException(e);
             }
         });
-        Outcome o = NetNamespace.call(senderNs, () -> send(to, file, check));
+        Outcome o;
+        try {
+            o = NetNamespace.call(senderNs, () -> send(to, file, check));
+        } catch (Exception e) {
+            // The sink's side of the story, if it has one: a sink that failed closes without a report.
+            try {
+                served.get(2, TimeUnit.SECONDS);
+            } catch (java.util.concurrent.ExecutionException sinkFailure) {
+                throw new IOException(e.getMessage() + "; the sink: " + sinkFailure.getCause(), e);
+            } catch (java.util.concurrent.TimeoutException | InterruptedException ignored) {
+                // the sink is still waiting: the sender's failure is the whole story
+            }
+            throw e;
+        }
         served.get(5, TimeUnit.MINUTES);
         return o;
     }

@@ -95,6 +95,7 @@ public final class WireSendfileBench {
                 boolean relay = via.equals("relay");
                 try (Lab lab = Lab.up(LabConfig.defaults(name).withIsolated(true)
                         .withRelay(new LabConfig.Relay(relay, LabConfig.Relay.FIRMWARE.maxConnections())), l -> { })) {
+                    lab.warmUp(false); // the data path compiled before anything is timed, as after `lab up`
                     for (int mtu : spec.wireMtus()) {
                         rows.add(row(lab, via, mtu, payload));
                     }
