@@ -46,6 +46,8 @@ class RelayIT {
     private static final int MAX_CONNECTIONS = 3;
 
     private TestLab t;
+    /** The wire peer's side of each exchange runs here, not on the common pool a stuck peer could starve. */
+    private final java.util.concurrent.ExecutorService peers = java.util.concurrent.Executors.newCachedThreadPool();
 
     @RegisterExtension
     final FailureLogs logs = new FailureLogs(() -> t);
@@ -57,6 +59,7 @@ class RelayIT {
 
     @AfterAll
     void down() throws Exception {
+        peers.shutdownNow();
         if (t != null) {
             t.close();
         }
@@ -105,13 +108,13 @@ class RelayIT {
     void aPeerResetReachesTheHostAsAReset() throws Exception {
         try (ServerSocket server = TestLab.in(t.wireNs(), () -> new ServerSocket(5302, 5, java.net.InetAddress.getByName(PEER)))) {
             CompletableFuture<Void> peer = CompletableFuture.runAsync(() -> {
-                try (Socket c = server.accept()) {
+                try (Socket c = accept(server)) {
                     c.getInputStream().readNBytes(5);
                     c.setSoLinger(true, 0); // close with a RST
                 } catch (IOException x) {
                     throw new java.io.UncheckedIOException(x);
                 }
-            });
+            }, peers);
             IOException e = assertThrows(IOException.class, () -> TestLab.in(t.hostNs(), () -> {
                 try (Socket s = new Socket()) {
                     s.connect(new InetSocketAddress(PEER, 5302), 5000);
@@ -130,14 +133,14 @@ class RelayIT {
         try (ServerSocket server = TestLab.in(t.wireNs(), () -> new ServerSocket(5303, 5, java.net.InetAddress.getByName(PEER)))) {
             // 1. The host ends its sending first; the peer reads to the end, then still answers.
             CompletableFuture<byte[]> peer = CompletableFuture.supplyAsync(() -> {
-                try (Socket c = server.accept()) {
+                try (Socket c = accept(server)) {
                     byte[] got = c.getInputStream().readAllBytes();
                     c.getOutputStream().write("answer after your FIN".getBytes(StandardCharsets.US_ASCII));
                     return got;
                 } catch (IOException x) {
                     throw new java.io.UncheckedIOException(x);
                 }
-            });
+            }, peers);
             byte[] answer = TestLab.in(t.hostNs(), () -> {
                 try (Socket s = new Socket()) {
                     s.connect(new InetSocketAddress(PEER, 5303), 5000);
@@ -152,7 +155,7 @@ class RelayIT {
 
             // 2. The peer ends its sending first; the host reads to the end, then still sends.
             CompletableFuture<byte[]> peer2 = CompletableFuture.supplyAsync(() -> {
-                try (Socket c = server.accept()) {
+                try (Socket c = accept(server)) {
                     c.setSoTimeout(10_000);
                     c.getOutputStream().write("banner".getBytes(StandardCharsets.US_ASCII));
                     c.shutdownOutput();
@@ -160,7 +163,7 @@ class RelayIT {
                 } catch (IOException x) {
                     throw new java.io.UncheckedIOException(x);
                 }
-            });
+            }, peers);
             byte[] banner = TestLab.in(t.hostNs(), () -> {
                 try (Socket s = new Socket()) {
                     s.connect(new InetSocketAddress(PEER, 5303), 5000);
@@ -189,7 +192,7 @@ class RelayIT {
                     s.connect(new InetSocketAddress(PEER, 5304), 5000);
                     return s;
                 }));
-                accepted.add(server.accept()); // the relay's onward connection reached the peer
+                accepted.add(accept(server)); // the relay's onward connection reached the peer
             }
             awaitMetric("cardnet_card_relay_connections_open", MAX_CONNECTIONS);
             IOException e = assertThrows(IOException.class, () -> TestLab.in(t.hostNs(), () -> {
@@ -218,24 +221,33 @@ class RelayIT {
      */
     @Test
     void theHostsNetfilterSeesTheCardsHalfAndTheCardsFirewallSeesTheWire() throws Exception {
+        try {
+            probe();
+        } finally {
+            TestLab.exec(t.hostNs(), "nft", "delete", "table", "inet", "relayprobe");
+            TestLab.exec(t.cardNs(), "nft", "delete", "table", "inet", "relayprobe");
+        }
+    }
+
+    private void probe() throws Exception {
         nft(t.hostNs(), "add table inet relayprobe",
-                "add chain inet relayprobe in { type filter hook input priority 0; }",
-                "add rule inet relayprobe in ip saddr " + PEER + " tcp sport 5305 tcp flags & (syn|ack) == syn|ack tcp option maxseg size > " + WIRE_MSS + " counter",
-                "add rule inet relayprobe in ip saddr " + PEER + " tcp sport 5305 tcp flags & (syn|ack) == syn|ack tcp option maxseg size <= " + WIRE_MSS + " counter");
+                "add chain inet relayprobe received { type filter hook input priority 0; }",
+                "add rule inet relayprobe received ip saddr " + PEER + " tcp sport 5305 tcp flags & (syn|ack) == syn|ack tcp option maxseg size > " + WIRE_MSS + " counter",
+                "add rule inet relayprobe received ip saddr " + PEER + " tcp sport 5305 tcp flags & (syn|ack) == syn|ack tcp option maxseg size <= " + WIRE_MSS + " counter");
         nft(t.cardNs(), "add table inet relayprobe",
-                "add chain inet relayprobe fwd { type filter hook forward priority 0; }",
-                "add chain inet relayprobe out { type filter hook output priority 0; }",
-                "add rule inet relayprobe fwd tcp dport 5305 counter",
-                "add rule inet relayprobe out ip daddr " + PEER + " tcp dport 5305 tcp flags syn counter");
+                "add chain inet relayprobe forwarded { type filter hook forward priority 0; }",
+                "add chain inet relayprobe sent { type filter hook output priority 0; }",
+                "add rule inet relayprobe forwarded tcp dport 5305 counter",
+                "add rule inet relayprobe sent ip daddr " + PEER + " tcp dport 5305 tcp flags syn counter");
         try (ServerSocket server = TestLab.in(t.wireNs(), () -> new ServerSocket(5305, 5, java.net.InetAddress.getByName(PEER)))) {
             CompletableFuture<InetSocketAddress> seenByPeer = CompletableFuture.supplyAsync(() -> {
-                try (Socket c = server.accept()) {
+                try (Socket c = accept(server)) {
                     c.getInputStream().readAllBytes();
                     return (InetSocketAddress) c.getRemoteSocketAddress();
                 } catch (IOException x) {
                     throw new java.io.UncheckedIOException(x);
                 }
-            });
+            }, peers);
             InetSocketAddress hostSide = TestLab.in(t.hostNs(), () -> {
                 try (Socket s = new Socket()) {
                     s.connect(new InetSocketAddress(PEER, 5305), 5000);
@@ -246,17 +258,22 @@ class RelayIT {
             InetSocketAddress peerSide = seenByPeer.get(10, TimeUnit.SECONDS);
             assertEquals(hostSide.getAddress(), peerSide.getAddress(), "the wire sees the host's address as the source");
             assertNotEquals(hostSide.getPort(), peerSide.getPort(), "the wire's connection is the card's, from another port");
-        } finally {
-            List<Long> host = counters(t.hostNs());
-            List<Long> card = counters(t.cardNs());
-            TestLab.exec(t.hostNs(), "nft", "delete", "table", "inet", "relayprobe");
-            TestLab.exec(t.cardNs(), "nft", "delete", "table", "inet", "relayprobe");
-            assertEquals(List.of(1L, 0L), host, "the host's netfilter saw [SYN-ACKs with the bus's MSS, with the wire's MSS]");
-            assertEquals(List.of(0L, 1L), card, "the card's firewall saw [forwarded packets, onward SYNs it sent]");
         }
+        assertEquals(List.of(1L, 0L), counters(t.hostNs()),
+                "the host's netfilter saw [SYN-ACKs with the bus's MSS, with the wire's MSS]");
+        assertEquals(List.of(0L, 1L), counters(t.cardNs()),
+                "the card's firewall saw [forwarded packets, onward SYNs it sent]");
     }
 
     // ------------------------------------------------------------------ helpers
+
+    /** The next connection on {@code server}, with reads that give up after 10 s so no test thread hangs. */
+    private static Socket accept(ServerSocket server) throws IOException {
+        server.setSoTimeout(10_000);
+        Socket c = server.accept();
+        c.setSoTimeout(10_000);
+        return c;
+    }
 
     private static void nft(String ns, String... commands) throws IOException {
         for (String c : commands) {

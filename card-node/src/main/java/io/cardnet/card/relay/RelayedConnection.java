@@ -28,21 +28,74 @@ final class RelayedConnection {
     private Channel wire;
     private boolean finished;
 
+    private final Early early = new Early();
+
     RelayedConnection(Channel host, RelayCounters counters) {
         this.host = host;
         this.counters = counters;
+        host.pipeline().addLast(early);
     }
 
     /** The onward connection is up: start moving bytes both ways. Runs on the pair's event loop. */
     void join(Channel wire) {
         this.wire = wire;
+        host.pipeline().remove(early);
         host.pipeline().addLast(new Side(wire, counters.fromHost));
         wire.pipeline().addLast(new Side(host, counters.fromWire));
+        early.replay(host);
         reading(host, true);
         reading(wire, true);
     }
 
-    /** Resets the host's connection: with SO_LINGER 0, close sends a RST instead of a FIN. */
+    /**
+     * What the host sent before the onward connection was up. Reading is off until then, but epoll still reads when
+     * the host's FIN arrives (EPOLLRDHUP): a short request and its FIN, sent right after connect(), land here and are
+     * passed on at {@link #join}, in order.
+     */
+    private static final class Early extends ChannelInboundHandlerAdapter {
+        private final java.util.List<Object> held = new java.util.ArrayList<>();
+        private boolean ended;
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            held.add(msg);
+        }
+
+        @Override
+        public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+            if (evt instanceof ChannelInputShutdownEvent) {
+                ended = true;
+            } else {
+                ctx.fireUserEventTriggered(evt);
+            }
+        }
+
+        @Override
+        public void handlerRemoved(ChannelHandlerContext ctx) {
+            if (!ctx.channel().isActive()) {
+                held.forEach(ReferenceCountUtil::release);
+                held.clear();
+            }
+        }
+
+        void replay(Channel c) {
+            held.forEach(c.pipeline()::fireChannelRead);
+            held.clear();
+            c.pipeline().fireChannelReadComplete();
+            if (ended) {
+                c.pipeline().fireUserEventTriggered(ChannelInputShutdownEvent.INSTANCE);
+            }
+        }
+    }
+
+    /** The onward connection failed: what the host sent early is dropped and its connection reset. */
+    void abandon() {
+        early.held.forEach(ReferenceCountUtil::release);
+        early.held.clear();
+        reset(host);
+    }
+
+    /** Resets a connection: with SO_LINGER 0, close sends a RST instead of a FIN. */
     static void reset(Channel c) {
         if (c.isOpen()) {
             c.config().setOption(ChannelOption.SO_LINGER, 0);

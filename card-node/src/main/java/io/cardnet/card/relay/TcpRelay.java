@@ -137,7 +137,7 @@ public final class TcpRelay implements AutoCloseable {
                                 f.cause().toString());
                     }
                     f.channel().close();
-                    RelayedConnection.reset(host);
+                    pair.abandon();
                 }
             });
         }
