@@ -12,13 +12,10 @@ import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.io.IOException;
-import java.io.InputStream;
-import java.net.HttpURLConnection;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.SocketException;
-import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -303,7 +300,7 @@ class RelayIT {
 
     /** A sample of the card's /metrics, scraped across the bus: the line starting with {@code series}. */
     private double metric(String series) throws Exception {
-        String text = TestLab.in(t.hostNs(), () -> get("http://" + CARD + ":9472/metrics"));
+        String text = TestLab.in(t.hostNs(), () -> TestLab.httpGet("http://" + CARD + ":9472/metrics"));
         String key = series.contains("{") ? series : series + "{";
         for (String line : text.split("\n")) {
             if (line.startsWith(key)) {
@@ -321,17 +318,6 @@ class RelayIT {
                 throw new AssertionError(series + " is " + v + ", expected " + value);
             }
             Thread.sleep(100);
-        }
-    }
-
-    private static String get(String url) throws Exception {
-        HttpURLConnection c = (HttpURLConnection) URI.create(url).toURL().openConnection();
-        c.setConnectTimeout(3000);
-        c.setReadTimeout(5000);
-        try (InputStream in = c.getInputStream()) {
-            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
-        } finally {
-            c.disconnect();
         }
     }
 }

@@ -112,6 +112,18 @@ final class TestLab implements AutoCloseable {
         return lab.linkStatus().path("counters").path(name).asLong(0);
     }
 
+    /** GETs {@code url} (a /metrics page) from the calling thread's namespace. */
+    static String httpGet(String url) throws Exception {
+        java.net.HttpURLConnection c = (java.net.HttpURLConnection) java.net.URI.create(url).toURL().openConnection();
+        c.setConnectTimeout(3000);
+        c.setReadTimeout(5000);
+        try (java.io.InputStream in = c.getInputStream()) {
+            return new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        } finally {
+            c.disconnect();
+        }
+    }
+
     /** Runs a command in a namespace and returns its result (never throws for a non-zero exit). */
     static Shell.Result exec(String ns, String... command) throws IOException {
         return Shell.run(Shell.inNamespace(ns, List.of(command)), 120);

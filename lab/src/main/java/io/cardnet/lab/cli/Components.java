@@ -236,17 +236,8 @@ final class Components {
                         + " ruleset and services replace --sink-port, --echo-port and --no-forwarding.")
         Path firmware;
 
-        @Option(names = "--relay", paramLabel = "on|off",
-                description = "The TCP relay (host connections toward the wire end on the card and continue from its"
-                        + " own stack): on or off whatever the firmware says (default: the firmware's `relay` service;"
-                        + " off without a firmware).")
-        String relay;
-
-        @Option(names = "--relay-max-connections", paramLabel = "N",
-                defaultValue = "" + io.cardnet.card.relay.RelayConfig.DEFAULT_MAX_CONNECTIONS,
-                description = "Relayed connections the card holds at once; one more is refused with a RST and counted"
-                        + " (default: ${DEFAULT-VALUE}).")
-        int relayMaxConnections;
+        @Mixin
+        RelayOptions relay;
 
         @Mixin
         BusOptions bus;
@@ -259,11 +250,10 @@ final class Components {
                 config = config.withFirmware(new io.cardnet.card.firmware.FirmwareLoader(
                         io.cardnet.card.firmware.RulesetCheck.NFT_DRY_RUN_HERE).read(firmware));
             }
-            var relayDefaults = io.cardnet.card.relay.RelayConfig.defaults(device).withMaxConnections(relayMaxConnections);
-            if (relay != null) {
-                config = config.withRelay(Converters.onOff(relay, "--relay") ? relayDefaults : null);
-            } else if (config.relay() != null) {
-                config = config.withRelay(relayDefaults);
+            var relayDefaults = io.cardnet.card.relay.RelayConfig.defaults(device).withMaxConnections(relay.maxConnections);
+            Boolean relayOn = relay.on();
+            if (relayOn != null || config.relay() != null) { // asked for, or the firmware's: with these settings
+                config = config.withRelay(relayOn == null || relayOn ? relayDefaults : null);
             }
             CardNode node = CardNode.start(config);
             return runUntilStopped("card-node", node);

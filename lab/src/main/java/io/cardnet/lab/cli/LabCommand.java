@@ -123,17 +123,8 @@ final class LabCommand {
                         + " latency); try 100..200 on a machine with cores to spare.")
         long busyPollMicros;
 
-        @Option(names = "--relay", paramLabel = "on|off",
-                description = "The card's TCP relay: host connections toward the wire end on the card (64K MSS across the"
-                        + " bus) and continue from the card's own TCP stack (the wire's MSS). Default: the firmware's"
-                        + " `relay` service decides. The card's metrics count it (cardnet_card_relay_*).")
-        String relay;
-
-        @Option(names = "--relay-max-connections", paramLabel = "N",
-                defaultValue = "" + io.cardnet.card.relay.RelayConfig.DEFAULT_MAX_CONNECTIONS,
-                description = "Relayed connections the card holds at once; one more is refused with a RST and counted"
-                        + " (default: ${DEFAULT-VALUE}).")
-        int relayMaxConnections;
+        @picocli.CommandLine.Mixin
+        RelayOptions relay;
 
         @Option(names = "--no-shared-memory",
                 description = "Send packets inside the bus frames instead of through shared DMA memory (slower; for comparison).")
@@ -167,8 +158,7 @@ final class LabCommand {
                     Converters.onOff(offload, "--offload"), FirmwareCatalog.resolve(firmware),
                     io.cardnet.lab.runtime.LabRuntime.NETNS, new io.cardnet.lab.runtime.vm.VmSettings(
                     io.cardnet.lab.runtime.vm.Accelerator.Request.parse(accel), vmCpus, vmMemory), queues,
-                    Duration.ofNanos(busyPollMicros * 1000), new LabConfig.Relay(
-                    relay == null ? null : Converters.onOff(relay, "--relay"), relayMaxConnections)).withRuntime(rt);
+                    Duration.ofNanos(busyPollMicros * 1000), relay.labSetting()).withRuntime(rt);
             if (timeout != null) {
                 cfg = cfg.withHealthTimeout(timeout);
             }
