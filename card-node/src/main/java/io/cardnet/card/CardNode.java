@@ -68,6 +68,9 @@ public final class CardNode implements AutoCloseable {
             if (config.firmware() != null && config.firmware().ipsec() != null) {
                 services.add(IpsecBoot.start(config.firmware(), config.ipsecKeys(), registry));
             }
+            if (config.relay() != null) {
+                services.add(io.cardnet.card.relay.TcpRelay.start(config.relay(), registry));
+            }
         } catch (IOException | RuntimeException e) {
             closeAll(services);
             if (end != null) {
@@ -78,10 +81,11 @@ public final class CardNode implements AutoCloseable {
             }
             throw e;
         }
-        log.info("card-node ready: {} at {}, firmware {}, forwarding {}, sink :{}, echo :{}, console :{}, metrics :{}",
+        log.info("card-node ready: {} at {}, firmware {}, forwarding {}, sink :{}, echo :{}, console :{}, relay {}, metrics :{}",
                 end.deviceName(), config.end().address(),
                 config.firmware() == null ? "none" : config.firmware().version(), config.forwarding() ? "on" : "off",
                 config.sinkPort(), config.echoPort(), config.consoleSettings() == null ? 0 : config.consoleSettings().port(),
+                config.relay() == null ? "off" : ":" + config.relay().port(),
                 metrics.port());
         return new CardNode(end, metrics, services);
     }

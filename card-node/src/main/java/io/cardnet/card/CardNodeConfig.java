@@ -22,10 +22,12 @@ import java.util.Objects;
  *                    reaches and the wire does not. Never all interfaces: the wire is someone else's network.
  * @param ipsecKeys   the ESP tunnel's keys for a firmware with {@code ipsec:} (a file the lab writes at each boot),
  *                    or null
+ * @param relay       the TCP relay's settings, or null for no relay (the firmware's {@code relay} service turns it on)
  */
 public record CardNodeConfig(TunEndConfig end, boolean forwarding, int sinkPort, int echoPort, int metricsPort,
                              Firmware firmware, ConsoleOptions console, io.cardnet.card.httpd.HttpdConfig httpd,
-                             String metricsHost, java.nio.file.Path ipsecKeys) {
+                             String metricsHost, java.nio.file.Path ipsecKeys,
+                             io.cardnet.card.relay.RelayConfig relay) {
     public static final int SINK_PORT = 9;
     public static final int ECHO_PORT = 7;
 
@@ -36,7 +38,7 @@ public record CardNodeConfig(TunEndConfig end, boolean forwarding, int sinkPort,
 
     public CardNodeConfig(TunEndConfig end, boolean forwarding, int sinkPort, int echoPort, int metricsPort,
                           Firmware firmware) {
-        this(end, forwarding, sinkPort, echoPort, metricsPort, firmware, ConsoleOptions.DEFAULT, null, null, null);
+        this(end, forwarding, sinkPort, echoPort, metricsPort, firmware, ConsoleOptions.DEFAULT, null, null, null, null);
     }
 
     /**
@@ -58,15 +60,21 @@ public record CardNodeConfig(TunEndConfig end, boolean forwarding, int sinkPort,
     }
 
     public CardNodeConfig withConsole(ConsoleOptions c) {
-        return new CardNodeConfig(end, forwarding, sinkPort, echoPort, metricsPort, firmware, c, httpd, metricsHost, ipsecKeys);
+        return new CardNodeConfig(end, forwarding, sinkPort, echoPort, metricsPort, firmware, c, httpd, metricsHost, ipsecKeys, relay);
     }
 
     public CardNodeConfig withHttpd(io.cardnet.card.httpd.HttpdConfig h) {
-        return new CardNodeConfig(end, forwarding, sinkPort, echoPort, metricsPort, firmware, console, h, metricsHost, ipsecKeys);
+        return new CardNodeConfig(end, forwarding, sinkPort, echoPort, metricsPort, firmware, console, h, metricsHost, ipsecKeys, relay);
     }
 
     public CardNodeConfig withMetricsHost(String host) {
-        return new CardNodeConfig(end, forwarding, sinkPort, echoPort, metricsPort, firmware, console, httpd, host, ipsecKeys);
+        return new CardNodeConfig(end, forwarding, sinkPort, echoPort, metricsPort, firmware, console, httpd, host, ipsecKeys, relay);
+    }
+
+    /** This configuration with the relay on ({@code r}) or off (null), whatever the firmware says. */
+    public CardNodeConfig withRelay(io.cardnet.card.relay.RelayConfig r) {
+        return new CardNodeConfig(end, forwarding, sinkPort, echoPort, metricsPort, firmware, console, httpd, metricsHost,
+                ipsecKeys, r);
     }
 
     /** Where /metrics listens: {@link #metricsHost}, or the card's bus address. */
@@ -94,6 +102,8 @@ public record CardNodeConfig(TunEndConfig end, boolean forwarding, int sinkPort,
         return new CardNodeConfig(end, "1".equals(f.sysctls().get("net.ipv4.ip_forward")),
                 f.services().contains(io.cardnet.card.firmware.CardService.SINK) ? SINK_PORT : 0,
                 f.services().contains(io.cardnet.card.firmware.CardService.ECHO) ? ECHO_PORT : 0, metricsPort, f,
-                console, httpd, metricsHost, ipsecKeys);
+                console, httpd, metricsHost, ipsecKeys,
+                f.services().contains(io.cardnet.card.firmware.CardService.RELAY)
+                        ? relay != null ? relay : io.cardnet.card.relay.RelayConfig.defaults(end.device()) : null);
     }
 }

@@ -10,7 +10,12 @@ public enum CardService {
     /** Echoes TCP bytes back (echo port). */
     ECHO(7),
     /** The SSH console on the card's bus address: public keys only, a shell, exec and SFTP (io.cardnet.card.console). */
-    CONSOLE(22);
+    CONSOLE(22),
+    /**
+     * Terminates host TCP connections toward the wire and continues them from the card's own stack (the TOE):
+     * a transparent listener that nftables' tproxy feeds; see {@code io.cardnet.card.relay.TcpRelay}.
+     */
+    RELAY(io.cardnet.card.relay.RelayConfig.PORT);
 
     private final int port;
 

@@ -28,8 +28,11 @@ final class SendfileTransfer {
     private SendfileTransfer() {
     }
 
-    /** What one transfer did: bytes, wall time, the sending thread's CPU, and the sink's report. */
-    record Outcome(long bytes, double seconds, double threadCpuSeconds, TransferReport sink) {
+    /**
+     * What one transfer did: bytes, wall time, the sending thread's CPU (and the kernel's part of it: sendfile, TCP
+     * segmentation and what softirq work ran on its time), and the sink's report.
+     */
+    record Outcome(long bytes, double seconds, double threadCpuSeconds, double threadKernelSeconds, TransferReport sink) {
         /** As a timed run of {@code payload} under {@code check}, with the CPU the caller measured around it. */
         Results.Run toRun(BenchPayload payload, IntegrityCheck check, double kernelCpuSeconds, double cardCpuSeconds) {
             String expected = payload.value(check);
@@ -52,7 +55,20 @@ final class SendfileTransfer {
                 throw new UncheckedIOException(e);
             }
         });
-        Outcome o = NetNamespace.call(senderNs, () -> send(to, file, check));
+        Outcome o;
+        try {
+            o = NetNamespace.call(senderNs, () -> send(to, file, check));
+        } catch (Exception e) {
+            // The sink's side of the story, if it has one: a sink that failed closes without a report.
+            try {
+                served.get(2, TimeUnit.SECONDS);
+            } catch (java.util.concurrent.ExecutionException sinkFailure) {
+                throw new IOException(e.getMessage() + "; the sink: " + sinkFailure.getCause(), e);
+            } catch (java.util.concurrent.TimeoutException | InterruptedException ignored) {
+                // the sink is still waiting: the sender's failure is the whole story
+            }
+            throw e;
+        }
         served.get(5, TimeUnit.MINUTES);
         return o;
     }
@@ -60,6 +76,7 @@ final class SendfileTransfer {
     static Outcome send(InetSocketAddress to, Path file, IntegrityCheck check) throws IOException {
         var threads = ManagementFactory.getThreadMXBean();
         long cpu0 = threads.getCurrentThreadCpuTime();
+        long user0 = threads.getCurrentThreadUserTime();
         long start = System.nanoTime();
         try (FileChannel in = FileChannel.open(file, StandardOpenOption.READ); SocketChannel ch = SocketChannel.open()) {
             try {
@@ -78,7 +95,8 @@ final class SendfileTransfer {
                 TransferReport report = TransferReport.awaitFrom(ch, to, sent);
                 double seconds = (System.nanoTime() - start) / 1e9;
                 double cpu = (threads.getCurrentThreadCpuTime() - cpu0) / 1e9;
-                return new Outcome(sent, seconds, cpu, report);
+                double user = (threads.getCurrentThreadUserTime() - user0) / 1e9;
+                return new Outcome(sent, seconds, cpu, cpu - user, report);
             } catch (java.nio.channels.AsynchronousCloseException e) {
                 throw new IOException("the transfer to " + to + " made no progress for " + StallWatch.STALL.toSeconds()
                         + " s after " + sent + " of " + size + " bytes", e);

@@ -81,7 +81,8 @@ final class BenchCommand {
                     "  sudo ./cardnet bench sendfile                                        # 64K MTU, offload on, unlimited link",
                     "  sudo ./cardnet bench sendfile --mtu 1500,9000,65535 --offload off    # the 64K-MTU claim",
                     "  sudo ./cardnet bench sendfile --csum unnecessary,verify --link unlimited,gen3x4 --direction h2c,c2h",
-                    "  sudo ./cardnet bench sendfile --lab lab --link gen3x4 --size 256M     # in the lab you already run"})
+                    "  sudo ./cardnet bench sendfile --lab lab --link gen3x4 --size 256M     # in the lab you already run",
+                    "  sudo ./cardnet bench sendfile --target wire --via route,relay        # to the wire peer: routed vs the card's TCP relay"})
     static final class Sendfile implements Callable<Integer> {
         @Option(names = "--mtu", split = ",", defaultValue = "65535", description = "MTUs of toe0 and host0 (default: ${DEFAULT-VALUE}).")
         List<Integer> mtus;
@@ -116,6 +117,21 @@ final class BenchCommand {
                         + " machine can become the limit (default: ${DEFAULT-VALUE}).")
         String verify;
 
+        @Option(names = "--target", split = ",", defaultValue = "card",
+                description = "card: the card's sink, the matrix above; wire: a sink on the wire peer, compared --via"
+                        + " route and relay (writes wire.json and wire.md) (default: ${DEFAULT-VALUE}).")
+        List<String> targets;
+
+        @Option(names = "--via", split = ",", defaultValue = "route,relay",
+                description = "With --target wire: route (the card forwards; the host's TCP runs at the wire's MSS) and/or"
+                        + " relay (the card's TCP relay; the host's TCP ends on the card at the bus's 64K MSS) (default:"
+                        + " ${DEFAULT-VALUE}).")
+        List<String> vias;
+
+        @Option(names = "--wire-mtu", split = ",", defaultValue = "1500",
+                description = "With --target wire: MTUs of the wire (the card's eth0 and the peer's) (default: ${DEFAULT-VALUE}).")
+        List<Integer> wireMtus;
+
         @picocli.CommandLine.Mixin
         ResultsOptions results;
 
@@ -126,6 +142,30 @@ final class BenchCommand {
         public Integer call() throws Exception {
             Privileges.requireNetAdmin("cardnet bench sendfile");
             var check = io.cardnet.card.services.IntegrityCheck.parse(verify);
+            for (String t : targets) {
+                if (!t.equals("card") && !t.equals("wire")) {
+                    throw new IllegalArgumentException("--target takes card and/or wire, not '" + t + "'");
+                }
+            }
+            if (targets.contains("wire")) {
+                if (lab.name != null) {
+                    throw new IllegalArgumentException("--target wire brings up its own labs (one per --via);"
+                            + " leave out --lab");
+                }
+                var wire = new io.cardnet.lab.bench.WireSendfileBench(new io.cardnet.lab.bench.WireSendfileBench.Spec(
+                        vias, wireMtus, size, runs, warmup, check), Output.liveProgress());
+                var report = wire.run();
+                System.err.println();
+                Path dir = results.newRunDir();
+                Output.JSON.writeValue(dir.resolve("wire.json").toFile(), report);
+                String md = io.cardnet.lab.bench.WireSendfileBench.markdown(report);
+                java.nio.file.Files.writeString(dir.resolve("wire.md"), md);
+                results.print(report, md, dir, "{wire.json,wire.md}");
+                boolean ok = report.rows().stream().allMatch(r -> r.intact() && r.sha256Ok());
+                if (!targets.contains("card") || !ok) {
+                    return ok ? 0 : 1;
+                }
+            }
             Lab existing = lab.attach();
             List<Boolean> offload = offloads == null
                     ? List.of(existing == null || existing.config().offload())

@@ -297,6 +297,9 @@ final class Components {
         Path ipsecKeys;
 
         @Mixin
+        RelayOptions relay;
+
+        @Mixin
         BusOptions bus;
 
         @Override
@@ -304,7 +307,7 @@ final class Components {
             CardNodeConfig config = new CardNodeConfig(end.config(Role.ENDPOINT, device, bus.liveness()),
                     !noForwarding, sinkPort, echoPort, metricsPort, null, new CardNodeConfig.ConsoleOptions(
                     consoleDir != null ? consoleDir : CardNodeConfig.ConsoleOptions.DEFAULT.stateDir(), consoleKeys),
-                    null, metricsAddress, ipsecKeys);
+                    null, metricsAddress, ipsecKeys, null);
             if (firmware != null) {
                 config = config.withFirmware(new io.cardnet.card.firmware.FirmwareLoader(
                         io.cardnet.card.firmware.RulesetCheck.NFT_DRY_RUN_HERE).read(firmware));
@@ -314,6 +317,11 @@ final class Components {
                         httpdPort, httpdOrigin, httpdCache != null ? httpdCache
                         : Path.of("/dev/shm/cardnet-httpd-" + ProcessHandle.current().pid()),
                         httpdCacheMib << 20, httpdFileMaxMib << 20, httpdFresh));
+            }
+            var relayDefaults = io.cardnet.card.relay.RelayConfig.defaults(device).withMaxConnections(relay.maxConnections);
+            Boolean relayOn = relay.on();
+            if (relayOn != null || config.relay() != null) { // asked for, or the firmware's: with these settings
+                config = config.withRelay(relayOn == null || relayOn ? relayDefaults : null);
             }
             CardNode node = CardNode.start(config);
             return runUntilStopped("card-node", node);

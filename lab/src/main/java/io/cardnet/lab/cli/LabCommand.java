@@ -124,6 +124,9 @@ final class LabCommand {
                         + " latency); try 100..200 on a machine with cores to spare.")
         long busyPollMicros;
 
+        @picocli.CommandLine.Mixin
+        RelayOptions relay;
+
         @Option(names = "--no-shared-memory",
                 description = "Send packets inside the bus frames instead of through shared DMA memory (slower; for comparison).")
         boolean noSharedMemory;
@@ -162,7 +165,7 @@ final class LabCommand {
                     Converters.onOff(offload, "--offload"), FirmwareCatalog.resolve(firmware),
                     io.cardnet.lab.runtime.LabRuntime.NETNS, new io.cardnet.lab.runtime.vm.VmSettings(
                     io.cardnet.lab.runtime.vm.Accelerator.Request.parse(accel), vmCpus, vmMemory), queues,
-                    Duration.ofNanos(busyPollMicros * 1000)).withRuntime(rt);
+                    Duration.ofNanos(busyPollMicros * 1000), null, relay.labSetting()).withRuntime(rt);
             if (timeout != null) {
                 cfg = cfg.withHealthTimeout(timeout);
             }

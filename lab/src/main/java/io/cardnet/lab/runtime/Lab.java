@@ -367,6 +367,7 @@ public final class Lab implements AutoCloseable {
         if (Files.exists(WirePeerEsp.keysFile(runDir))) {
             args.addAll(List.of("--ipsec-keys", WirePeerEsp.keysFile(runDir).toString()));
         }
+        args.addAll(config.relay().cardNodeArgs());
         args.addAll(List.of("--bus", bus,
                 "--device", LabNames.CARD_DEVICE,
                 "--address", config.addresses().cardLink().toString(),
@@ -386,6 +387,16 @@ public final class Lab implements AutoCloseable {
         List<String> o = concat(dma(), "--offload", config.offload() ? "on" : "off", "--queues", Integer.toString(endQueues()));
         return config.busyPoll().isZero() ? o
                 : concat(o, "--busy-poll", Long.toString(config.busyPoll().toNanos() / 1000));
+    }
+
+    /** The relay setting a recorded card-node command line was started with. */
+    private static LabConfig.Relay relayOf(LabState.Proc card) {
+        if (card == null) {
+            return LabConfig.Relay.FIRMWARE;
+        }
+        return new LabConfig.Relay(optionValue(card.command(), "--relay").map("on"::equals).orElse(null),
+                optionValue(card.command(), "--relay-max-connections").map(Integer::parseInt)
+                        .orElse(LabConfig.Relay.FIRMWARE.maxConnections()));
     }
 
     /** The value after {@code option} in a recorded command line, if it has one. */
@@ -511,7 +522,7 @@ public final class Lab implements AutoCloseable {
                 : optionValue(hb.command(), "--busy-poll").map(Long::parseLong).orElse(0L)));
         cfg = new LabConfig(cfg.name(), cfg.isolated(), cfg.csum(), addresses, cfg.liveness(), 0,
                 cfg.metricsPorts(), runRoot, cfg.healthTimeout(), shared, cfg.linkModel(), cfg.offload(),
-                cfg.firmware(), LabRuntime.NETNS, cfg.vm(), queues, busyPoll).withRuntime(s.cardRuntime())
+                cfg.firmware(), LabRuntime.NETNS, cfg.vm(), queues, busyPoll, null, relayOf(card)).withRuntime(s.cardRuntime())
                 .withExport(hb == null ? null : optionValue(hb.command(), "--export").map(Path::of).orElse(null));
         if (s.vm() != null) {
             cfg = cfg.withVm(new io.cardnet.lab.runtime.vm.VmSettings(cfg.vm().accel(), s.vm().cpus(), s.vm().memoryMiB()));

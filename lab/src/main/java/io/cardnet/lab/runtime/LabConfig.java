@@ -31,11 +31,13 @@ import java.util.Objects;
  * @param busyPoll      the longest adaptive-polling window of both ends on the direct rings; zero never polls
  * @param export        a host directory served read-only to the card over the bus (host-bridge, on toe0's address);
  *                      the card's httpd serves it on the wire. Null: neither runs
+ * @param relay         the card's TCP relay: on, off or as the firmware says, and its connection limit
  */
 public record LabConfig(String name, boolean isolated, ChecksumMode csum, LabAddresses addresses, Liveness liveness,
                         int corruptEvery, MetricsPorts metricsPorts, Path runRoot, Duration healthTimeout,
                         boolean sharedMemory, String linkModel, boolean offload, Path firmware, LabRuntime runtime,
-                        io.cardnet.lab.runtime.vm.VmSettings vm, int queues, Duration busyPoll, Path export) {
+                        io.cardnet.lab.runtime.vm.VmSettings vm, int queues, Duration busyPoll, Path export,
+                        Relay relay) {
 
     public static final Path RUN_ROOT = Path.of("/run/cardnet");
     /** tmpfs, so DMA regions live in memory (this machine's /run is on disk). */
@@ -65,6 +67,7 @@ public record LabConfig(String name, boolean isolated, ChecksumMode csum, LabAdd
                     + ", was " + queues);
         }
         Objects.requireNonNull(busyPoll, "busyPoll");
+        Objects.requireNonNull(relay, "relay");
         if (busyPoll.isNegative() || busyPoll.compareTo(io.cardnet.link.port.BusPortConfig.MAX_BUSY_POLL) > 0) {
             throw new IllegalArgumentException("--busy-poll must be 0.."
                     + io.cardnet.link.port.BusPortConfig.MAX_BUSY_POLL.toNanos() / 1000 + " µs, was "
@@ -76,18 +79,18 @@ public record LabConfig(String name, boolean isolated, ChecksumMode csum, LabAdd
         }
     }
 
-    /** The configuration as before there was an export: none. */
+    /** The configuration as before there was an export or a relay setting: none, and the firmware's relay. */
     public LabConfig(String name, boolean isolated, ChecksumMode csum, LabAddresses addresses, Liveness liveness,
                      int corruptEvery, MetricsPorts metricsPorts, Path runRoot, Duration healthTimeout,
                      boolean sharedMemory, String linkModel, boolean offload, Path firmware, LabRuntime runtime,
                      io.cardnet.lab.runtime.vm.VmSettings vm, int queues, Duration busyPoll) {
         this(name, isolated, csum, addresses, liveness, corruptEvery, metricsPorts, runRoot, healthTimeout, sharedMemory,
-                linkModel, offload, firmware, runtime, vm, queues, busyPoll, null);
+                linkModel, offload, firmware, runtime, vm, queues, busyPoll, null, Relay.FIRMWARE);
     }
 
     public LabConfig withExport(Path v) {
         return new LabConfig(name, isolated, csum, addresses, liveness, corruptEvery, metricsPorts, runRoot, healthTimeout,
-                sharedMemory, linkModel, offload, firmware, runtime, vm, queues, busyPoll, v);
+                sharedMemory, linkModel, offload, firmware, runtime, vm, queues, busyPoll, v, relay);
     }
 
     /** The card httpd's cache: tmpfs, i.e. memory, like the DMA regions; removed with the lab. */
@@ -107,7 +110,7 @@ public record LabConfig(String name, boolean isolated, ChecksumMode csum, LabAdd
         return new LabConfig(name, false, ChecksumMode.UNNECESSARY, LabAddresses.DEFAULT, Liveness.DEFAULT, 0,
                 MetricsPorts.DEFAULT, RUN_ROOT, Duration.ofSeconds(30), true, "unlimited", true,
                 FirmwareCatalog.defaultFirmware(), LabRuntime.NETNS, io.cardnet.lab.runtime.vm.VmSettings.DEFAULT,
-                defaultQueues(), Duration.ZERO, null);
+                defaultQueues(), Duration.ZERO, null, Relay.FIRMWARE);
     }
 
     /**
@@ -116,7 +119,7 @@ public record LabConfig(String name, boolean isolated, ChecksumMode csum, LabAdd
      */
     public LabConfig withRuntime(LabRuntime r) {
         LabConfig c = new LabConfig(name, isolated, csum, addresses, liveness, corruptEvery, metricsPorts, runRoot,
-                healthTimeout, sharedMemory, linkModel, offload, firmware, r, vm, queues, busyPoll, export);
+                healthTimeout, sharedMemory, linkModel, offload, firmware, r, vm, queues, busyPoll, export, relay);
         if (r == LabRuntime.VM) {
             if (liveness.equals(Liveness.DEFAULT)) {
                 c = c.withLiveness(VM_LIVENESS);
@@ -130,65 +133,70 @@ public record LabConfig(String name, boolean isolated, ChecksumMode csum, LabAdd
 
     public LabConfig withVm(io.cardnet.lab.runtime.vm.VmSettings v) {
         return new LabConfig(name, isolated, csum, addresses, liveness, corruptEvery, metricsPorts, runRoot,
-                healthTimeout, sharedMemory, linkModel, offload, firmware, runtime, v, queues, busyPoll, export);
+                healthTimeout, sharedMemory, linkModel, offload, firmware, runtime, v, queues, busyPoll, export, relay);
     }
 
     public LabConfig withLiveness(Liveness v) {
         return new LabConfig(name, isolated, csum, addresses, v, corruptEvery, metricsPorts, runRoot,
-                healthTimeout, sharedMemory, linkModel, offload, firmware, runtime, vm, queues, busyPoll, export);
+                healthTimeout, sharedMemory, linkModel, offload, firmware, runtime, vm, queues, busyPoll, export, relay);
     }
 
     public LabConfig withIsolated(boolean v) {
-        return new LabConfig(name, v, csum, addresses, liveness, corruptEvery, metricsPorts, runRoot, healthTimeout, sharedMemory, linkModel, offload, firmware, runtime, vm, queues, busyPoll, export);
+        return new LabConfig(name, v, csum, addresses, liveness, corruptEvery, metricsPorts, runRoot, healthTimeout, sharedMemory, linkModel, offload, firmware, runtime, vm, queues, busyPoll, export, relay);
     }
 
     public LabConfig withCsum(ChecksumMode v) {
-        return new LabConfig(name, isolated, v, addresses, liveness, corruptEvery, metricsPorts, runRoot, healthTimeout, sharedMemory, linkModel, offload, firmware, runtime, vm, queues, busyPoll, export);
+        return new LabConfig(name, isolated, v, addresses, liveness, corruptEvery, metricsPorts, runRoot, healthTimeout, sharedMemory, linkModel, offload, firmware, runtime, vm, queues, busyPoll, export, relay);
     }
 
     public LabConfig withCorruptEvery(int v) {
-        return new LabConfig(name, isolated, csum, addresses, liveness, v, metricsPorts, runRoot, healthTimeout, sharedMemory, linkModel, offload, firmware, runtime, vm, queues, busyPoll, export);
+        return new LabConfig(name, isolated, csum, addresses, liveness, v, metricsPorts, runRoot, healthTimeout, sharedMemory, linkModel, offload, firmware, runtime, vm, queues, busyPoll, export, relay);
     }
 
     public LabConfig withAddresses(LabAddresses v) {
-        return new LabConfig(name, isolated, csum, v, liveness, corruptEvery, metricsPorts, runRoot, healthTimeout, sharedMemory, linkModel, offload, firmware, runtime, vm, queues, busyPoll, export);
+        return new LabConfig(name, isolated, csum, v, liveness, corruptEvery, metricsPorts, runRoot, healthTimeout, sharedMemory, linkModel, offload, firmware, runtime, vm, queues, busyPoll, export, relay);
     }
 
     public LabConfig withMetricsPorts(MetricsPorts v) {
-        return new LabConfig(name, isolated, csum, addresses, liveness, corruptEvery, v, runRoot, healthTimeout, sharedMemory, linkModel, offload, firmware, runtime, vm, queues, busyPoll, export);
+        return new LabConfig(name, isolated, csum, addresses, liveness, corruptEvery, v, runRoot, healthTimeout, sharedMemory, linkModel, offload, firmware, runtime, vm, queues, busyPoll, export, relay);
     }
 
     public LabConfig withHealthTimeout(Duration v) {
-        return new LabConfig(name, isolated, csum, addresses, liveness, corruptEvery, metricsPorts, runRoot, v, sharedMemory, linkModel, offload, firmware, runtime, vm, queues, busyPoll, export);
+        return new LabConfig(name, isolated, csum, addresses, liveness, corruptEvery, metricsPorts, runRoot, v, sharedMemory, linkModel, offload, firmware, runtime, vm, queues, busyPoll, export, relay);
     }
 
     public LabConfig withSharedMemory(boolean v) {
-        return new LabConfig(name, isolated, csum, addresses, liveness, corruptEvery, metricsPorts, runRoot, healthTimeout, v, linkModel, offload, firmware, runtime, vm, queues, busyPoll, export);
+        return new LabConfig(name, isolated, csum, addresses, liveness, corruptEvery, metricsPorts, runRoot, healthTimeout, v, linkModel, offload, firmware, runtime, vm, queues, busyPoll, export, relay);
     }
 
     public LabConfig withLinkModel(String v) {
         return new LabConfig(name, isolated, csum, addresses, liveness, corruptEvery, metricsPorts, runRoot, healthTimeout,
-                sharedMemory, v, offload, firmware, runtime, vm, queues, busyPoll, export);
+                sharedMemory, v, offload, firmware, runtime, vm, queues, busyPoll, export, relay);
     }
 
     public LabConfig withOffload(boolean v) {
         return new LabConfig(name, isolated, csum, addresses, liveness, corruptEvery, metricsPorts, runRoot, healthTimeout,
-                sharedMemory, linkModel, v, firmware, runtime, vm, queues, busyPoll, export);
+                sharedMemory, linkModel, v, firmware, runtime, vm, queues, busyPoll, export, relay);
     }
 
     public LabConfig withFirmware(Path v) {
         return new LabConfig(name, isolated, csum, addresses, liveness, corruptEvery, metricsPorts, runRoot, healthTimeout,
-                sharedMemory, linkModel, offload, v, runtime, vm, queues, busyPoll, export);
+                sharedMemory, linkModel, offload, v, runtime, vm, queues, busyPoll, export, relay);
     }
 
     public LabConfig withBusyPoll(Duration v) {
         return new LabConfig(name, isolated, csum, addresses, liveness, corruptEvery, metricsPorts, runRoot, healthTimeout,
-                sharedMemory, linkModel, offload, firmware, runtime, vm, queues, v, export);
+                sharedMemory, linkModel, offload, firmware, runtime, vm, queues, v, export, relay);
+    }
+
+    public LabConfig withRelay(Relay v) {
+        return new LabConfig(name, isolated, csum, addresses, liveness, corruptEvery, metricsPorts, runRoot, healthTimeout,
+                sharedMemory, linkModel, offload, firmware, runtime, vm, queues, busyPoll, export, v);
     }
 
     public LabConfig withQueues(int v) {
         return new LabConfig(name, isolated, csum, addresses, liveness, corruptEvery, metricsPorts, runRoot, healthTimeout,
-                sharedMemory, linkModel, offload, firmware, runtime, vm, v, busyPoll, export);
+                sharedMemory, linkModel, offload, firmware, runtime, vm, v, busyPoll, export, relay);
     }
 
     /**
@@ -211,5 +219,34 @@ public record LabConfig(String name, boolean isolated, ChecksumMode csum, LabAdd
     /** /metrics ports: simulator and host-bridge on the host side's loopback, card-node on the card's addresses. */
     public record MetricsPorts(int sim, int hostBridge, int card) {
         public static final MetricsPorts DEFAULT = new MetricsPorts(9470, 9471, 9472);
+    }
+
+    /**
+     * The card's TCP relay at lab start.
+     *
+     * @param on             true/false to turn it on/off whatever the firmware says; null: the firmware's
+     *                       {@code relay} service decides
+     * @param maxConnections connections the relay holds at once before it refuses with a RST
+     */
+    public record Relay(Boolean on, int maxConnections) {
+        public static final Relay FIRMWARE = new Relay(null, io.cardnet.card.relay.RelayConfig.DEFAULT_MAX_CONNECTIONS);
+
+        public Relay {
+            if (maxConnections < 1) {
+                throw new IllegalArgumentException("--relay-max-connections must be at least 1, was " + maxConnections);
+            }
+        }
+
+        /** card-node's options for this setting (none when the firmware decides with the default limit). */
+        public java.util.List<String> cardNodeArgs() {
+            java.util.List<String> a = new java.util.ArrayList<>();
+            if (on != null) {
+                a.addAll(java.util.List.of("--relay", on ? "on" : "off"));
+            }
+            if (maxConnections != FIRMWARE.maxConnections()) {
+                a.addAll(java.util.List.of("--relay-max-connections", Integer.toString(maxConnections)));
+            }
+            return a;
+        }
     }
 }

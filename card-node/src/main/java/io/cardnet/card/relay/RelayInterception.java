@@ -1,0 +1,95 @@
+package io.cardnet.card.relay;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * What makes the card's kernel hand host connections to the relay, in the card's namespace: an nftables table of
+ * its own ({@value #TABLE}, so the firmware's ruleset is untouched) with a {@code tproxy} rule, and the policy route
+ * tproxy needs ({@code ip rule fwmark → a table whose only route is "local 0.0.0.0/0 dev lo"}). The original
+ * destination stays in the packet, so the relay knows it without NAT.
+ *
+ * <p>Two rules: TCP from host0 toward any address that is not the card's own goes to the listener (the card's own
+ * services, sink, echo and metrics, are still reached directly); and packets of the relay's own transparent sockets
+ * (the accepted host connections and the onward ones, which use the host's address) are marked too, so a reply
+ * from the wire to the host's address is delivered to the relay instead of being forwarded to host0.
+ */
+final class RelayInterception implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(RelayInterception.class);
+    static final String TABLE = "cardnet_relay";
+
+    private final RelayConfig config;
+
+    private RelayInterception(RelayConfig config) {
+        this.config = config;
+    }
+
+    static RelayInterception install(RelayConfig c) throws IOException {
+        RelayInterception i = new RelayInterception(c);
+        i.removeQuietly(); // a crashed card-node's leftovers, in a namespace that outlived it
+        String mark = "0x" + Integer.toHexString(c.mark());
+        String ruleset = "table inet " + TABLE + " {\n"
+                + "  chain prerouting {\n"
+                + "    type filter hook prerouting priority mangle; policy accept;\n"
+                + "    meta l4proto tcp socket transparent 1 meta mark set " + mark
+                + " accept comment \"the relay's own connections\"\n"
+                + "    iifname \"" + c.hostDevice() + "\" meta nfproto ipv4 meta l4proto tcp fib daddr type != local"
+                + " counter tproxy ip to :" + c.port() + " meta mark set " + mark
+                + " accept comment \"host connections toward the wire\"\n"
+                + "  }\n"
+                + "}\n";
+        try {
+            run(List.of("nft", "-f", "-"), ruleset);
+            run(List.of("ip", "rule", "add", "fwmark", mark, "lookup", Integer.toString(c.table())), null);
+            run(List.of("ip", "route", "add", "local", "0.0.0.0/0", "dev", "lo", "table", Integer.toString(c.table())), null);
+        } catch (IOException e) {
+            i.removeQuietly();
+            throw new IOException("relay: cannot install its interception (" + e.getMessage() + "); the card's kernel"
+                    + " needs nftables' tproxy and socket expressions", e);
+        }
+        log.info("relay: TCP from {} toward non-local addresses goes to :{} (nft table inet {}, fwmark {} → table {})",
+                c.hostDevice(), c.port(), TABLE, mark, c.table());
+        return i;
+    }
+
+    private void removeQuietly() {
+        String mark = "0x" + Integer.toHexString(config.mark());
+        for (List<String> cmd : List.of(List.of("nft", "delete", "table", "inet", TABLE),
+                List.of("ip", "rule", "del", "fwmark", mark, "lookup", Integer.toString(config.table())),
+                List.of("ip", "route", "flush", "table", Integer.toString(config.table())))) {
+            try {
+                run(cmd, null);
+            } catch (IOException e) {
+                // absent already: nothing to undo
+            }
+        }
+    }
+
+    private static void run(List<String> cmd, String stdin) throws IOException {
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        if (stdin != null) {
+            p.getOutputStream().write(stdin.getBytes(StandardCharsets.UTF_8));
+        }
+        p.getOutputStream().close();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        try {
+            if (!p.waitFor(30, TimeUnit.SECONDS) || p.exitValue() != 0) {
+                p.destroyForcibly();
+                throw new IOException(String.join(" ", cmd) + ": " + out.strip());
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted: " + String.join(" ", cmd), e);
+        }
+    }
+
+    @Override
+    public void close() {
+        removeQuietly();
+    }
+}
