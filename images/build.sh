@@ -13,18 +13,20 @@ step() { printf '\n== %s\n' "$*" >&2; }
 export JAVA_HOME=${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}
 
 step "base image"
-images/base/build.sh
+# Jib is given the base by its content tag, not :latest: Jib's cache keeps a daemon image it has seen under a
+# tag, so a rebuilt base behind the same tag would be missed
+base=$(images/base/build.sh | tail -1)
 
 step "cardnet classes (./mvnw install -DskipTests)"
 ./mvnw -B -q install -DskipTests
 
 step "pci-link-sim, host-bridge and wire-peer images (Jib)"
-./mvnw -B -q -Pimages -pl lab package -DskipTests
+./mvnw -B -q -Pimages -pl lab package -DskipTests -Dbase.image="docker://$base"
 
 for dir in images/card-firmware/*/; do
   version=$(basename "$dir")
   step "card-firmware:$version (Jib)"
-  ./mvnw -B -q -Pimages -pl lab jib:dockerBuild@card-firmware -Dcard.firmware="$version"
+  ./mvnw -B -q -Pimages -pl lab jib:dockerBuild@card-firmware -Dcard.firmware="$version" -Dbase.image="docker://$base"
 done
 
 step "prometheus image (Debian's package on the base)"

@@ -24,8 +24,8 @@ suite=bookworm
 # busybox-static and pciutils are for the card as a virtual machine (modules, `cardnet card exec`, its initramfs,
 # lspci)
 packages=iproute2,nftables,iperf3,procps,iputils-ping,netcat-openbsd,ca-certificates,kmod,qemu-guest-agent,busybox-static,pciutils
-# what cardnet's own classes need (jdeps --print-module-deps on lab/target/cardnet.jar)
-modules=java.base,java.desktop,java.naming,java.sql,jdk.httpserver,jdk.jfr,jdk.management,jdk.unsupported
+# what cardnet's own classes need (jdeps --print-module-deps on lab/target/cardnet.jar; jdk.net: SO_PEERCRED on the control socket)
+modules=java.base,java.desktop,java.naming,java.rmi,java.security.jgss,java.sql,jdk.httpserver,jdk.jfr,jdk.management,jdk.net,jdk.unsupported
 
 mode=docker force=""
 for a in "$@"; do

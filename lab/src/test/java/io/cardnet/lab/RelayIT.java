@@ -26,7 +26,6 @@ import java.util.regex.Pattern;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -254,7 +253,8 @@ class RelayIT {
             });
             InetSocketAddress peerSide = seenByPeer.get(10, TimeUnit.SECONDS);
             assertEquals(hostSide.getAddress(), peerSide.getAddress(), "the wire sees the host's address as the source");
-            assertNotEquals(hostSide.getPort(), peerSide.getPort(), "the wire's connection is the card's, from another port");
+            // (its port may equal the host's: the card's kernel picks it the way the host's did, in another namespace;
+            // the counters below show whose connection the wire has)
         }
         assertEquals(List.of(1L, 0L), counters(t.hostNs()),
                 "the host's netfilter saw [SYN-ACKs with the bus's MSS, with the wire's MSS]");

@@ -35,7 +35,14 @@ final class Processes {
         try {
             String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
             int end = stat.lastIndexOf(')');
-            return end > 0 && end + 2 < stat.length() && stat.charAt(end + 2) == 'Z';
+            if (!(end > 0 && end + 2 < stat.length() && stat.charAt(end + 2) == 'Z')) {
+                return false;
+            }
+            // A JVM whose main thread has ended while its other threads still run (shutdown hooks, say) shows its
+            // leader as Z too: it is a zombie only once no thread of it is left running.
+            try (var tasks = Files.list(Path.of("/proc", Long.toString(pid), "task"))) {
+                return tasks.filter(t -> !t.getFileName().toString().equals(Long.toString(pid))).findAny().isEmpty();
+            }
         } catch (IOException e) {
             return false;
         }

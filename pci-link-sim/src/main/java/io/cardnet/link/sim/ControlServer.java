@@ -66,6 +66,10 @@ final class ControlServer implements AutoCloseable {
                     + " only its owner and root; run cardnet as " + owner + " (sudo)";
         } catch (IOException | UnsupportedOperationException e) {
             return "refused: cannot read the peer's credentials (" + e.getMessage() + ")";
+        } catch (LinkageError e) {
+            // a jlinked runtime without jdk.net: refuse, and say how to fix it, rather than leave the client hanging
+            return "refused: this Java runtime lacks the jdk.net module (SO_PEERCRED), so the peer cannot be checked;"
+                    + " rebuild the images (images/build.sh) or run on a full JDK";
         }
     }
 
