@@ -53,8 +53,6 @@ public final class CardNode implements AutoCloseable {
                 services.add(io.cardnet.card.httpd.CardHttpd.start(config.httpd(), registry));
             }
             end = TunEnd.open(config.end(), registry);
-            // after host0 has its address: /metrics listens on the bus address, not on every interface
-            metrics = MetricsServer.start(registry, config.metricsBindHost(), config.metricsPort());
             if (config.sinkPort() > 0) {
                 services.add(SinkService.start(config.sinkPort(), registry));
             }
@@ -71,6 +69,9 @@ public final class CardNode implements AutoCloseable {
             if (config.relay() != null) {
                 services.add(io.cardnet.card.relay.TcpRelay.start(config.relay(), registry));
             }
+            // Last: /metrics answering means every service above runs (the lab waits for it before `up` returns).
+            // After host0 has its address: it listens on the bus address, not on every interface.
+            metrics = MetricsServer.start(registry, config.metricsBindHost(), config.metricsPort());
         } catch (IOException | RuntimeException e) {
             closeAll(services);
             if (end != null) {

@@ -147,6 +147,7 @@ public final class Lab implements AutoCloseable {
                     state.vm().accel()));
         }
         progress.accept("link trained; " + LabNames.HOST_DEVICE + " has carrier");
+        awaitCardServices(config.healthTimeout());
         checkAotCache();
         consoleKeys().writeKnownHosts(cardAddress());
     }
@@ -438,6 +439,39 @@ public final class Lab implements AutoCloseable {
         state = state.withProcess(c, LabState.Proc.of(p, namespaceOf(c), log.toString(), command));
         state.save();
         progress.accept("started " + c.displayName() + " (pid " + p.pid() + ", log " + log + ")");
+    }
+
+    /**
+     * Waits until the card's /metrics answers across the link: card-node serves it once every service of its
+     * firmware runs (console, relay, ...), so a user's first ssh or connection after `up` finds them listening.
+     */
+    private void awaitCardServices(Duration timeout) throws IOException {
+        String url = "http://" + config.addresses().cardLink().ip() + ":" + config.metricsPorts().card() + "/metrics";
+        long deadline = System.nanoTime() + timeout.toNanos();
+        String last = "";
+        while (System.nanoTime() < deadline) {
+            try {
+                Integer code = onHostSide(() -> {
+                    java.net.HttpURLConnection c = (java.net.HttpURLConnection) java.net.URI.create(url).toURL().openConnection();
+                    c.setConnectTimeout(1000);
+                    c.setReadTimeout(2000);
+                    try {
+                        return c.getResponseCode();
+                    } finally {
+                        c.disconnect();
+                    }
+                });
+                if (code == 200) {
+                    return;
+                }
+                last = "HTTP " + code;
+            } catch (Exception e) {
+                last = e.toString();
+            }
+            sleep(100);
+        }
+        throw new LabException("the card's services did not come up within " + timeout.toSeconds() + " s (" + url + ": "
+                + last + "); see " + runDir.resolve("card-node.log"));
     }
 
     /**
