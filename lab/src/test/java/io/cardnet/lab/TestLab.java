@@ -180,15 +180,24 @@ final class TestLab implements AutoCloseable {
         }
     }
 
-    /** Interface names in the caller's namespace: an isolated lab must leave this set exactly as it found it. */
+    /**
+     * Interface names in the caller's namespace: an isolated lab must leave this set exactly as it found it. A Docker
+     * engine's bridges and the veths it plugs into them are left out: they come and go with containers that another
+     * test (a compose lab) or the machine's owner runs, and no cardnet netns lab creates one.
+     */
     static java.util.Set<String> callerInterfaces() throws IOException {
         java.util.Set<String> names = new java.util.TreeSet<>();
         for (String line : Shell.check(List.of("ip", "-o", "link", "show")).split("\n")) {
             String[] parts = line.split(":\\s+", 3);
-            if (parts.length >= 2) {
+            if (parts.length >= 2 && !dockers(parts[1], line)) {
                 names.add(parts[1].replaceAll("@.*", ""));
             }
         }
         return names;
+    }
+
+    private static boolean dockers(String name, String line) {
+        return name.equals("docker0") || name.startsWith("br-") || line.contains(" master docker0 ")
+                || line.contains(" master br-");
     }
 }
