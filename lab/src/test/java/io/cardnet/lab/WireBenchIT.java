@@ -49,6 +49,10 @@ class WireBenchIT {
         // segments per GiB. Relayed, it runs at the bus's: far fewer.
         assertTrue(route.path("hostSegmentsPerGiB").asDouble() >= GIB / 1460, route.toString());
         assertTrue(relay.path("hostSegmentsPerGiB").asDouble() < GIB / 1460 / 10, relay.toString());
+        // the acknowledgements the host's TCP took in, and host-bridge's share of the work, are in every row
+        assertTrue(route.path("hostInSegmentsPerGiB").asDouble() > 0 && relay.path("hostInSegmentsPerGiB").asDouble() > 0,
+                rows.toString());
+        assertTrue(route.has("bridgeKernelSecondsPerGiB") && relay.has("bridgeCpuSecondsPerGiB"), rows.toString());
         assertTrue(report.path("goal").path("verdict").asText().matches("(met|not met): .*"), report.path("goal").toString());
         for (String lab : new String[]{"benchwroute", "benchwrelay"}) {
             TestLab.assertNothingLeft(lab, java.util.List.of());

@@ -41,11 +41,20 @@ public final class CpuClock {
 
     /** Seconds of user + system time of process {@code pid}, NaN if it is gone. */
     public static double processSeconds(long pid) {
+        return processTime(pid, true);
+    }
+
+    /** Seconds of system (kernel) time of process {@code pid}, NaN if it is gone. */
+    public static double processKernelSeconds(long pid) {
+        return processTime(pid, false);
+    }
+
+    private static double processTime(long pid, boolean withUser) {
         try {
             String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
             String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
             // fields after the command: state(0) ppid(1) ... utime(11) stime(12)
-            return (Long.parseLong(f[11]) + Long.parseLong(f[12])) * TICK;
+            return ((withUser ? Long.parseLong(f[11]) : 0) + Long.parseLong(f[12])) * TICK;
         } catch (IOException | RuntimeException e) {
             return Double.NaN;
         }

@@ -12,7 +12,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class WireSendfileBenchTest {
     private static WireSendfileBench.Row row(String via, double gbps, double senderKernel, double machineKernel) {
-        return new WireSendfileBench.Row(via, 1500, gbps, gbps, gbps, 1, senderKernel, machineKernel, 0.5, 1000, true, true);
+        return new WireSendfileBench.Row(via, 1500, gbps, gbps, gbps, 1, senderKernel, 0.7, 0.5, machineKernel, 0.5,
+                1000, 500, true, true);
     }
 
     @Test
