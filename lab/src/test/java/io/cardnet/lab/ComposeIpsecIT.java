@@ -5,10 +5,10 @@ import io.cardnet.netdev.testing.RootRequired;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -58,10 +58,9 @@ class ComposeIpsecIT {
     }
 
     @Test
-    void theWireSeesTheHostsTrafficOnlyAsEsp() throws Exception {
+    void theWireSeesTheHostsTrafficOnlyAsEsp(@TempDir Path dir) throws Exception {
         String bridge = "br-" + DockerRequired.lines("network", "inspect", "-f", "{{.Id}}", lab.project + "_wire")
                 .getFirst().substring(0, 12);
-        Path dir = Files.createTempDirectory("compose-esp");
         Path pcap = dir.resolve("wire.pcapng");
         Path err = dir.resolve("tshark.err");
         Process tshark = new ProcessBuilder("tshark", "-i", bridge, "-q", "-w", pcap.toString())
@@ -90,19 +89,10 @@ class ComposeIpsecIT {
         } finally {
             tshark.destroyForcibly();
             tshark.waitFor(10, TimeUnit.SECONDS);
-            try (var files = Files.list(dir)) {
-                for (Path f : files.toList()) {
-                    Files.delete(f);
-                }
-            }
-            Files.delete(dir);
         }
     }
 
     private static long count(Path pcap, String filter) throws Exception {
-        Shell.Result r = Shell.run(List.of("tshark", "-r", pcap.toString(), "-Y", filter, "-T", "fields", "-e",
-                "frame.number"), 120);
-        assertTrue(r.ok(), "tshark -r: " + r.output());
-        return Arrays.stream(r.output().split("\n")).filter(l -> l.strip().matches("\\d+")).count();
+        return IpsecIT.count(pcap, filter);
     }
 }
