@@ -6,6 +6,7 @@ import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.io.TempDir;
 import org.testcontainers.containers.Container;
 
 import java.nio.file.Files;
@@ -23,9 +24,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * Issue 12's card services in the compose lab, one lab for all of them (firmware 1.0.0, CARD_RELAY=on,
  * CARDNET_EXPORT=a temporary directory): the SSH console with the key the keys service made for this lab (stock
- * OpenSSH in the host container: key login works, passwords are refused; the card's host key survives a card
- * restart), the host's TCP to the wire relayed by the card (SHA-256 equal, the relay's counters move), and the card's
- * web server fed from host-bridge's export, fetched by curl on the wire (SHA-256 equal, 404 counted).
+ * OpenSSH in the host container: key login works, passwords are refused), the host's TCP to the wire relayed by the card (SHA-256 equal, the relay's counters move), and the card's
+ * web server fed from host-bridge's export, fetched by curl on the wire (SHA-256 equal, 404 counted); and a drill to
+ * 1.0.1 keeps the host key and all three services.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class ComposeServicesIT {
@@ -134,19 +135,25 @@ class ComposeServicesIT {
                 > ComposeLab.sum(before, "cardnet_card_httpd_cache_total", "result=\"hit\""), "warm fetches hit the cache");
     }
 
-    /** Last: the card's container restarts; its console keeps the host key it had (the console volume). */
+    /**
+     * Last: a drill recreates the card's container from the 1.0.1 image. Its console keeps the host key (the console
+     * volume), and the new card runs the services the lab was brought up with (CARD_RELAY, CARDNET_EXPORT), which
+     * `cardnet drill` carries over without being told.
+     */
     @Test
     @Order(4)
-    void theCardsHostKeySurvivesARestart() throws Exception {
-        String key = lab.run("card", "cat", "/console/card/host_key.pub").strip();
-        String id = lab.container("card").getContainerId();
-        DockerRequired.lines("restart", id);
-        long deadline = System.nanoTime() + 120_000_000_000L;
-        while (!DockerRequired.lines("inspect", "-f", "{{.State.Health.Status}}", id).equals(List.of("healthy"))) {
-            assertTrue(System.nanoTime() < deadline, "the restarted card did not become healthy");
-            Thread.sleep(500);
-        }
-        assertEquals(key, lab.run("card", "cat", "/console/card/host_key.pub").strip());
+    void aDrillKeepsTheHostKeyAndTheServices(@TempDir Path reports) throws Exception {
+        String key = lab.run("card", "cat", "/console/card/known_hosts").strip();
+        CardnetCli.Run drill = CardnetCli.run(java.time.Duration.ofSeconds(240), "drill", "--runtime", "compose",
+                "--project", lab.project, "--file", ComposeLab.COMPOSE.toString(), "--to", "1.0.1", "--watchdog", "60s",
+                "--out", reports.toString(), "--json");
+        assertEquals(0, drill.exit(), drill.err());
+        assertEquals("committed", new com.fasterxml.jackson.databind.ObjectMapper().readTree(drill.out())
+                .path("result").asText(), drill.out());
+        assertEquals(List.of("cardnet/card-firmware:1.0.1"), DockerRequired.lines("ps", "--filter",
+                "label=com.docker.compose.project=" + lab.project, "--filter", "label=com.docker.compose.service=card",
+                "--format", "{{.Image}}"));
+        assertEquals(key, lab.run("card", "cat", "/console/card/known_hosts").strip(), "the card's host key changed");
         Container.ExecResult r = null;
         for (int i = 0; i < 40; i++) { // the console listens a moment after host0 is up
             r = lab.exec("host", "ssh", "-F", "/console/ssh_config", "card", "true");
@@ -155,7 +162,13 @@ class ComposeServicesIT {
             }
             Thread.sleep(500);
         }
-        assertEquals(0, r.getExitCode(), "strict host key checking after the restart: " + r.getStderr());
+        assertEquals(0, r.getExitCode(), "strict host key checking after the drill: " + r.getStderr());
+        String sent = lab.run("host", "cardnet", "tool", "send", "--to", "198.18.1.1:5001", "--size", "16M");
+        assertTrue(sent.contains("sink agrees"), sent);
+        assertTrue(ComposeLab.sum(lab.metrics(CARD_METRICS), "cardnet_card_relay_connections_total", "") >= 1,
+                "the new card relays too");
+        assertEquals("200", lab.run("wire", "curl", "-sS", "--max-time", "30", "-o", "/dev/null", "-w", "%{http_code}",
+                "http://198.18.1.2/sub/index.html").strip(), "the new card serves the export too");
     }
 
     private static String sha256(Path file) throws Exception {

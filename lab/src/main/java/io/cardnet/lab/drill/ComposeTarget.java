@@ -157,7 +157,7 @@ public final class ComposeTarget implements DrillTarget {
     @Override
     public void reboot(String slot) throws IOException {
         String image = IMAGE + slots.version(slot);
-        Map<String, String> env = Map.of("CARD_FIRMWARE", image);
+        Map<String, String> env = upEnvironment(image);
         // the keys service, run from the new image, makes the ESP keys its firmware's ipsec: needs (or removes
         // them), and the wire's esp-peer is recreated to start or stop its end with them
         compose(env, "run", "--rm", "-T", "--no-deps", "keys");
@@ -169,6 +169,26 @@ public final class ComposeTarget implements DrillTarget {
         name("card");
         slots = slots.activate(slot);
         progress.accept("card recreated from " + image);
+    }
+
+    /**
+     * What the lab was brought up with, so the recreated card runs the same services on the new image: the card's
+     * CARD_RELAY, and CARDNET_EXPORT (the host container's /export, when it is a host directory), which compose.yaml
+     * turns into the card's web server. Whoever runs the drill need not repeat them.
+     */
+    private Map<String, String> upEnvironment(String image) throws IOException {
+        Map<String, String> env = new HashMap<>(Map.of("CARD_FIRMWARE", image));
+        for (String line : docker("inspect", "-f", "{{range .Config.Env}}{{println .}}{{end}}", cardContainer).split("\n")) {
+            if (line.startsWith("CARD_RELAY=") && line.length() > "CARD_RELAY=".length()) {
+                env.put("CARD_RELAY", line.substring("CARD_RELAY=".length()));
+            }
+        }
+        String export = docker("inspect", "-f", "{{range .Mounts}}{{if and (eq .Destination \"/export\") (eq .Type \"bind\")}}"
+                + "{{.Source}}{{end}}{{end}}", container("host")).strip();
+        if (!export.isEmpty()) {
+            env.put("CARDNET_EXPORT", export);
+        }
+        return env;
     }
 
     @Override
