@@ -1,7 +1,7 @@
 package io.cardnet.lab;
 
+import io.cardnet.lab.runtime.ExecResult;
 import org.testcontainers.containers.ComposeContainer;
-import org.testcontainers.containers.Container;
 import org.testcontainers.containers.ContainerState;
 import org.testcontainers.containers.wait.strategy.Wait;
 
@@ -60,15 +60,24 @@ final class ComposeLab implements AutoCloseable {
         return compose.getContainerByServiceName(service).orElseThrow(() -> new AssertionError("no " + service));
     }
 
-    Container.ExecResult exec(String service, String... command) throws Exception {
-        return container(service).execInContainer(command);
+    /**
+     * `docker exec` in the service's running container, looked up now: a drill recreates the card's container,
+     * which Testcontainers' own handle would not follow.
+     */
+    ExecResult exec(String service, String... command) throws Exception {
+        List<String> ids = DockerRequired.lines("ps", "-q", "--filter", "label=com.docker.compose.project=" + project,
+                "--filter", "label=com.docker.compose.service=" + service);
+        assertEquals(1, ids.size(), "running " + service + " containers of " + project + ": " + ids);
+        List<String> cmd = new java.util.ArrayList<>(List.of("docker", "exec", ids.getFirst()));
+        cmd.addAll(List.of(command));
+        return ExecResult.run(cmd, Duration.ofSeconds(300));
     }
 
     /** stdout and stderr of a command that must succeed in the service's container. */
     String run(String service, String... command) throws Exception {
-        Container.ExecResult r = exec(service, command);
-        assertEquals(0, r.getExitCode(), service + ": " + String.join(" ", command) + " failed: " + r.getStdout() + r.getStderr());
-        return r.getStdout() + r.getStderr();
+        ExecResult r = exec(service, command);
+        assertEquals(0, r.exitCode(), service + ": " + String.join(" ", command) + " failed: " + r.output());
+        return r.stdout() + r.stderr();
     }
 
     /** A process's /metrics as the lab's Prometheus scrapes it, read from inside the card container (curl). */

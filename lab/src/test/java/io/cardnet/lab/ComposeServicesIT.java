@@ -1,5 +1,6 @@
 package io.cardnet.lab;
 
+import io.cardnet.lab.runtime.ExecResult;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
@@ -7,7 +8,6 @@ import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.io.TempDir;
-import org.testcontainers.containers.Container;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -83,12 +83,12 @@ class ComposeServicesIT {
                 "--file", ComposeLab.COMPOSE.toString(), "--", "sh", "-c", "hostname; exit 7");
         assertEquals(7, cli.exit(), "the command's exit status comes back: " + cli.out() + cli.err());
 
-        Container.ExecResult password = lab.exec("host", "ssh", "-F", "/console/ssh_config",
+        ExecResult password = lab.exec("host", "ssh", "-F", "/console/ssh_config",
                 "-o", "PreferredAuthentications=password,keyboard-interactive", "-o", "PubkeyAuthentication=no",
                 "-o", "PasswordAuthentication=yes", "-o", "KbdInteractiveAuthentication=yes", "-o", "BatchMode=yes",
                 "card", "true");
-        assertEquals(255, password.getExitCode(), password.getStdout() + password.getStderr());
-        assertTrue(password.getStderr().contains("Permission denied (publickey)"), password.getStderr());
+        assertEquals(255, password.exitCode(), password.stdout() + password.stderr());
+        assertTrue(password.stderr().contains("Permission denied (publickey)"), password.stderr());
         String card = lab.metrics(CARD_METRICS);
         assertTrue(ComposeLab.sum(card, "cardnet_card_console_sessions_opened_total", "") >= 2, card);
     }
@@ -154,15 +154,15 @@ class ComposeServicesIT {
                 "label=com.docker.compose.project=" + lab.project, "--filter", "label=com.docker.compose.service=card",
                 "--format", "{{.Image}}"));
         assertEquals(key, lab.run("card", "cat", "/console/card/known_hosts").strip(), "the card's host key changed");
-        Container.ExecResult r = null;
+        ExecResult r = null;
         for (int i = 0; i < 40; i++) { // the console listens a moment after host0 is up
             r = lab.exec("host", "ssh", "-F", "/console/ssh_config", "card", "true");
-            if (r.getExitCode() == 0) {
+            if (r.exitCode() == 0) {
                 break;
             }
             Thread.sleep(500);
         }
-        assertEquals(0, r.getExitCode(), "strict host key checking after the drill: " + r.getStderr());
+        assertEquals(0, r.exitCode(), "strict host key checking after the drill: " + r.stderr());
         String sent = lab.run("host", "cardnet", "tool", "send", "--to", "198.18.1.1:5001", "--size", "16M");
         assertTrue(sent.contains("sink agrees"), sent);
         assertTrue(ComposeLab.sum(lab.metrics(CARD_METRICS), "cardnet_card_relay_connections_total", "") >= 1,
