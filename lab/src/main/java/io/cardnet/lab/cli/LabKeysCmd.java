@@ -31,11 +31,11 @@ final class LabKeysCmd implements Callable<Integer> {
             description = "The card's firmware directory: ESP keys are made only if its firmware.yaml has ipsec:.")
     Path firmware;
 
-    @Option(names = "--link-subnet", defaultValue = "198.18.0.0/30",
+    @Option(names = "--link-subnet", defaultValue = "198.18.0.0/30", paramLabel = "CIDR",
             description = "The bus link's subnet (host .1, card .2) (default: ${DEFAULT-VALUE}).")
     String linkSubnet;
 
-    @Option(names = "--wire-subnet", defaultValue = "198.19.0.0/24",
+    @Option(names = "--wire-subnet", defaultValue = "198.19.0.0/24", paramLabel = "CIDR",
             description = "The wire's subnet (peer .1, card .2), the tunnel's ends (default: ${DEFAULT-VALUE}).")
     String wireSubnet;
 
