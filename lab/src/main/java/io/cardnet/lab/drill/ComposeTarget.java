@@ -22,8 +22,9 @@ import java.util.function.Consumer;
  * The `docker compose` lab as a drill target. A slot is a firmware image, {@code cardnet/card-firmware:VERSION}
  * (images/build.sh builds one per firmware directory); a reboot recreates the card's container from the slot's
  * image ({@code up -d --no-deps --force-recreate card} with {@code CARD_FIRMWARE}), so nothing of the old card's
- * kernel state survives, exactly as the netns card's namespace is recreated. The keys service runs first from the
- * new image (ESP keys if its firmware has ipsec:, none otherwise), and the wire's esp-peer is recreated after it.
+ * kernel state survives, exactly as the netns card's namespace is recreated. When either firmware has ipsec:, the
+ * keys service runs first from the new image (ESP keys if it has ipsec:, none otherwise), and the wire's esp-peer is
+ * recreated after the card.
  *
  * <p>To reuse the netns drill's probes and traffic unchanged, the host, card and wire containers' network
  * namespaces are given names ({@code ip netns attach}) for the drill's duration, and the bus's control socket is
@@ -158,11 +159,16 @@ public final class ComposeTarget implements DrillTarget {
     public void reboot(String slot) throws IOException {
         String image = IMAGE + slots.version(slot);
         Map<String, String> env = upEnvironment(image);
-        // the keys service, run from the new image, makes the ESP keys its firmware's ipsec: needs (or removes
-        // them), and the wire's esp-peer is recreated to start or stop its end with them
-        compose(env, "run", "--rm", "-T", "--no-deps", "keys");
+        // When the old or the new firmware has an ESP tunnel, the keys service, run from the new image, makes the
+        // keys its ipsec: needs (or removes them), and the wire's esp-peer is recreated to start or stop its end
+        // with them; between firmwares without one, neither is touched (the JVM's start would lengthen the outage).
+        Firmware now = firmware.get(slots.active());
+        boolean tunnel = firmware.get(slot).ipsec() != null || (now != null && now.ipsec() != null);
+        if (tunnel) {
+            compose(env, "run", "--rm", "-T", "--no-deps", "keys");
+        }
         compose(env, "up", "-d", "--no-deps", "--force-recreate", "card");
-        if (!compose(Map.of(), "ps", "-q", "esp-peer").isBlank()) {
+        if (tunnel && !compose(Map.of(), "ps", "-q", "esp-peer").isBlank()) {
             compose(env, "up", "-d", "--no-deps", "--force-recreate", "esp-peer");
         }
         cardContainer = container("card");
