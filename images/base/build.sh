@@ -22,8 +22,9 @@ cache=${CARDNET_CACHE:-/var/cache/cardnet}
 suite=bookworm
 # what the card, the host bridge, the wire peer and the tests run inside containers; kmod, qemu-guest-agent,
 # busybox-static and pciutils are for the card as a virtual machine (modules, `cardnet card exec`, its initramfs,
-# lspci)
-packages=iproute2,nftables,iperf3,procps,iputils-ping,netcat-openbsd,ca-certificates,kmod,qemu-guest-agent,busybox-static,pciutils
+# lspci); openssh-client makes the compose lab's console keys (ssh-keygen) and logs in from the host container
+# (ssh), curl fetches the card's web pages from the wire container
+packages=iproute2,nftables,iperf3,procps,iputils-ping,netcat-openbsd,ca-certificates,kmod,qemu-guest-agent,busybox-static,pciutils,openssh-client,curl
 # what cardnet's own classes need (jdeps --print-module-deps on lab/target/cardnet.jar; jdk.net: SO_PEERCRED on the control socket)
 modules=java.base,java.desktop,java.naming,java.rmi,java.security.jgss,java.sql,jdk.httpserver,jdk.jfr,jdk.management,jdk.net,jdk.unsupported
 

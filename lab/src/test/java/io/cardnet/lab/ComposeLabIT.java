@@ -2,14 +2,12 @@ package io.cardnet.lab;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.testcontainers.containers.ComposeContainer;
 import org.testcontainers.containers.Container;
 import org.testcontainers.containers.ContainerState;
-import org.testcontainers.containers.wait.strategy.Wait;
 
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -21,43 +19,25 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * panel with data; and `docker compose down -v` leaves nothing of it behind.
  */
 class ComposeLabIT {
-    private static final Path COMPOSE = Path.of("..", "compose.yaml").toAbsolutePath().normalize();
+    private static final Path COMPOSE = ComposeLab.COMPOSE;
     private static final String PROMETHEUS = "http://127.0.0.1:9090";
-    private static final String[] CARDNET = {"java", "--enable-native-access=ALL-UNNAMED", "-cp",
-            "@/app/jib-classpath-file", "io.cardnet.lab.Cardnet"};
 
     @Test
     void theComposeLabComesUpHealthGatedAndCarriesTraffic(@TempDir Path reports) throws Exception {
-        DockerRequired.check();
-        ComposeContainer lab = new ComposeContainer("cardnetit", COMPOSE.toFile())
-                .withEnv("PROMETHEUS_IMAGE", "cardnet/prometheus:latest")
-                .withServices("pci-link", "card", "host", "wire", "prometheus")
-                .withPull(false)
-                .withRemoveVolumes(true)
-                .waitingFor("host", Wait.forHealthcheck())
-                .waitingFor("card", Wait.forHealthcheck())
-                .withStartupTimeout(Duration.ofMinutes(2));
-        long t0 = System.nanoTime();
-        String project = null;
-        try {
-            lab.start();
-            System.out.printf("compose lab healthy in %.1f s%n", (System.nanoTime() - t0) / 1e9);
-            ContainerState host = lab.getContainerByServiceName("host").orElseThrow();
-            ContainerState card = lab.getContainerByServiceName("card").orElseThrow();
-            // Testcontainers makes the project name unique; the containers carry it
-            project = String.join("", DockerRequired.lines("inspect", "-f",
-                    "{{index .Config.Labels \"com.docker.compose.project\"}}", host.getContainerId()));
-            assertTrue(project.startsWith("cardnetit"), project);
+        try (ComposeLab lab = ComposeLab.up("cardnetit", Map.of("PROMETHEUS_IMAGE", "cardnet/prometheus:latest"),
+                List.of("host", "card"), "pci-link", "card", "host", "wire", "prometheus")) {
+            ContainerState host = lab.container("host");
+            ContainerState card = lab.container("card");
 
             run(host, "ping", "-c", "3", "-W", "2", "198.18.0.2");
             run(host, "ping", "-M", "do", "-s", "65000", "-c", "2", "-W", "2", "198.18.0.2");
 
-            String gib = run(host, cardnet("tool", "send", "--to", "198.18.0.2:9", "--size", "1G"));
+            String gib = run(host, "cardnet", "tool", "send", "--to", "198.18.0.2:9", "--size", "1G");
             assertTrue(gib.contains("1,073,741,824 bytes") && gib.contains("sink agrees"), gib);
             System.out.println("host → card: " + gib.strip());
 
             long forwardedBefore = forwarded(card);
-            String routed = run(host, cardnet("tool", "send", "--to", "198.18.1.1:5001", "--size", "64M"));
+            String routed = run(host, "cardnet", "tool", "send", "--to", "198.18.1.1:5001", "--size", "64M");
             assertTrue(routed.contains("sink agrees"), routed);
             long forwarded = forwarded(card) - forwardedBefore;
             assertTrue(forwarded > 1000, "the card forwarded only " + forwarded + " datagrams of a 64 MiB transfer");
@@ -65,17 +45,8 @@ class ComposeLabIT {
 
             Dashboards.assertEveryPanelHasData(PROMETHEUS, Path.of("..", "grafana"));
 
-            drill100To101(project, host, reports);
-        } finally {
-            lab.stop();
-        }
-        assertTrue(project != null);
-        for (List<String> what : List.of(
-                DockerRequired.lines("ps", "-a", "--filter", "label=com.docker.compose.project=" + project, "-q"),
-                DockerRequired.lines("network", "ls", "--filter", "label=com.docker.compose.project=" + project, "-q"),
-                DockerRequired.lines("volume", "ls", "--filter", "label=com.docker.compose.project=" + project, "-q"))) {
-            assertEquals(List.of(), what, "`docker compose down -v` left these of project " + project + " behind");
-        }
+            drill100To101(lab.project, host, reports);
+        } // down -v, and nothing of the project is left
     }
 
     /** `cardnet drill --runtime compose`: the card's container is recreated from the 1.0.1 image, under traffic. */
@@ -113,12 +84,6 @@ class ComposeLabIT {
             assertTrue(!java.nio.file.Files.exists(Path.of("/run/netns", "cardnet-" + project + "-" + service)),
                     "the drill left its name for the " + service + " namespace");
         }
-    }
-
-    private static String[] cardnet(String... args) {
-        String[] all = java.util.Arrays.copyOf(CARDNET, CARDNET.length + args.length);
-        System.arraycopy(args, 0, all, CARDNET.length, args.length);
-        return all;
     }
 
     /** Datagrams the card's kernel forwarded (Ip: ForwDatagrams of its /proc/net/snmp). */

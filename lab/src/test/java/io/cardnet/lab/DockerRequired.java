@@ -12,7 +12,7 @@ import java.util.concurrent.TimeUnit;
  */
 final class DockerRequired {
     static final List<String> IMAGES = List.of("cardnet/pci-link-sim:latest", "cardnet/host-bridge:latest",
-            "cardnet/wire-peer:latest", "cardnet/card-firmware:1.0.0", "cardnet/card-firmware:1.0.1",
+            "cardnet/wire-peer:latest", "cardnet/card-firmware:1.0.0", "cardnet/card-firmware:1.0.1", "cardnet/card-firmware:1.2.0",
             "cardnet/prometheus:latest");
 
     private DockerRequired() {

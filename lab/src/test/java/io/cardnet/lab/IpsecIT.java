@@ -222,7 +222,8 @@ class IpsecIT {
                 count(pcap, "ip.addr == " + HOST));
     }
 
-    private static long count(Path pcap, String filter) throws IOException {
+    /** Frames of the capture that match a tshark display filter (ComposeIpsecIT counts with it too). */
+    static long count(Path pcap, String filter) throws IOException {
         Shell.Result r = Shell.run(List.of("tshark", "-r", pcap.toString(), "-Y", filter, "-T", "fields", "-e",
                 "frame.number"), 120);
         assertTrue(r.ok(), "tshark -r: " + r.output());

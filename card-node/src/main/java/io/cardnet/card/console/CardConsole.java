@@ -83,7 +83,7 @@ public final class CardConsole implements AutoCloseable {
                     + e.getMessage() + "): is another SSH server bound there in the card's namespace?", e);
         }
 
-        writePublicHostKey(s, hostKey);
+        writePublicHostKey(s, hostKey, server.getPort());
         log.info("console listening on {}:{} ({}; ciphers and macs as configured: {}); keys from {}",
                 s.address().getHostAddress(), server.getPort(), kexNames(kex), ConsoleSettings.describeAlgorithms(),
                 s.authorizedKeys());
@@ -94,11 +94,19 @@ public final class CardConsole implements AutoCloseable {
         return "kex offered " + String.join(",", kex.stream().map(KeyExchangeFactory::getName).toList());
     }
 
-    /** The host key's public half in OpenSSH format, for a client's known_hosts (the lab writes one from it). */
-    private static void writePublicHostKey(ConsoleSettings s, SimpleGeneratorHostKeyProvider provider) throws IOException {
+    /**
+     * The host key's public half in OpenSSH format (the netns lab writes its known_hosts from it), and a known_hosts
+     * line naming the console's address, which a client that cannot write files of its own reads as it is (the compose
+     * lab's host container: ssh -F /console/ssh_config).
+     */
+    private static void writePublicHostKey(ConsoleSettings s, SimpleGeneratorHostKeyProvider provider, int port)
+            throws IOException {
         try {
             for (KeyPair kp : provider.loadKeys(null)) {
-                Files.writeString(s.hostPublicKey(), PublicKeyEntry.toString(kp.getPublic()) + "\n");
+                String key = PublicKeyEntry.toString(kp.getPublic());
+                Files.writeString(s.hostPublicKey(), key + "\n");
+                String host = s.address().getHostAddress();
+                Files.writeString(s.knownHosts(), (port == 22 ? host : "[" + host + "]:" + port) + " " + key + "\n");
                 return;
             }
         } catch (RuntimeException e) {

@@ -70,6 +70,11 @@ public record ConsoleSettings(InetAddress address, int port, Path stateDir, List
         return stateDir.resolve("host_key.pub");
     }
 
+    /** The host key as a known_hosts line for the console's address: a client can check the card with it as it is. */
+    public Path knownHosts() {
+        return stateDir.resolve("known_hosts");
+    }
+
     /** The SFTP virtual root: clients see it as "/", and nothing above it. */
     public Path dataDir() {
         return stateDir.resolve("data");

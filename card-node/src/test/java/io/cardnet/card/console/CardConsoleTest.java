@@ -86,6 +86,9 @@ class CardConsoleTest {
         }
         assertEquals(1.0, counter("cardnet.card.console.sessions.opened"));
         assertTrue(Files.readString(dir.resolve("state/host_key.pub")).startsWith("ecdsa-sha2-nistp256 "));
+        // the same key as a known_hosts line for the console's address and (not 22 here) port
+        assertEquals("[127.0.0.1]:" + console.port() + " " + Files.readString(dir.resolve("state/host_key.pub")),
+                Files.readString(dir.resolve("state/known_hosts")));
     }
 
     @Test

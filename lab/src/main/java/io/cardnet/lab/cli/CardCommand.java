@@ -111,12 +111,15 @@ final class CardCommand {
                     + " address, port 22): the stock `ssh` with the lab's own key and known_hosts, run on the host side"
                     + " (inside an isolated lab's host namespace). Give a COMMAND to run just that. With --log (or"
                     + " --no-follow), show what the card printed instead: a VM card's serial console, a netns card's"
-                    + " card-node log, the compose card container's log (compose always shows the log).",
+                    + " card-node log, the compose card container's log. A compose lab's session runs in its host"
+                    + " container (`docker exec`), with the key its keys service made per lab.",
             footer = {"", "Examples:",
                     "  sudo ./cardnet card console                        # a shell on the card (its namespace)",
                     "  sudo ./cardnet card console --lab t1 -- ip -o addr # one command through the console",
                     "  sudo ./cardnet card console --log --no-follow | tail -50",
                     "  ssh -i /run/cardnet/lab/console/id_ed25519 root@198.18.0.2   # the same with plain OpenSSH",
+                    "  sudo ./cardnet card console --runtime compose -- uptime   # the compose lab's card",
+                    "  docker compose exec host ssh -F /console/ssh_config card   # the same with plain OpenSSH",
                     "",
                     "The key and known_hosts are in the lab's run directory (`cardnet lab status --json`: console)."
                             + " Exit status: the session's (ssh's: 255 if it could not connect or log in)."})
@@ -138,6 +141,10 @@ final class CardCommand {
         @Override
         public Integer call() throws Exception {
             Privileges.requireNetAdmin("cardnet card console");
+            if (card.compose() && !log && !noFollow) {
+                return new ProcessBuilder(ComposeTarget.consoleSession(card.project, card.composeFile, command,
+                        command.isEmpty() && System.console() != null)).inheritIO().start().waitFor();
+            }
             if (card.compose()) {
                 List<String> cmd = new java.util.ArrayList<>(List.of("docker", "compose", "-p", card.project, "-f",
                         card.composeFile.toString(), "logs"));

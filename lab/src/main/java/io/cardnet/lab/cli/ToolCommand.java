@@ -14,7 +14,7 @@ import java.util.concurrent.Callable;
 @Command(name = "tool", mixinStandardHelpOptions = true,
         description = "Traffic tools for the lab: send bytes to a sink and compare both ends' byte count and check"
                 + " value (CRC32C by default, SHA-256 with --verify sha256).",
-        subcommands = {ToolCommand.Send.class, ToolCommand.SinkCmd.class, EspPeerCmd.class})
+        subcommands = {ToolCommand.Send.class, ToolCommand.SinkCmd.class, EspPeerCmd.class, LabKeysCmd.class})
 final class ToolCommand {
 
     @Command(name = "send", mixinStandardHelpOptions = true,

@@ -22,7 +22,9 @@ import java.util.function.Consumer;
  * The `docker compose` lab as a drill target. A slot is a firmware image, {@code cardnet/card-firmware:VERSION}
  * (images/build.sh builds one per firmware directory); a reboot recreates the card's container from the slot's
  * image ({@code up -d --no-deps --force-recreate card} with {@code CARD_FIRMWARE}), so nothing of the old card's
- * kernel state survives, exactly as the netns card's namespace is recreated.
+ * kernel state survives, exactly as the netns card's namespace is recreated. When either firmware has ipsec:, the
+ * keys service runs first from the new image (ESP keys if it has ipsec:, none otherwise), and the wire's esp-peer is
+ * recreated after the card.
  *
  * <p>To reuse the netns drill's probes and traffic unchanged, the host, card and wire containers' network
  * namespaces are given names ({@code ip netns attach}) for the drill's duration, and the bus's control socket is
@@ -156,11 +158,43 @@ public final class ComposeTarget implements DrillTarget {
     @Override
     public void reboot(String slot) throws IOException {
         String image = IMAGE + slots.version(slot);
-        compose(Map.of("CARD_FIRMWARE", image), "up", "-d", "--no-deps", "--force-recreate", "card");
+        Map<String, String> env = upEnvironment(image);
+        // When the old or the new firmware has an ESP tunnel, the keys service, run from the new image, makes the
+        // keys its ipsec: needs (or removes them), and the wire's esp-peer is recreated to start or stop its end
+        // with them; between firmwares without one, neither is touched (the JVM's start would lengthen the outage).
+        Firmware now = firmware.get(slots.active());
+        boolean tunnel = firmware.get(slot).ipsec() != null || (now != null && now.ipsec() != null);
+        if (tunnel) {
+            compose(env, "run", "--rm", "-T", "--no-deps", "keys");
+        }
+        compose(env, "up", "-d", "--no-deps", "--force-recreate", "card");
+        if (tunnel && !compose(Map.of(), "ps", "-q", "esp-peer").isBlank()) {
+            compose(env, "up", "-d", "--no-deps", "--force-recreate", "esp-peer");
+        }
         cardContainer = container("card");
         name("card");
         slots = slots.activate(slot);
         progress.accept("card recreated from " + image);
+    }
+
+    /**
+     * What the lab was brought up with, so the recreated card runs the same services on the new image: the card's
+     * CARD_RELAY, and CARDNET_EXPORT (the host container's /export, when it is a host directory), which compose.yaml
+     * turns into the card's web server. Whoever runs the drill need not repeat them.
+     */
+    private Map<String, String> upEnvironment(String image) throws IOException {
+        Map<String, String> env = new HashMap<>(Map.of("CARD_FIRMWARE", image));
+        for (String line : docker("inspect", "-f", "{{range .Config.Env}}{{println .}}{{end}}", cardContainer).split("\n")) {
+            if (line.startsWith("CARD_RELAY=") && line.length() > "CARD_RELAY=".length()) {
+                env.put("CARD_RELAY", line.substring("CARD_RELAY=".length()));
+            }
+        }
+        String export = docker("inspect", "-f", "{{range .Mounts}}{{if and (eq .Destination \"/export\") (eq .Type \"bind\")}}"
+                + "{{.Source}}{{end}}{{end}}", container("host")).strip();
+        if (!export.isEmpty()) {
+            env.put("CARDNET_EXPORT", export);
+        }
+        return env;
     }
 
     @Override
@@ -179,6 +213,31 @@ public final class ComposeTarget implements DrillTarget {
         }
         return exec(id, argv, timeout);
     }
+
+    /**
+     * The argv of an SSH session on the card's console from the compose project's host container: its stock
+     * {@code ssh} with the lab's key and the ssh_config the keys service wrote in the console volume (compose.yaml
+     * mounts it at /console). A terminal is given when {@code tty} (an interactive shell), stdin always.
+     */
+    public static List<String> consoleSession(String project, Path composeFile, List<String> command, boolean tty)
+            throws IOException {
+        String id = run(List.of("docker", "compose", "-p", project, "-f", composeFile.toString(), "ps", "-q", "host"),
+                Map.of()).strip();
+        if (id.isEmpty()) {
+            throw new LabException("compose project " + project + " has no running host container"
+                    + " (`docker compose -p " + project + " up -d --wait` first)");
+        }
+        List<String> argv = new ArrayList<>(List.of("docker", "exec", tty ? "-it" : "-i", id, "ssh", "-F",
+                CONSOLE_SSH_CONFIG, io.cardnet.lab.runtime.ComposeSecrets.HOST));
+        if (!command.isEmpty()) {
+            argv.add("--");
+            argv.addAll(command);
+        }
+        return argv;
+    }
+
+    /** Where compose.yaml mounts the console volume in the host container, and the keys service's ssh_config in it. */
+    public static final String CONSOLE_SSH_CONFIG = "/console/ssh_config";
 
     private static io.cardnet.lab.runtime.ExecResult exec(String container, List<String> argv, java.time.Duration timeout)
             throws IOException {

@@ -41,6 +41,11 @@ public record LabConsoleKeys(Path dir) {
         return dir.resolve("known_hosts");
     }
 
+    /** An OpenSSH client configuration naming the card (the compose lab's way in: {@link #writeSshConfig}). */
+    public Path sshConfig() {
+        return dir.resolve("ssh_config");
+    }
+
     /** card-node's --console-dir. */
     public Path cardState() {
         return dir.resolve("card");
@@ -74,6 +79,32 @@ public record LabConsoleKeys(Path dir) {
         String key = Files.readString(pub).strip();
         Files.writeString(knownHosts(), cardAddress + " " + key + "\n");
         return true;
+    }
+
+    /**
+     * Writes {@link #sshConfig}: {@code ssh -F FILE HOST} logs in as {@link #sshCommand} does, with the lab's key
+     * only and the card's host key checked strictly, against the known_hosts card-node publishes in
+     * {@link #cardState} when its console listens: the config is written before the card has ever started (by the
+     * compose lab's keys service), and stays true when a restarted card keeps its key.
+     */
+    public void writeSshConfig(String host, String cardAddress) throws IOException {
+        Files.writeString(sshConfig(), String.join("\n",
+                "# The card's SSH console, for the stock OpenSSH client: ssh -F " + sshConfig() + " " + host,
+                "Host " + host + " " + cardAddress,
+                "  HostName " + cardAddress,
+                "  Port " + PORT,
+                "  User " + USER,
+                "  IdentityFile " + privateKey(),
+                "  IdentitiesOnly yes",
+                "  IdentityAgent none",
+                "  # the card's host key, as card-node published it",
+                "  UserKnownHostsFile " + cardState().resolve("known_hosts"),
+                "  GlobalKnownHostsFile /dev/null",
+                "  StrictHostKeyChecking yes",
+                "  PasswordAuthentication no",
+                "  KbdInteractiveAuthentication no",
+                "  ConnectTimeout 10",
+                ""));
     }
 
     /**

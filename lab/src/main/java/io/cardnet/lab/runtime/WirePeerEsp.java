@@ -44,9 +44,7 @@ final class WirePeerEsp {
         if (f.ipsec() == null) {
             return;
         }
-        LabAddresses a = lab.config().addresses();
-        TunnelKeys keys = TunnelKeys.generate(f.ipsec().esp(), a.cardWire().ip(), a.peerWire().ip(), a.linkSubnet(),
-                a.wireSubnet(), RANDOM);
+        TunnelKeys keys = freshKeys(f, lab.config().addresses());
         keys.write(keysFile(lab.runDir()));
         Path log = lab.runDir().resolve(PROCESS + ".log");
         List<String> command = Launcher.command(List.of("tool", "esp-peer", "--keys", keysFile(lab.runDir()).toString()));
@@ -57,6 +55,12 @@ final class WirePeerEsp {
         lab.progress("ESP tunnel: " + keys.esp().id() + " between " + keys.cardOuter() + " and " + keys.peerOuter()
                 + " for " + keys.cardPrefix() + " ⇄ " + keys.peerPrefix() + "; the wire peer's end runs (pid " + p.pid()
                 + "), fresh keys in " + keysFile(lab.runDir()));
+    }
+
+    /** New SAs for firmware {@code f}'s tunnel between the card's and the peer's wire addresses (f has ipsec:). */
+    static TunnelKeys freshKeys(Firmware f, LabAddresses a) {
+        return TunnelKeys.generate(f.ipsec().esp(), a.cardWire().ip(), a.peerWire().ip(), a.linkSubnet(),
+                a.wireSubnet(), RANDOM);
     }
 
     /** The peer's end has its esp0 and route, or the reason it died. */
