@@ -86,6 +86,23 @@ class RelayIT {
     }
 
     @Test
+    void aConnectionFromTheWireToTheHostIsRoutedNotRelayed() throws Exception {
+        // The host's replies (SYN-ACK, data) leave host0 toward the wire too; only connections the host opens may be
+        // handed to the relay, or the host's SYN-ACK would be taken by the relay's listener and the connection stall.
+        long size = 8L << 20;
+        double connections0 = metric("cardnet_card_relay_connections_total");
+        try (Sink sink = TestLab.in(t.hostNs(), () -> Sink.listen(new InetSocketAddress("198.18.0.1", 5304)))) {
+            var served = TestLab.receiveOne(sink);
+            Sender.Result sent = TestLab.in(t.wireNs(), () -> Sender.send(new InetSocketAddress("198.18.0.1", 5304), size,
+                    IntegrityCheck.SHA256, n -> { }));
+            var received = served.get(60, TimeUnit.SECONDS);
+            assertTrue(new TestLab.Transfer(sent, received).intact(), "SHA-256 differs: sent " + sent + ", received " + received);
+            assertEquals(size, received.bytes());
+        }
+        assertEquals(connections0, metric("cardnet_card_relay_connections_total"), "the relay took a wire-opened connection");
+    }
+
+    @Test
     void aRefusingPeerResetsTheHostConnectionPromptly() throws Exception {
         double refused0 = metric("cardnet_card_relay_refused_total{component=\"card-node\",reason=\"onward\"}");
         // Nothing listens on the peer's port 5399: the peer answers the card's SYN with a RST.

@@ -15,7 +15,9 @@ import java.util.concurrent.TimeUnit;
  * destination stays in the packet, so the relay knows it without NAT.
  *
  * <p>Two rules: TCP from host0 toward any address that is not the card's own goes to the listener (the card's own
- * services, sink, echo and metrics, are still reached directly); and packets of the relay's own transparent sockets
+ * services, sink, echo and metrics, are still reached directly), but only in a connection's original direction, so
+ * only connections the host opens: the host's answers in a connection the wire opened (its SYN-ACK, its data) are
+ * replies to conntrack and are routed as before; and packets of the relay's own transparent sockets
  * (the accepted host connections and the onward ones, which use the host's address) are marked too, so a reply
  * from the wire to the host's address is delivered to the relay instead of being forwarded to host0.
  */
@@ -38,8 +40,8 @@ final class RelayInterception implements AutoCloseable {
                 + "    type filter hook prerouting priority mangle; policy accept;\n"
                 + "    meta l4proto tcp socket transparent 1 meta mark set " + mark
                 + " accept comment \"the relay's own connections\"\n"
-                + "    iifname \"" + c.hostDevice() + "\" meta nfproto ipv4 meta l4proto tcp fib daddr type != local"
-                + " counter tproxy ip to :" + c.port() + " meta mark set " + mark
+                + "    iifname \"" + c.hostDevice() + "\" meta nfproto ipv4 meta l4proto tcp ct direction original"
+                + " fib daddr type != local counter tproxy ip to :" + c.port() + " meta mark set " + mark
                 + " accept comment \"host connections toward the wire\"\n"
                 + "  }\n"
                 + "}\n";
