@@ -14,6 +14,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * The simulator's counters. Hot-path counters are looked up once and kept, so counting a frame is one add.
  * Prometheus names: {@code cardnet_bus_frames_total{direction}}, {@code cardnet_bus_bytes_total{direction}},
  * {@code cardnet_bus_drops_total{direction,reason}}, {@code cardnet_bus_faults_total{port,kind}},
+ * {@code cardnet_bus_notifications_refused_total{direction,frame,reason}},
  * {@code cardnet_link_transitions_total{to}}, {@code cardnet_bus_corrupted_checksums_total}.
  */
 final class SimMetrics {
@@ -67,6 +68,7 @@ final class SimMetrics {
             for (String reason : DROP_REASONS) {
                 dropCounter(d, reason);
             }
+            NOTIFICATION_REFUSALS.forEach((frame, reasons) -> reasons.forEach(r -> notificationCounter(d, frame, r)));
             for (io.cardnet.link.model.FaultKind k : io.cardnet.link.model.FaultKind.values()) {
                 faultCounter(d, k);
             }
@@ -75,7 +77,25 @@ final class SimMetrics {
 
     /** Why the bus drops a descriptor: what `cardnet_bus_drops_total{reason}` can say. */
     static final java.util.List<String> DROP_REASONS = java.util.List.of("port_refused", "link_down", "stale_epoch",
-            "ring_overrun", "fault_drop");
+            "replayed", "out_of_window", "ring_overrun", "fault_drop");
+
+    /**
+     * Doorbells and RX_DONEs that cannot be right, by frame and reason: what
+     * `cardnet_bus_notifications_refused_total{direction,frame,reason}` can say (a buggy or hostile end).
+     */
+    static final Map<String, java.util.List<String>> NOTIFICATION_REFUSALS = Map.of(
+            "doorbell", java.util.List.of("stale_epoch", "beyond_posted", "behind"),
+            "rx_done", java.util.List.of("stale_epoch", "beyond_delivered", "behind"));
+
+    void notificationRefused(Direction d, String frame, String reason) {
+        notificationCounter(d, frame, reason).increment();
+    }
+
+    private Counter notificationCounter(Direction d, String frame, String reason) {
+        return counter("refused/" + d.tag() + "/" + frame + "/" + reason, "cardnet.bus.notifications.refused",
+                "doorbells and RX_DONEs refused or clamped: another epoch's, behind the last, beyond what the ring holds",
+                "direction", d.tag(), "frame", frame, "reason", reason);
+    }
 
     void carried(Direction d, int packetBytes) {
         frames.get(d).increment();
