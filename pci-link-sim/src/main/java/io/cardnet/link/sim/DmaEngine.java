@@ -193,16 +193,16 @@ final class DmaEngine {
     void consumed(long upTo, long epoch) {
         var up = link.current();
         if (up == null || up.epoch() != epoch) {
-            refuse("rx_done", "stale_epoch", "RX_DONE of epoch " + epoch + " while the link runs epoch "
+            refuse(NotificationRefusal.RX_DONE_STALE_EPOCH, () -> "RX_DONE of epoch " + epoch + " while the link runs epoch "
                     + (up == null ? "none" : up.epoch()) + "; ignored");
             return;
         }
         if (upTo > ring.received()) {
             // freeing buffers never handed out would return credits for descriptors still in flight
-            refuse("rx_done", "beyond_delivered", "RX_DONE up to " + upTo + " but only " + ring.received()
+            refuse(NotificationRefusal.RX_DONE_BEYOND_DELIVERED, () -> "RX_DONE up to " + upTo + " but only " + ring.received()
                     + " descriptors were delivered; taken as " + ring.received());
         } else if (upTo < ring.consumedUpTo()) {
-            refuse("rx_done", "behind", "RX_DONE up to " + upTo + " after one up to " + ring.consumedUpTo() + "; ignored");
+            refuse(NotificationRefusal.RX_DONE_BEHIND, () -> "RX_DONE up to " + upTo + " after one up to " + ring.consumedUpTo() + "; ignored");
         }
         ring.consumed(upTo);
         flush();
@@ -217,14 +217,15 @@ final class DmaEngine {
     }
 
     /** A doorbell or RX_DONE that cannot be right: counted, logged (at most once a second), and ignored or clamped. */
-    private void refuse(String frame, String reason, String detail) {
-        metrics.notificationRefused(direction, frame, reason);
+    private void refuse(NotificationRefusal why, java.util.function.Supplier<String> detail) {
+        metrics.notificationRefused(direction, why);
         long now = now();
         if (now >= nextRefusalLog) {
             nextRefusalLog = now + 1_000_000_000L;
-            log.warn("{}: refused a {} from the {}: {} (cardnet_bus_notifications_refused_total reason={})",
-                    direction.tag(), frame, frame.equals("doorbell") ? producer.description() : consumer.description(),
-                    detail, reason);
+            boolean doorbell = why.frame().equals("doorbell");
+            log.warn("{}: refused {} from the {}: {} (cardnet_bus_notifications_refused_total reason={})",
+                    direction.tag(), doorbell ? "a doorbell" : "an RX_DONE",
+                    doorbell ? producer.description() : consumer.description(), detail.get(), why.reason());
         }
     }
 
@@ -244,16 +245,18 @@ final class DmaEngine {
         chargeNotification(producer.peer());
         var up = link.current();
         if (up == null || up.epoch() != epoch) {
-            refuse("doorbell", "stale_epoch", "doorbell of epoch " + epoch + " while the link runs epoch "
+            refuse(NotificationRefusal.DOORBELL_STALE_EPOCH, () -> "doorbell of epoch " + epoch + " while the link runs epoch "
                     + (up == null ? "none" : up.epoch()) + "; ignored");
             return;
         }
         if (tail > ring.lastPosted()) {
-            refuse("doorbell", "beyond_posted", "doorbell for tail " + tail + " but descriptors were posted up to "
+            refuse(NotificationRefusal.DOORBELL_BEYOND_POSTED, () -> "doorbell for tail " + tail + " but descriptors were posted up to "
                     + ring.lastPosted() + "; taken as " + ring.lastPosted());
         } else if (tail < ring.doorbellTail()) {
-            refuse("doorbell", "behind", "doorbell for tail " + tail + " after one for " + ring.doorbellTail()
+            // moves nothing: returns before any work, so a flood of them costs the bus thread as little as can be
+            refuse(NotificationRefusal.DOORBELL_BEHIND, () -> "doorbell for tail " + tail + " after one for " + ring.doorbellTail()
                     + "; ignored");
+            return;
         }
         if (faults.loseDoorbell()) {
             metrics.faultInjected(direction, FaultKind.LOST_DOORBELL);

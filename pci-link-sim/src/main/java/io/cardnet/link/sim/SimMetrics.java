@@ -68,7 +68,14 @@ final class SimMetrics {
             for (String reason : DROP_REASONS) {
                 dropCounter(d, reason);
             }
-            NOTIFICATION_REFUSALS.forEach((frame, reasons) -> reasons.forEach(r -> notificationCounter(d, frame, r)));
+            Map<NotificationRefusal, Counter> refused = new EnumMap<>(NotificationRefusal.class);
+            for (NotificationRefusal why : NotificationRefusal.values()) {
+                refused.put(why, counter("refused/" + d.tag() + "/" + why.frame() + "/" + why.reason(),
+                        "cardnet.bus.notifications.refused",
+                        "doorbells and RX_DONEs refused or clamped: another epoch's, behind the last, beyond the ring",
+                        "direction", d.tag(), "frame", why.frame(), "reason", why.reason()));
+            }
+            notificationsRefused.put(d, refused);
             for (io.cardnet.link.model.FaultKind k : io.cardnet.link.model.FaultKind.values()) {
                 faultCounter(d, k);
             }
@@ -79,22 +86,12 @@ final class SimMetrics {
     static final java.util.List<String> DROP_REASONS = java.util.List.of("port_refused", "link_down", "stale_epoch",
             "replayed", "out_of_window", "ring_overrun", "fault_drop");
 
-    /**
-     * Doorbells and RX_DONEs that cannot be right, by frame and reason: what
-     * `cardnet_bus_notifications_refused_total{direction,frame,reason}` can say (a buggy or hostile end).
-     */
-    static final Map<String, java.util.List<String>> NOTIFICATION_REFUSALS = Map.of(
-            "doorbell", java.util.List.of("stale_epoch", "beyond_posted", "behind"),
-            "rx_done", java.util.List.of("stale_epoch", "beyond_delivered", "behind"));
+    /** Refused doorbells and RX_DONEs, by direction and reason, resolved once: a flood of them costs one add each. */
+    private final Map<Direction, Map<NotificationRefusal, Counter>> notificationsRefused = new EnumMap<>(Direction.class);
 
-    void notificationRefused(Direction d, String frame, String reason) {
-        notificationCounter(d, frame, reason).increment();
-    }
-
-    private Counter notificationCounter(Direction d, String frame, String reason) {
-        return counter("refused/" + d.tag() + "/" + frame + "/" + reason, "cardnet.bus.notifications.refused",
-                "doorbells and RX_DONEs refused or clamped: another epoch's, behind the last, beyond what the ring holds",
-                "direction", d.tag(), "frame", frame, "reason", reason);
+    /** A doorbell or RX_DONE that cannot be right: `cardnet_bus_notifications_refused_total{direction,frame,reason}`. */
+    void notificationRefused(Direction d, NotificationRefusal why) {
+        notificationsRefused.get(d).get(why).increment();
     }
 
     void carried(Direction d, int packetBytes) {

@@ -7,10 +7,8 @@ import io.cardnet.link.protocol.Direction;
 import io.cardnet.link.protocol.Doorbell;
 import io.cardnet.link.protocol.Features;
 import io.cardnet.link.protocol.Frame;
-import io.cardnet.link.protocol.FrameDecoder;
 import io.cardnet.link.protocol.FrameEncoder;
 import io.cardnet.link.protocol.FrameType;
-import io.cardnet.link.protocol.Heartbeat;
 import io.cardnet.link.protocol.Interrupt;
 import io.cardnet.link.protocol.LinkUp;
 import io.cardnet.link.protocol.Protocol;
@@ -22,21 +20,13 @@ import io.cardnet.netdev.VnetHeader;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.Unpooled;
-import io.netty.channel.embedded.EmbeddedChannel;
-import io.netty.util.ReferenceCountUtil;
 
 import java.io.IOException;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
-import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.Executors;
-import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 
 /**
  * A hostile end of the bus: it connects to a simulator's port like a card's (or host's) firmware would, trains
@@ -57,48 +47,31 @@ public final class HostileEnd implements AutoCloseable {
     }
 
     private final Role role;
-    private final SocketChannel ch;
+    private final RawFrames bus;
     private final DmaRegion tx;
-    private final BlockingQueue<Object> received = new LinkedBlockingQueue<>();
-    private final ScheduledExecutorService heartbeat = Executors.newSingleThreadScheduledExecutor(r -> {
-        Thread t = new Thread(r, "hostile-heartbeat");
-        t.setDaemon(true);
-        return t;
-    });
-    private final Thread reader;
-    private volatile boolean closing;
     private long epoch;
 
     /** Connects to {@code socket} as {@code role} and maps its transmit DMA region in {@code dmaDir}. */
     public HostileEnd(Role role, Path socket, Path dmaDir) throws IOException {
         this.role = role;
         this.tx = DmaRegion.open(dmaDir.resolve(Direction.from(role).tag() + ".dma"));
-        this.ch = SocketChannel.open(StandardProtocolFamily.UNIX);
+        SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX);
         ch.connect(UnixDomainSocketAddress.of(socket));
-        reader = Thread.ofPlatform().daemon().name("hostile-reader").start(this::read);
+        this.bus = new RawFrames(ch);
     }
 
     /** Trains with shared memory only (no direct rings, so every descriptor crosses the simulator) and waits for LINK_UP. */
     public LinkUp train() throws IOException, InterruptedException {
         send(new Train(Protocol.VERSION, role, Data.MAX_PACKET, Features.CSUM_UNNECESSARY | Features.SHARED_MEMORY));
-        heartbeat.scheduleAtFixedRate(() -> {
-            try {
-                send(new Heartbeat(System.nanoTime()));
-            } catch (IOException e) {
-                // the simulator closed the connection: nothing more to keep alive
-            }
-        }, 0, 50, TimeUnit.MILLISECONDS);
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (System.nanoTime() < deadline) {
-            Object o = received.poll(100, TimeUnit.MILLISECONDS);
-            if (o instanceof LinkUp up) {
-                if (!Features.has(up.features(), Features.SHARED_MEMORY)) {
-                    throw new IllegalStateException("the link came up without shared memory: " + up);
-                }
-                return up;
-            }
+        bus.heartbeat();
+        LinkUp up = bus.next(LinkUp.class);
+        if (up == null) {
+            throw new IllegalStateException("no LINK_UP within 10 s; heard " + bus.received);
         }
-        throw new IllegalStateException("no LINK_UP within 10 s; heard " + received);
+        if (!Features.has(up.features(), Features.SHARED_MEMORY)) {
+            throw new IllegalStateException("the link came up without shared memory: " + up);
+        }
+        return up;
     }
 
     /**
@@ -150,10 +123,18 @@ public final class HostileEnd implements AutoCloseable {
 
     /** Writes a DATA frame of {@code packet} for sequence {@code seq} of this epoch into its slot; returns the DESC's length. */
     private int write(long seq, byte[] packet, int depth) {
-        ByteBuf slot = tx.slot((int) (seq % depth));
-        slot.setZero(Data.VNET_OFFSET, VnetHeader.SIZE);
-        slot.setBytes(Data.PACKET_OFFSET, packet);
-        Data d = Data.seal(slot, VnetHeader.SIZE + packet.length, seq);
+        return writeFrame(tx, (int) (seq % depth), seq, epoch, packet);
+    }
+
+    /**
+     * Writes a DATA frame of {@code packet} (no virtio flags) for {@code seq} in {@code epoch} into a DMA slot, as a
+     * producer does before its DESC; returns the DESC's length.
+     */
+    public static int writeFrame(DmaRegion region, int slot, long seq, long epoch, byte[] packet) {
+        ByteBuf b = region.slot(slot);
+        b.setZero(Data.VNET_OFFSET, VnetHeader.SIZE);
+        b.setBytes(Data.PACKET_OFFSET, packet);
+        Data d = Data.seal(b, VnetHeader.SIZE + packet.length, seq);
         d.epoch(epoch);
         return d.content().writerIndex();
     }
@@ -163,44 +144,11 @@ public final class HostileEnd implements AutoCloseable {
     }
 
     private void send(Frame f) throws IOException {
-        send(encoded(f));
+        bus.send(f);
     }
 
-    private synchronized void send(ByteBuf b) throws IOException {
-        try {
-            ByteBuffer nio = b.nioBuffer();
-            while (nio.hasRemaining()) {
-                ch.write(nio);
-            }
-        } finally {
-            b.release();
-        }
-    }
-
-    /** Decodes what the simulator sends, so its writes never back up; keeps LINK_UP and LINK_DOWN for {@link #train}. */
-    private void read() {
-        EmbeddedChannel decoder = new EmbeddedChannel(new FrameDecoder());
-        ByteBuffer buf = ByteBuffer.allocate(64 * 1024);
-        try {
-            while (ch.read(buf) >= 0) {
-                buf.flip();
-                decoder.writeInbound(Unpooled.copiedBuffer(buf));
-                buf.clear();
-                for (Object f = decoder.readInbound(); f != null; f = decoder.readInbound()) {
-                    if (f instanceof Heartbeat || f instanceof Interrupt || f instanceof Desc || f instanceof Data) {
-                        ReferenceCountUtil.release(f);
-                    } else {
-                        received.add(f);
-                    }
-                }
-            }
-        } catch (IOException e) {
-            if (!closing) {
-                received.add(e);
-            }
-        } finally {
-            decoder.finishAndReleaseAll();
-        }
+    private void send(ByteBuf b) throws IOException {
+        bus.send(b);
     }
 
     /**
@@ -208,17 +156,10 @@ public final class HostileEnd implements AutoCloseable {
      * truncated when the connection ends.
      */
     @Override
-    public void close() throws IOException {
-        heartbeat.shutdownNow();
+    public void close() {
         try {
-            send(Unpooled.buffer().writeByte(24).writeByte(0).writeByte(0));
-            ch.shutdownOutput();
-            reader.join(TimeUnit.SECONDS.toMillis(5));
-        } catch (IOException | InterruptedException e) {
-            // the simulator may already have gone: nothing left to cut
+            bus.close(Unpooled.buffer().writeByte(24).writeByte(0).writeByte(0));
         } finally {
-            closing = true;
-            ch.close();
             tx.close();
         }
     }

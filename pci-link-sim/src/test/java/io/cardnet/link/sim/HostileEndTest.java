@@ -31,7 +31,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * hostile end as the card (a malicious firmware against the host) and as the host (against the card).
  */
 class HostileEndTest {
-    private static final int FLOOD = 20_000;
+    private static final int FLOOD = 100_000;
 
     @ParameterizedTest(name = "hostile {0}")
     @EnumSource(Role.class)
