@@ -296,7 +296,7 @@ final class LabCommand {
     }
 
     @Command(name = "status", mixinStandardHelpOptions = true,
-            description = "Show the lab's processes, the link state and the bus counters.")
+            description = "Show the lab's processes (pid, running, effective capabilities from /proc/PID/status), the link state and the bus counters.")
     static final class Status implements Callable<Integer> {
         @picocli.CommandLine.Mixin
         NameOption lab;
