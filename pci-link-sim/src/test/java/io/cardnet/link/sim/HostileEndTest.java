@@ -53,10 +53,13 @@ class HostileEndTest {
             try (HostileEnd hostile = new HostileEnd(hostileRole, ((BusAddress.Unix) hostilePort).path(), dma)) {
                 up = hostile.train();
                 healthy.awaitUp();
+                long start = System.nanoTime();
                 e = hostile.attack(up, FLOOD);
 
                 assertArrayEquals(e.delivered(), healthy.next(byte[].class), "the good descriptor crossed whole");
                 awaitAtLeast(() -> counter(sim, "refused/" + hostileDir.tag() + "/doorbell/behind"), e.doorbellBehind());
+                System.out.printf("hostile %s: the attack with %d doorbells sent and refused in %d ms%n", hostileRole,
+                        FLOOD, (System.nanoTime() - start) / 1_000_000);
                 awaitAtLeast(() -> faults(sim, hostileRole, "unknown_type"), e.unknownType());
                 assertEquals(e.badSlot(), faults(sim, hostileRole, "bad_slot"));
                 assertEquals(e.unknownType(), faults(sim, hostileRole, "unknown_type"));
