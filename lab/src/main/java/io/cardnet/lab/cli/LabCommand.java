@@ -1,6 +1,7 @@
 package io.cardnet.lab.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.cardnet.lab.runtime.Capabilities;
 import io.cardnet.lab.runtime.Component;
 import io.cardnet.lab.runtime.FirmwareCatalog;
 import io.cardnet.lab.runtime.Lab;
@@ -17,6 +18,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 
@@ -294,7 +296,7 @@ final class LabCommand {
     }
 
     @Command(name = "status", mixinStandardHelpOptions = true,
-            description = "Show the lab's processes, the link state and the bus counters.")
+            description = "Show the lab's processes (pid, running, effective capabilities from /proc/PID/status), the link state and the bus counters.")
     static final class Status implements Callable<Integer> {
         @picocli.CommandLine.Mixin
         NameOption lab;
@@ -322,7 +324,7 @@ final class LabCommand {
                 long pid = l.pid(c);
                 boolean alive = l.isRunning(c);
                 allAlive &= alive;
-                procs.put(c.command(), new ProcStatus(pid, alive));
+                procs.put(c.command(), new ProcStatus(pid, alive, alive ? Capabilities.effective(pid) : List.of()));
             }
             out.put("processes", procs);
             LabState.FirmwareSlots fw = l.state().firmware();
@@ -369,8 +371,8 @@ final class LabCommand {
         }
     }
 
-    /** One process in `lab status`. */
-    record ProcStatus(long pid, boolean alive) {
+    /** One process in `lab status`: its effective capabilities by name (/proc/PID/status CapEff). */
+    record ProcStatus(long pid, boolean alive, List<String> capabilities) {
     }
 
     @Command(name = "restart", mixinStandardHelpOptions = true,

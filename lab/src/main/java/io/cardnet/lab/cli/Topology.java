@@ -92,9 +92,11 @@ final class Topology {
             b.append(String.format("  card: network namespace %s on this kernel (%s)%n", lab.state().cardNamespace(),
                     lab.cardKernel()));
         }
-        procs.forEach((k, p) -> b.append(String.format("  %-12s pid %-8d %s%s%n", k, p.pid(),
+        procs.forEach((k, p) -> b.append(String.format("  %-12s pid %-8d %s%s%s%n", k, p.pid(),
                 p.alive() ? "running" : "NOT RUNNING (see its log; `cardnet lab restart " + k + "`)",
-                k.equals("card-node") && vm != null ? " (QEMU, the card VM; card-node runs inside it)" : "")));
+                k.equals("card-node") && vm != null ? " (QEMU, the card VM; card-node runs inside it)" : "",
+                p.alive() ? "  capabilities: " + (p.capabilities().isEmpty() ? "none" : String.join(",", p.capabilities()))
+                        : "")));
         b.append(String.format("  toe0 carrier %s%n", carrier ? "on" : "OFF"));
         String ready = readiness(lab.state());
         b.append(ready.isEmpty() ? "" : ready.substring(0, ready.length() - 1));

@@ -10,7 +10,8 @@ import java.util.stream.Collectors;
 
 /**
  * Starts a lab component as its own JVM, with this JVM's java and class path, inside a namespace when
- * one is given ({@code ip netns exec} execs, so the pid we get is the component's own).
+ * one is given, with only the capabilities it keeps ({@code ip netns exec} and {@code setpriv} exec, so the pid we
+ * get is the component's own).
  */
 final class Launcher {
     private static final String MAIN = "io.cardnet.lab.Cardnet";
@@ -18,8 +19,11 @@ final class Launcher {
     private Launcher() {
     }
 
+    /** A lab component's command: its JVM, started with only the capabilities it keeps ({@link Capabilities}). */
     static List<String> command(Component component, List<String> args) {
-        return command(AotCache.options(component), component.command(), args);
+        List<String> cmd = new ArrayList<>(Capabilities.confine(Capabilities.kept(component, args)));
+        cmd.addAll(command(AotCache.options(component), component.command(), args));
+        return cmd;
     }
 
     /** A cardnet command that is no lab component (so has no AOT cache), such as a tool the lab runs. */

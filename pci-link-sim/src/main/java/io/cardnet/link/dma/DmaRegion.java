@@ -1,6 +1,9 @@
 package io.cardnet.link.dma;
 
 import io.cardnet.link.protocol.Data;
+import io.cardnet.link.protocol.Decoded;
+import io.cardnet.link.protocol.FrameDecoder;
+import io.cardnet.link.protocol.FrameFault;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 
@@ -144,6 +147,24 @@ public final class DmaRegion implements AutoCloseable {
             throw new IllegalArgumentException("a descriptor of " + length + " bytes does not fit a " + SLOT_BYTES + "-byte slot");
         }
         return slot(index).writerIndex(length);
+    }
+
+    /**
+     * The frame a descriptor of {@code length} bytes in {@code slot} holds, checked like a DATA frame from a socket
+     * (a length a slot holds, the IP header's own length), or the fault that says why not. Everything it is given
+     * comes from another process, so nothing here throws: the simulator checks a producer's DESC with it, and an
+     * end checks the DESC it is handed again, since the producer can rewrite its slot after the simulator looked.
+     */
+    public Decoded<Data> descriptor(int slot, int length) {
+        if (slot < 0 || slot >= SLOTS) {
+            return Decoded.refused(FrameFault.Kind.BAD_SLOT, "descriptor names slot " + slot + "; a region has slots 0.."
+                    + (SLOTS - 1));
+        }
+        if (length < Data.PACKET_OFFSET + Data.MIN_PACKET || length > Data.PACKET_OFFSET + Data.MAX_PACKET) {
+            return Decoded.refused(FrameFault.Kind.BAD_LENGTH, "DESC of " + length + " bytes; a descriptor holds "
+                    + (Data.PACKET_OFFSET + Data.MIN_PACKET) + ".." + (Data.PACKET_OFFSET + Data.MAX_PACKET));
+        }
+        return FrameDecoder.data(frame(slot, length));
     }
 
     @Override

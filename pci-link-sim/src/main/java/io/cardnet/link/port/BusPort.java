@@ -4,6 +4,7 @@ import io.cardnet.link.dma.DmaRegion;
 import io.cardnet.link.protocol.Frame;
 import io.cardnet.link.protocol.BusTransport;
 import io.cardnet.link.protocol.Data;
+import io.cardnet.link.protocol.Decoded;
 import io.cardnet.link.protocol.Desc;
 import io.cardnet.link.protocol.Direction;
 import io.cardnet.link.protocol.Doorbell;
@@ -446,6 +447,8 @@ public final class BusPort implements AutoCloseable {
     /** The pipeline's last handler: training, link events, heartbeats, descriptors. */
     private final class EndHandler extends ChannelInboundHandlerAdapter {
         private long processedUpTo;
+        /** The last received descriptor refused here, until an RX_DONE frees it. */
+        private long refusedUpTo;
 
         @Override
         public void channelActive(ChannelHandlerContext ctx) {
@@ -474,8 +477,9 @@ public final class BusPort implements AutoCloseable {
                     }
                 }
                 case Desc desc -> {
-                    if (up != null && shared && !direct() && desc.epoch() == ((int) up.epoch() & 0xffff)) {
-                        receiveRing.addLast(new Data(rxRegion.frame(desc.slot(), desc.length())));
+                    LinkUp link = up;
+                    if (link != null && shared && !direct() && desc.epoch() == ((int) link.epoch() & 0xffff)) {
+                        receive(desc, link);
                     }
                 }
                 case Interrupt irq -> interrupt(ctx, irq);
@@ -488,8 +492,30 @@ public final class BusPort implements AutoCloseable {
                 case Heartbeat ignored -> {
                     // liveness only
                 }
-                case FrameFault fault -> log.warn("dropped a malformed frame from the bus: {}", fault);
+                case FrameFault fault -> refused(fault);
                 default -> ReferenceCountUtil.release(msg);
+            }
+        }
+
+        /**
+         * A DESC the simulator delivered, checked again here: the slot must be one of the ring's, and the bytes in it
+         * are checked like a DATA frame, because the producer that owns the slot could have rewritten it after the
+         * simulator checked it. A refused one is still processed (its receive sequence is freed with the next RX_DONE).
+         */
+        private void receive(Desc desc, LinkUp link) {
+            Decoded<Data> checked = desc.slot() >= link.ringDepth()
+                    ? Decoded.refused(FrameFault.Kind.BAD_SLOT, "DESC names slot " + desc.slot() + " of a ring of "
+                    + link.ringDepth())
+                    : rxRegion.descriptor(desc.slot(), desc.length());
+            switch (checked) {
+                case Decoded.Ok<Data>(Data d) -> {
+                    d.sequence(desc.sequence());
+                    receiveRing.addLast(d);
+                }
+                case Decoded.Refused<Data>(FrameFault fault) -> {
+                    refusedUpTo = Math.max(refusedUpTo, desc.sequence());
+                    refused(fault);
+                }
             }
         }
 
@@ -503,14 +529,26 @@ public final class BusPort implements AutoCloseable {
                 q0.listener().receive(d);
                 processed = true;
             }
+            if (refusedUpTo > processedUpTo && refusedUpTo <= irq.rxUpTo()) {
+                // a refused descriptor's buffer is free too: its producer gets the credit back
+                processedUpTo = refusedUpTo;
+                processed = true;
+            }
             LinkUp link = up;
             if (processed && link != null) {
                 ctx.write(new RxDone(processedUpTo, link.epoch()), ctx.voidPromise());
                 q0.listener().received();
                 ctx.flush();
             }
-            if (irq.credits() > 0 && link != null) {
-                credits += irq.credits();
+            if (irq.credits() != 0 && link != null) {
+                // credits come back only for descriptors outstanding: never more than the ring holds
+                int room = link.ringDepth() - credits;
+                if (irq.credits() < 0 || irq.credits() > room) {
+                    refused(new FrameFault(FrameFault.Kind.EXCESS_CREDITS, "an interrupt returned "
+                            + Integer.toUnsignedString(irq.credits()) + " credits with " + credits + " of "
+                            + link.ringDepth() + " free; took " + Math.max(room, 0)));
+                }
+                credits += Math.clamp(irq.credits(), 0, Math.max(room, 0));
                 q0.signalWritable();
             }
         }
@@ -523,6 +561,7 @@ public final class BusPort implements AutoCloseable {
                     wantShared && !shared ? " (shared memory unavailable here)" : "");
             dropReceiveRing();
             processedUpTo = 0;
+            refusedUpTo = 0;
             txSequence = 0;
             doorbellRungAt = 0;
             credits = linkUp.ringDepth();
@@ -598,12 +637,32 @@ public final class BusPort implements AutoCloseable {
         }
     }
 
+    /**
+     * Something from the bus or a peer's direct ring that this end refused: counted by kind in this process (the
+     * count a hostile peer cannot reach, unlike a shared ring's own counter), logged at most once a second.
+     */
     void refused(FrameFault fault) {
+        refusals.get(fault.kind()).increment();
         long now = System.nanoTime();
         if (now - lastRefusalLog > 1_000_000_000L) {
             lastRefusalLog = now;
-            log.warn("refused a descriptor from the direct ring: {} (counted in the ring's refused counter)", fault);
+            log.warn("refused from the bus: {} (counted in cardnet_tun_bus_refused_total)", fault);
         }
+    }
+
+    /** What this end refused from the bus or its peer's direct rings, of one kind, since it started. */
+    public long refusals(FrameFault.Kind kind) {
+        return refusals.get(kind).sum();
+    }
+
+    private final java.util.Map<FrameFault.Kind, LongAdder> refusals = newRefusals();
+
+    private static java.util.Map<FrameFault.Kind, LongAdder> newRefusals() {
+        java.util.Map<FrameFault.Kind, LongAdder> m = new java.util.EnumMap<>(FrameFault.Kind.class);
+        for (FrameFault.Kind k : FrameFault.Kind.values()) {
+            m.put(k, new LongAdder());
+        }
+        return m;
     }
 
     private volatile long lastRefusalLog;

@@ -120,6 +120,11 @@ public final class TunPump implements BusPort.Listener, AutoCloseable {
             io.micrometer.core.instrument.FunctionCounter.builder("cardnet.tun.credit.stalls", whole, BusPort::creditStalls)
                     .description("times this end had no credit (a ring was full) and waited").tag("device", tun.name())
                     .tag("direction", outbound.tag()).register(registry);
+            for (io.cardnet.link.protocol.FrameFault.Kind kind : io.cardnet.link.protocol.FrameFault.Kind.values()) {
+                io.micrometer.core.instrument.FunctionCounter.builder("cardnet.tun.bus.refused", whole, p -> p.refusals(kind))
+                        .description("frames, descriptors and credits this end refused from the bus or its peer's ring")
+                        .tag("device", tun.name()).tag("kind", kind.tag()).register(registry);
+            }
             io.micrometer.core.instrument.Gauge.builder("cardnet.tun.credits", whole, BusPort::credits)
                     .description("free ring slots this end may post into (socket paths)").tag("device", tun.name())
                     .tag("direction", outbound.tag()).register(registry);

@@ -30,7 +30,12 @@ public record FrameFault(Kind kind, String detail) {
          * a partial checksum (virtio NEEDS_CSUM) whose csum_start + csum_offset names a field outside the packet:
          * it cannot be finished, and a TUN would refuse the write
          */
-        BAD_CSUM_OFFSETS("bad_csum_offsets");
+        BAD_CSUM_OFFSETS("bad_csum_offsets"),
+        /**
+         * an interrupt returning more credits than this end has descriptors outstanding: credits would let the end
+         * post over slots the consumer may still be reading (a broken or hostile bus); the excess is ignored
+         */
+        EXCESS_CREDITS("excess_credits");
 
         private final String tag;
 

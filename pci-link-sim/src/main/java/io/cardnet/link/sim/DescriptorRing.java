@@ -97,7 +97,8 @@ final class DescriptorRing {
 
     /** A descriptor written into the ring; it becomes movable once a doorbell covers its sequence. */
     Admission post(Data d) {
-        if (occupancy >= depth) {
+        // past the producer's credits: the ring is full, or the sequence lies beyond the slots its credits cover
+        if (occupancy >= depth || d.sequence() > head + depth) {
             discard(d.sequence());
             return Admission.OVERRUN;
         }
@@ -107,9 +108,28 @@ final class DescriptorRing {
         return occupancy == depth ? Admission.FILLED : Admission.POSTED;
     }
 
-    /** The producer's MMIO write of its ring tail: descriptors up to {@code tail} may move. */
+    /**
+     * The producer's MMIO write of its ring tail: descriptors up to {@code tail} may move. A tail beyond what was
+     * posted moves only what was posted, and a tail behind the last one moves nothing: a doorbell cannot make
+     * descriptors movable before they are in the ring.
+     */
     void doorbell(long tail) {
-        doorbellTail = Math.max(doorbellTail, tail);
+        doorbellTail = Math.max(doorbellTail, Math.min(tail, lastPosted));
+    }
+
+    /** The last tail a doorbell (or the poll timer) made movable. */
+    long doorbellTail() {
+        return doorbellTail;
+    }
+
+    /** The highest sequence in the ring, posted or discarded. */
+    long lastPosted() {
+        return lastPosted;
+    }
+
+    /** The consumer's RX_DONE mark so far. */
+    long consumedUpTo() {
+        return consumedUpTo;
     }
 
     /** Whether something was posted beyond the last doorbell (a lost one, or one still to come). */

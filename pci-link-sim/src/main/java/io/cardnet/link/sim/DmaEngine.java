@@ -79,6 +79,7 @@ final class DmaEngine {
     private ScheduledFuture<?> stallTimer;
     /** The ticker's time may start near 0, so the first overrun is logged whenever it comes. */
     private long nextOverrunLog = Long.MIN_VALUE;
+    private long nextRefusalLog = Long.MIN_VALUE;
 
     DmaEngine(Direction direction, Link link, SimMetrics metrics, EventLoop loop, LinkSettings settings,
               ChecksumCorruptor corruptor, DmaRegion region, BusTap tap) {
@@ -177,11 +178,7 @@ final class DmaEngine {
             return Decoded.refused(FrameFault.Kind.BAD_SLOT, "descriptor " + desc.sequence() + " names slot "
                     + desc.slot() + "; in a ring of " + depth + " it lives in slot " + desc.sequence() % depth);
         }
-        if (desc.length() < Data.PACKET_OFFSET + Data.MIN_PACKET || desc.length() > Data.PACKET_OFFSET + Data.MAX_PACKET) {
-            return Decoded.refused(FrameFault.Kind.BAD_LENGTH, "DESC of " + desc.length() + " bytes; a descriptor holds "
-                    + (Data.PACKET_OFFSET + Data.MIN_PACKET) + ".." + (Data.PACKET_OFFSET + Data.MAX_PACKET));
-        }
-        return FrameDecoder.data(region.frame(desc.slot(), desc.length()));
+        return region.descriptor(desc.slot(), desc.length());
     }
 
     private boolean shared() {
@@ -196,10 +193,40 @@ final class DmaEngine {
     void consumed(long upTo, long epoch) {
         var up = link.current();
         if (up == null || up.epoch() != epoch) {
+            refuse(NotificationRefusal.RX_DONE_STALE_EPOCH, () -> "RX_DONE of epoch " + epoch + " while the link runs epoch "
+                    + (up == null ? "none" : up.epoch()) + "; ignored");
             return;
+        }
+        if (upTo > ring.received()) {
+            // freeing buffers never handed out would return credits for descriptors still in flight
+            refuse(NotificationRefusal.RX_DONE_BEYOND_DELIVERED, () -> "RX_DONE up to " + upTo + " but only " + ring.received()
+                    + " descriptors were delivered; taken as " + ring.received());
+        } else if (upTo < ring.consumedUpTo()) {
+            refuse(NotificationRefusal.RX_DONE_BEHIND, () -> "RX_DONE up to " + upTo + " after one up to " + ring.consumedUpTo() + "; ignored");
         }
         ring.consumed(upTo);
         flush();
+    }
+
+    /**
+     * The highest sequence a producer may post now: a ring's worth past the head is what its credits cover, and
+     * the ring writes off one more ring's worth (a producer past its credits). Beyond that a sequence is a lie.
+     */
+    long window() {
+        return ring.head() + 2L * ring.depth();
+    }
+
+    /** A doorbell or RX_DONE that cannot be right: counted, logged (at most once a second), and ignored or clamped. */
+    private void refuse(NotificationRefusal why, java.util.function.Supplier<String> detail) {
+        metrics.notificationRefused(direction, why);
+        long now = now();
+        if (now >= nextRefusalLog) {
+            nextRefusalLog = now + 1_000_000_000L;
+            boolean doorbell = why.frame().equals("doorbell");
+            log.warn("{}: refused {} from the {}: {} (cardnet_bus_notifications_refused_total reason={})",
+                    direction.tag(), doorbell ? "a doorbell" : "an RX_DONE",
+                    doorbell ? producer.description() : consumer.description(), detail.get(), why.reason());
+        }
     }
 
     /** A sequence the producer spent a credit on but that will never move: see {@link DescriptorRing#discard(long)}. */
@@ -212,10 +239,25 @@ final class DmaEngine {
         ring.discard(from, to);
     }
 
-    /** The producer's MMIO write of its ring tail. */
-    void doorbell(long tail) {
+    /** The producer's MMIO write of its ring tail, in link epoch {@code epoch}. */
+    void doorbell(long tail, long epoch) {
         metrics.doorbell(direction);
         chargeNotification(producer.peer());
+        var up = link.current();
+        if (up == null || up.epoch() != epoch) {
+            refuse(NotificationRefusal.DOORBELL_STALE_EPOCH, () -> "doorbell of epoch " + epoch + " while the link runs epoch "
+                    + (up == null ? "none" : up.epoch()) + "; ignored");
+            return;
+        }
+        if (tail > ring.lastPosted()) {
+            refuse(NotificationRefusal.DOORBELL_BEYOND_POSTED, () -> "doorbell for tail " + tail + " but descriptors were posted up to "
+                    + ring.lastPosted() + "; taken as " + ring.lastPosted());
+        } else if (tail < ring.doorbellTail()) {
+            // moves nothing: returns before any work, so a flood of them costs the bus thread as little as can be
+            refuse(NotificationRefusal.DOORBELL_BEHIND, () -> "doorbell for tail " + tail + " after one for " + ring.doorbellTail()
+                    + "; ignored");
+            return;
+        }
         if (faults.loseDoorbell()) {
             metrics.faultInjected(direction, FaultKind.LOST_DOORBELL);
             return;

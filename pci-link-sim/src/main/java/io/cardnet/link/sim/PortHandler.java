@@ -75,12 +75,14 @@ final class PortHandler extends ChannelInboundHandlerAdapter {
             case Desc desc -> {
                 if (!attached || link.peerIfUp(role) == null) {
                     metrics.drop(direction, "link_down");
+                } else if (staleEpoch(desc.epoch())) {
+                    metrics.drop(direction, "stale_epoch");
                 } else {
                     switch (engines.apply(direction).view(desc)) {
                         case Decoded.Ok<Data>(Data data) -> post(data);
                         case Decoded.Refused<Data>(FrameFault fault) -> {
                             fault(fault);
-                            if (desc.sequence() >= expectedSequence) {
+                            if (desc.sequence() >= expectedSequence && desc.sequence() <= engines.apply(direction).window()) {
                                 skipTo(desc.sequence() + 1);
                             }
                         }
@@ -94,7 +96,7 @@ final class PortHandler extends ChannelInboundHandlerAdapter {
             }
             case Doorbell doorbell -> {
                 if (attached && link.peerIfUp(role) != null) {
-                    engines.apply(direction).doorbell(doorbell.tail());
+                    engines.apply(direction).doorbell(doorbell.tail(), doorbell.epoch());
                 }
             }
             case Heartbeat ignored -> {
@@ -142,9 +144,22 @@ final class PortHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         long seq = data.sequence();
-        if (seq < expectedSequence) {
+        if (staleEpoch(data.epoch())) {
             // Posted before this end heard of the latest training: it belongs to the old ring.
             metrics.drop(direction, "stale_epoch");
+            data.release();
+            return;
+        }
+        if (seq < expectedSequence) {
+            // A sequence this epoch already carried (or wrote off): a replay, never a new descriptor.
+            refuse("replayed", "descriptor " + seq + " again; this epoch is past " + (expectedSequence - 1));
+            data.release();
+            return;
+        }
+        DmaEngine engine = engines.apply(direction);
+        if (seq > engine.window()) {
+            refuse("out_of_window", "descriptor " + seq + " lies beyond the producer's credits (at most "
+                    + engine.window() + " now)");
             data.release();
             return;
         }
@@ -154,7 +169,7 @@ final class PortHandler extends ChannelInboundHandlerAdapter {
             skipTo(seq);
         }
         expectedSequence = seq + 1;
-        engines.apply(direction).post(data);
+        engine.post(data);
     }
 
     @Override
@@ -163,6 +178,30 @@ final class PortHandler extends ChannelInboundHandlerAdapter {
             engines.apply(Direction.from(role.peer())).resume();
         }
         ctx.fireChannelWritabilityChanged();
+    }
+
+    /** Whether a descriptor's 16-bit epoch tag is not the running link's: posted before the end heard of a retrain. */
+    private boolean staleEpoch(int tag) {
+        var up = link.current();
+        return up == null || ((int) up.epoch() & 0xffff) != tag;
+    }
+
+    /** A descriptor whose sequence cannot be right: dropped, counted by reason, logged (rate-limited). */
+    private void refuse(String reason, String detail) {
+        metrics.drop(direction, reason);
+        if (logAllowed()) {
+            log.warn("{} port: dropped a descriptor: {} (cardnet_bus_drops_total reason={})", role.shortName(), detail,
+                    reason);
+        }
+    }
+
+    private boolean logAllowed() {
+        long now = System.nanoTime();
+        if (now - faultWindowStart > 1_000_000_000L) {
+            faultWindowStart = now;
+            faultsLogged = 0;
+        }
+        return faultsLogged++ < FAULT_LOGS_PER_SECOND;
     }
 
     /** Sequences the end posted but that never arrived whole (a malformed frame) are written off up to {@code next}. */
@@ -178,12 +217,7 @@ final class PortHandler extends ChannelInboundHandlerAdapter {
 
     private void fault(FrameFault fault) {
         metrics.fault(role, fault.kind());
-        long now = System.nanoTime();
-        if (now - faultWindowStart > 1_000_000_000L) {
-            faultWindowStart = now;
-            faultsLogged = 0;
-        }
-        if (faultsLogged++ < FAULT_LOGS_PER_SECOND) {
+        if (logAllowed()) {
             log.warn("{} port: dropped a malformed frame: {} (counted in cardnet_bus_faults_total)",
                     role.shortName(), fault);
         }

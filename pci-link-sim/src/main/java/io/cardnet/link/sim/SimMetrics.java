@@ -14,6 +14,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * The simulator's counters. Hot-path counters are looked up once and kept, so counting a frame is one add.
  * Prometheus names: {@code cardnet_bus_frames_total{direction}}, {@code cardnet_bus_bytes_total{direction}},
  * {@code cardnet_bus_drops_total{direction,reason}}, {@code cardnet_bus_faults_total{port,kind}},
+ * {@code cardnet_bus_notifications_refused_total{direction,frame,reason}},
  * {@code cardnet_link_transitions_total{to}}, {@code cardnet_bus_corrupted_checksums_total}.
  */
 final class SimMetrics {
@@ -67,6 +68,14 @@ final class SimMetrics {
             for (String reason : DROP_REASONS) {
                 dropCounter(d, reason);
             }
+            Map<NotificationRefusal, Counter> refused = new EnumMap<>(NotificationRefusal.class);
+            for (NotificationRefusal why : NotificationRefusal.values()) {
+                refused.put(why, counter("refused/" + d.tag() + "/" + why.frame() + "/" + why.reason(),
+                        "cardnet.bus.notifications.refused",
+                        "doorbells and RX_DONEs refused or clamped: another epoch's, behind the last, beyond the ring",
+                        "direction", d.tag(), "frame", why.frame(), "reason", why.reason()));
+            }
+            notificationsRefused.put(d, refused);
             for (io.cardnet.link.model.FaultKind k : io.cardnet.link.model.FaultKind.values()) {
                 faultCounter(d, k);
             }
@@ -75,7 +84,15 @@ final class SimMetrics {
 
     /** Why the bus drops a descriptor: what `cardnet_bus_drops_total{reason}` can say. */
     static final java.util.List<String> DROP_REASONS = java.util.List.of("port_refused", "link_down", "stale_epoch",
-            "ring_overrun", "fault_drop");
+            "replayed", "out_of_window", "ring_overrun", "fault_drop");
+
+    /** Refused doorbells and RX_DONEs, by direction and reason, resolved once: a flood of them costs one add each. */
+    private final Map<Direction, Map<NotificationRefusal, Counter>> notificationsRefused = new EnumMap<>(Direction.class);
+
+    /** A doorbell or RX_DONE that cannot be right: `cardnet_bus_notifications_refused_total{direction,frame,reason}`. */
+    void notificationRefused(Direction d, NotificationRefusal why) {
+        notificationsRefused.get(d).get(why).increment();
+    }
 
     void carried(Direction d, int packetBytes) {
         frames.get(d).increment();

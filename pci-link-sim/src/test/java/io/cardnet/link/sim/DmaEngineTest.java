@@ -93,7 +93,7 @@ class DmaEngineTest {
         for (int s = 1; s <= n; s++) {
             h2c.post(Data.of(UnpooledByteBufAllocator.DEFAULT, s, VnetHeader.none(), TestPackets.udp(new byte[BIG - 28])));
         }
-        h2c.doorbell(n);
+        h2c.doorbell(n, link.current().epoch());
     }
 
     /** Moves virtual time to {@code t0 + at} and runs what is due. */

@@ -61,6 +61,9 @@ class HostileDirectRingTest {
                 hostBell.ring();
                 awaitCounter(c2h, refusedBefore + 4);
                 assertNull(host.events.poll(200, TimeUnit.MILLISECONDS), "nothing reached the host: " + host.events);
+                // the host's own count, which the card cannot reach (the ring's counter is in memory it maps)
+                assertEquals(2, host.port.refusals(io.cardnet.link.protocol.FrameFault.Kind.BAD_LENGTH));
+                assertEquals(2, host.port.refusals(io.cardnet.link.protocol.FrameFault.Kind.BAD_SLOT));
                 assertTrue(host.port.isUp(), "the host end is still up");
             }
             assertTrue(host.next(String.class).startsWith("down"));
