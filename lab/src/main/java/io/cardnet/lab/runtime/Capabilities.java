@@ -53,9 +53,23 @@ public final class Capabilities {
 
     /** The {@code setpriv} prefix that starts a command with exactly {@code keep} (root's exec fills them in). */
     static List<String> confine(Set<String> keep) {
+        if (!onPath("setpriv")) {
+            throw new LabException("setpriv not found on PATH: the lab starts each process through it with only the"
+                    + " capabilities it needs; install util-linux (Debian: apt-get install util-linux)");
+        }
         StringBuilder bounding = new StringBuilder("-all");
         new TreeSet<>(keep).forEach(c -> bounding.append(",+").append(c));
         return List.of("setpriv", "--inh-caps=-all", "--ambient-caps=-all", "--bounding-set=" + bounding, "--");
+    }
+
+    private static boolean onPath(String program) {
+        String path = System.getenv().getOrDefault("PATH", "/usr/sbin:/usr/bin:/sbin:/bin");
+        for (String dir : path.split(":")) {
+            if (!dir.isEmpty() && Files.isExecutable(Path.of(dir, program))) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** The effective capabilities of a running process by name, lowest first; empty if it has none or is gone. */
