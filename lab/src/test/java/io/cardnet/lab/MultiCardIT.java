@@ -253,6 +253,32 @@ class MultiCardIT {
         }
     }
 
+    /** A crash of card 1 (kill -9 of its card-node) leaves card 0 alone; `lab restart card-node --card 1` brings it back. */
+    @Test
+    void cardOneCrashesAndRestartsWhileCardZeroCarriesOn() throws Exception {
+        long old = t.lab.pid(1, Component.CARD_NODE);
+        assertEquals(0, TestLab.exec(t.hostNs(), "kill", "-9", Long.toString(old)).exitCode());
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        while (t.lab.hostCarrier(1) && System.nanoTime() < deadline) {
+            Thread.sleep(50);
+        }
+        assertFalse(t.lab.hostCarrier(1), "toe1 kept its carrier after card 1's card-node died");
+        assertTrue(t.lab.hostCarrier(0), "card 0's toe0 lost carrier when card 1 crashed");
+        assertTrue(TestLab.exec(t.hostNs(), "ping", "-c", "2", "-W", "2", t.lab.card(0).cardAddress()).ok());
+
+        var restart = CardnetCli.run("lab", "restart", "card-node", "--card", "1", "--name", t.name);
+        assertEquals(0, restart.exit(), restart.out() + restart.err());
+        t.lab.refresh();
+        extraPids.add(t.lab.pid(1, Component.CARD_NODE));
+        assertTrue(t.lab.pid(1, Component.CARD_NODE) != old);
+        assertTrue(t.lab.hostCarrier(1));
+        var ping = TestLab.exec(t.hostNs(), "ping", "-c", "2", "-W", "2", t.lab.card(1).cardAddress());
+        assertTrue(ping.ok(), ping.output());
+        assertIntact(send(t.lab.card(1), 4L << 20));
+        var sim = CardnetCli.run("lab", "restart", "sim", "--card", "1", "--name", t.name);
+        assertTrue(sim.exit() != 0 && sim.err().contains("one simulator carries every card's link"), sim.err());
+    }
+
     @Test
     void aCardTheLabDoesNotHaveIsRefusedNamingTheCardsItHas() throws Exception {
         var show = CardnetCli.run("link", "show", "--name", t.name, "--card", "2");

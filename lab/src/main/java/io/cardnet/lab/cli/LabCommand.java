@@ -269,14 +269,21 @@ final class LabCommand {
                     continue; // Ctrl-C: its processes stop now, which is no news
                 }
                 l.refresh();
-                for (Component c : Component.values()) {
-                    long pid = l.pid(c);
-                    boolean now = l.isRunning(c);
-                    // keyed by pid too: a component a drill or `lab restart` replaced is a new process, not an exit
-                    Boolean before = alive.put(c.command() + "/" + pid, now);
-                    if (before != null && before && !now) {
-                        Output.progress(c.displayName() + " (pid " + pid + ") exited; see its log, and restart it with"
-                                + " `cardnet lab restart " + c.command() + " --name " + l.config().name() + "`");
+                for (var card : l.config().allCards()) {
+                    for (Component c : Component.values()) {
+                        if (c == Component.SIM && card.index() > 0) {
+                            continue; // one simulator for every card
+                        }
+                        long pid = l.pid(card.index(), c);
+                        boolean now = l.isRunning(card.index(), c);
+                        // keyed by pid too: a component a drill or `lab restart` replaced is a new process, not an exit
+                        Boolean before = alive.put(card.processKey(c) + "/" + pid, now);
+                        if (before != null && before && !now) {
+                            String which = card.index() == 0 ? "" : " --card " + card.index();
+                            Output.progress((card.index() == 0 ? "" : "card " + card.index() + "'s ") + c.displayName()
+                                    + " (pid " + pid + ") exited; see its log, and restart it with `cardnet lab restart "
+                                    + c.command() + which + " --name " + l.config().name() + "`");
+                        }
                     }
                 }
                 if (main.isInterrupted()) {
@@ -454,14 +461,17 @@ final class LabCommand {
                 description = "How long to wait for the link to retrain (default: 30s; 240s for a VM card, which boots).")
         Duration timeout;
 
+        @Option(names = "--card", paramLabel = "K", defaultValue = "0",
+                description = "Which card's card-node or host-bridge, in a lab of several cards: 0..N-1 (default: ${DEFAULT-VALUE}).")
+        int card;
+
         @Override
         public Integer call() throws Exception {
             io.cardnet.lab.runtime.Privileges.requireNetAdmin("cardnet lab restart");
             Component c = Component.parse(component);
             Lab l = Lab.attach(lab.name, lab.runRoot, Output::progress);
-            l.restart(c);
-            l.awaitLinkUp(timeout != null ? timeout : l.config().healthTimeout());
-            System.out.println(c.displayName() + " restarted; link up");
+            l.restart(card, c, timeout != null ? timeout : l.config().healthTimeout());
+            System.out.println((card == 0 ? "" : "card " + card + "'s ") + c.displayName() + " restarted; link up");
             return 0;
         }
     }

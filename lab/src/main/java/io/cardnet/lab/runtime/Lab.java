@@ -699,6 +699,34 @@ public final class Lab implements AutoCloseable {
     }
 
     /**
+     * Stops card {@code k}'s card-node or host-bridge and starts it again with the same command (card 0: as
+     * {@link #restart(Component)}); then waits for that card's link. The simulator is every card's: restart it
+     * without a card.
+     */
+    public void restart(int k, Component c, Duration timeout) throws IOException {
+        if (k == 0) {
+            restart(c);
+            awaitLinkUp(timeout);
+            return;
+        }
+        LabCard lc = config.card(k);
+        if (c == Component.SIM) {
+            throw new LabException("one simulator carries every card's link: `cardnet lab restart sim` without --card"
+                    + " restarts it, and every card's link retrains");
+        }
+        LabState.Proc p = state.processes().get(lc.processKey(c));
+        if (p == null) {
+            throw new LabException("lab '" + config.name() + "' has no record of card " + k + "'s " + c.displayName());
+        }
+        Processes.stop(p, progress);
+        Process proc = Launcher.start(p.namespace(), p.command(), Path.of(p.log()));
+        state = state.withProcess(lc.processKey(c), LabState.Proc.of(proc, p.namespace(), p.log(), p.command()));
+        state.save();
+        progress.accept("restarted card " + k + "'s " + c.displayName() + " (pid " + proc.pid() + ")");
+        awaitExtraLinkUp(lc, timeout);
+    }
+
+    /**
      * Reads the state file again: another cardnet process (a drill, `lab restart`) may have replaced a component
      * since this object last looked.
      */
