@@ -69,6 +69,7 @@ final class CardCommand {
                     "  sudo ./cardnet card exec --lab t1 -- lspci            # the bus as the card sees it (VM)",
                     "  sudo ./cardnet card exec -- nft list ruleset          # the firmware's firewall",
                     "  sudo ./cardnet card exec --runtime compose -- ip addr # the compose lab's card",
+                    "  sudo ./cardnet card exec --card 1 -- ip addr          # card 1 of a `lab up --cards 2` lab",
                     "",
                     "Exit status: the command's, 124 if it did not finish within --timeout, 1 if the card cannot be reached."})
     static final class Exec implements Callable<Integer> {
@@ -82,15 +83,23 @@ final class CardCommand {
         @Option(names = "--json", description = "Print {exitCode, stdout, stderr} as JSON instead of passing them on.")
         boolean json;
 
+        @Option(names = "--card", paramLabel = "K", defaultValue = "0",
+                description = "Which card, in a lab of several cards (`lab up --cards N`): 0..N-1 (default: ${DEFAULT-VALUE}).")
+        int cardIndex;
+
         @Parameters(paramLabel = "COMMAND", arity = "1..*", description = "The command and its arguments (after --).")
         List<String> command;
 
         @Override
         public Integer call() throws Exception {
             Privileges.requireNetAdmin("cardnet card exec");
+            if (card.compose() && cardIndex != 0) {
+                throw new IllegalArgumentException("--card " + cardIndex + ": the compose lab has one card for now;"
+                        + " several cards run in the netns lab (`cardnet lab up --cards N`)");
+            }
             ExecResult r = card.compose()
                     ? ComposeTarget.execOnCard(card.project, card.composeFile, command, timeout)
-                    : Lab.attach(card.lab.name, card.lab.runRoot, s -> { }).execOnCard(command, timeout);
+                    : Lab.attach(card.lab.name, card.lab.runRoot, s -> { }).execOnCard(cardIndex, command, timeout);
             if (json) {
                 Map<String, Object> out = new LinkedHashMap<>();
                 out.put("exitCode", r.exitCode());

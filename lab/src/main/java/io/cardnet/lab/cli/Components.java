@@ -101,28 +101,79 @@ final class Components {
                 description = "Test switch: flip the TCP checksum of every Nth TCP packet toward the host (0 = off).")
         int corruptEvery;
 
+        @Option(names = "--extra-card", paramLabel = "host=ADDR,card=ADDR,control=PATH,dma=DIR,metrics=HOST:PORT",
+                description = "Another card's link in this process (repeatable; `lab up --cards N` passes one per card"
+                        + " after the first): its own ports, control socket, DMA regions and /metrics, the options"
+                        + " above apply to it too. dma= may be left out (packets in frames), control= too.")
+        List<String> extraCards = new ArrayList<>();
+
+        @Option(names = "--upstream", paramLabel = "MODEL",
+                description = "Put every card's link behind one PCIe switch whose upstream link is MODEL (genGxL, e.g."
+                        + " gen3x4): together the cards cannot move more than it carries. Descriptors then cross the"
+                        + " simulator, where the shared upstream is paced.")
+        String upstream;
+
         @Mixin
         BusOptions bus;
 
         @Override
         public Integer call() throws Exception {
-            var addr = Converters.hostPort(metrics, "--metrics");
-            SimulatorConfig cfg = new SimulatorConfig(BusAddress.parse(hostPort), BusAddress.parse(cardPort), control,
-                    bus.liveness(), corruptEvery, dma, queues);
-            var registry = MetricsServer.newRegistry("pci-link-sim");
-            MetricsServer server = MetricsServer.start(registry, addr.getHostString(), addr.getPort());
-            LinkSimulator sim;
+            List<CardLink> cards = new ArrayList<>();
+            cards.add(new CardLink(hostPort, cardPort, control, dma, metrics));
+            for (String spec : extraCards) {
+                cards.add(CardLink.parse(spec));
+            }
+            io.cardnet.link.model.UpstreamLink shared = upstream == null ? null
+                    : new io.cardnet.link.model.UpstreamLink(io.cardnet.link.model.LinkProfile.parse(upstream));
+            var settings = io.cardnet.link.model.LinkSettings.DEFAULT.withProfile(io.cardnet.link.model.LinkProfile.parse(model));
+            // One process for every card's link: the shared upstream is then one clock that every card's engines
+            // consult, instead of a clock in shared memory that several processes must agree on.
+            List<AutoCloseable> open = new ArrayList<>();
             try {
-                sim = new LinkSimulator(cfg, io.cardnet.link.model.LinkSettings.DEFAULT
-                        .withProfile(io.cardnet.link.model.LinkProfile.parse(model)), registry).start();
+                for (CardLink c : cards) {
+                    var addr = Converters.hostPort(c.metrics(), "--metrics");
+                    SimulatorConfig cfg = new SimulatorConfig(BusAddress.parse(c.hostPort()), BusAddress.parse(c.cardPort()),
+                            c.control(), bus.liveness(), c == cards.getFirst() ? corruptEvery : 0,
+                            c.dma(), queues);
+                    var registry = MetricsServer.newRegistry("pci-link-sim");
+                    open.addFirst(MetricsServer.start(registry, addr.getHostString(), addr.getPort()));
+                    open.addFirst(new LinkSimulator(cfg, settings, registry, shared).start());
+                }
             } catch (Exception e) {
-                server.close();
+                closeAll(open);
                 throw e;
             }
-            return runUntilStopped("pci-link-sim", () -> {
-                sim.close();
-                server.close();
-            });
+            return runUntilStopped("pci-link-sim", () -> closeAll(open));
+        }
+
+        private static void closeAll(List<AutoCloseable> open) throws Exception {
+            for (AutoCloseable c : open) {
+                c.close();
+            }
+        }
+    }
+
+    /** One card's link in the simulator: where its ends attach, its control socket, DMA regions and /metrics. */
+    record CardLink(String hostPort, String cardPort, Path control, Path dma, String metrics) {
+        static CardLink parse(String spec) {
+            java.util.Map<String, String> kv = new java.util.LinkedHashMap<>();
+            for (String part : spec.split(",")) {
+                int eq = part.indexOf('=');
+                String key = eq < 0 ? part : part.substring(0, eq);
+                if (eq < 0 || !java.util.Set.of("host", "card", "control", "dma", "metrics").contains(key)
+                        || kv.put(key, part.substring(eq + 1)) != null) {
+                    throw new IllegalArgumentException("--extra-card '" + spec + "': '" + part + "' is not one of host=,"
+                            + " card=, control=, dma=, metrics= (each once), e.g. host=unix:/run/x/card1/host.sock,"
+                            + "card=unix:/run/x/card1/card.sock,metrics=127.0.0.1:9480");
+                }
+            }
+            for (String required : List.of("host", "card", "metrics")) {
+                if (!kv.containsKey(required)) {
+                    throw new IllegalArgumentException("--extra-card '" + spec + "' needs " + required + "=");
+                }
+            }
+            return new CardLink(kv.get("host"), kv.get("card"), kv.containsKey("control") ? Path.of(kv.get("control")) : null,
+                    kv.containsKey("dma") ? Path.of(kv.get("dma")) : null, kv.get("metrics"));
         }
     }
 

@@ -48,6 +48,7 @@ final class LabCommand {
                     "  sudo ./cardnet lab up --runtime vm --firmware 1.1.0 --accel tcg   # kernel 6.12, no KVM probe",
                     "  sudo ./cardnet lab up --detach --no-warm    # return at link-up; the first seconds run cold",
                     "  sudo ./cardnet lab up --export ~/site        # the card serves ~/site on http://198.19.0.2/ (fetched over the bus)",
+                    "  sudo ./cardnet lab up --cards 2 --link gen2x1 --upstream gen2x1   # two cards behind one switch",
                     "",
                     "The first lab of a new build trains the JVMs' AOT caches on a throwaway lab's traffic (about a minute,",
                     "once per jar; kept in /var/cache/cardnet/aot, CARDNET_AOT_CACHE=DIR|off overrides). `lab status`",
@@ -148,6 +149,19 @@ final class LabCommand {
         @Option(names = "--json", description = "Print the lab's state as JSON once it is up.")
         boolean json;
 
+        @Option(names = "--cards", paramLabel = "N", defaultValue = "1",
+                description = "Cards in the host, 1..8 (default: ${DEFAULT-VALUE}): toe0..toe(N-1), card K in its own"
+                        + " namespace cardnet-NAME-cardK with its own link, addresses (card 0's subnets moved up by K:"
+                        + " link 198.18.0.4K/30, wire 198.19.K.0/24) and /metrics; one simulator carries every link."
+                        + " `--card K` on link, card exec and capture picks one. netns runtime only, for now.")
+        int cards;
+
+        @Option(names = "--upstream", paramLabel = "MODEL",
+                description = "Put the cards behind one PCIe switch whose upstream link is MODEL (genGxL, e.g. gen3x4):"
+                        + " together they cannot move more than it carries, one card alone gets its own link's rate."
+                        + " Descriptors then cross the simulator, which paces the shared upstream.")
+        String upstream;
+
         @Option(names = "--export", paramLabel = "DIR",
                 description = "Serve DIR from the host to the card over the bus (read-only, on toe0's address, to the card"
                         + " only), and run the card's web server on its wire address: a wire client's"
@@ -167,7 +181,8 @@ final class LabCommand {
                     Converters.onOff(offload, "--offload"), FirmwareCatalog.resolve(firmware),
                     io.cardnet.lab.runtime.LabRuntime.NETNS, new io.cardnet.lab.runtime.vm.VmSettings(
                     io.cardnet.lab.runtime.vm.Accelerator.Request.parse(accel), vmCpus, vmMemory), queues,
-                    Duration.ofNanos(busyPollMicros * 1000), null, relay.labSetting()).withRuntime(rt);
+                    Duration.ofNanos(busyPollMicros * 1000), null, relay.labSetting()).withRuntime(rt)
+                    .withCards(new LabConfig.Cards(cards, upstream));
             if (timeout != null) {
                 cfg = cfg.withHealthTimeout(timeout);
             }
@@ -256,14 +271,21 @@ final class LabCommand {
                     continue; // Ctrl-C: its processes stop now, which is no news
                 }
                 l.refresh();
-                for (Component c : Component.values()) {
-                    long pid = l.pid(c);
-                    boolean now = l.isRunning(c);
-                    // keyed by pid too: a component a drill or `lab restart` replaced is a new process, not an exit
-                    Boolean before = alive.put(c.command() + "/" + pid, now);
-                    if (before != null && before && !now) {
-                        Output.progress(c.displayName() + " (pid " + pid + ") exited; see its log, and restart it with"
-                                + " `cardnet lab restart " + c.command() + " --name " + l.config().name() + "`");
+                for (var card : l.config().allCards()) {
+                    for (Component c : Component.values()) {
+                        if (c == Component.SIM && card.index() > 0) {
+                            continue; // one simulator for every card
+                        }
+                        long pid = l.pid(card.index(), c);
+                        boolean now = l.isRunning(card.index(), c);
+                        // keyed by pid too: a component a drill or `lab restart` replaced is a new process, not an exit
+                        Boolean before = alive.put(card.processKey(c) + "/" + pid, now);
+                        if (before != null && before && !now) {
+                            String which = card.index() == 0 ? "" : " --card " + card.index();
+                            Output.progress((card.index() == 0 ? "" : "card " + card.index() + "'s ") + c.displayName()
+                                    + " (pid " + pid + ") exited; see its log, and restart it with `cardnet lab restart "
+                                    + c.command() + which + " --name " + l.config().name() + "`");
+                        }
                     }
                 }
                 if (main.isInterrupted()) {
@@ -352,6 +374,16 @@ final class LabCommand {
             }
             out.put("addresses", l.state().addresses());
             out.put("metrics", l.state().metrics());
+            java.util.List<Map<String, Object>> cards = new java.util.ArrayList<>();
+            for (var c : l.config().allCards()) {
+                Map<String, Object> card = cardStatus(l, c, c.index() == 0 ? link : null);
+                allAlive &= Boolean.TRUE.equals(card.get("running")) && "UP".equals(card.get("linkState"));
+                cards.add(card);
+            }
+            out.put("cards", cards);
+            if (l.config().cards().upstream() != null) {
+                out.put("upstream", l.config().cards().upstream());
+            }
             var keys = l.consoleKeys();
             if (java.nio.file.Files.exists(keys.privateKey())) {
                 Map<String, Object> console = new LinkedHashMap<>();
@@ -366,9 +398,52 @@ final class LabCommand {
                 Output.json(System.out, out);
             } else {
                 System.out.print(Topology.status(l, procs, carrier, link));
+                if (cards.size() > 1 || l.config().cards().upstream() != null) {
+                    System.out.print(Topology.cards(cards, l.config().cards().upstream()));
+                }
             }
             return allAlive && link != null && "UP".equals(link.path("state").asText()) ? 0 : 3;
         }
+    }
+
+    /**
+     * One card in `lab status`: its namespace, toeK and carrier, addresses, processes, link state and traffic, and
+     * /metrics. {@code link0} is card 0's link as already asked (null: ask).
+     */
+    static Map<String, Object> cardStatus(Lab l, io.cardnet.lab.runtime.LabCard c, JsonNode link0) {
+        Map<String, Object> card = new LinkedHashMap<>();
+        card.put("card", c.index());
+        card.put("namespace", c.namespace());
+        card.put("hostDevice", c.hostDevice());
+        card.put("addresses", Map.of("host", c.addresses().hostLink().toString(), "host0", c.addresses().cardLink().toString(),
+                "eth0", c.addresses().cardWire().toString(), "wirePeer", c.addresses().peerWire().toString()));
+        Map<String, ProcStatus> procs = new LinkedHashMap<>();
+        boolean running = true;
+        for (Component k : java.util.List.of(Component.CARD_NODE, Component.HOST_BRIDGE)) {
+            boolean alive = l.isRunning(c.index(), k);
+            running &= alive;
+            long pid = l.pid(c.index(), k);
+            procs.put(c.processKey(k), new ProcStatus(pid, alive, alive ? Capabilities.effective(pid) : List.of()));
+        }
+        card.put("processes", procs);
+        card.put("running", running);
+        try {
+            card.put("carrier", l.hostCarrier(c.index()));
+        } catch (IOException e) {
+            card.put("carrierError", e.getMessage());
+        }
+        try {
+            JsonNode link = link0 != null ? link0 : l.linkStatus(c.index());
+            card.put("linkState", link.path("state").asText());
+            card.put("traffic", link.path("traffic"));
+        } catch (IOException e) {
+            card.put("linkError", e.getMessage());
+        }
+        card.put("controlSocket", c.controlSocket().toString());
+        card.put("metrics", Map.of("sim", "http://127.0.0.1:" + c.metrics().sim() + "/metrics",
+                "host-bridge", "http://127.0.0.1:" + c.metrics().hostBridge() + "/metrics",
+                "card-node", "http://" + c.cardAddress() + ":" + c.metrics().card() + "/metrics"));
+        return card;
     }
 
     /** One process in `lab status`: its effective capabilities by name (/proc/PID/status CapEff). */
@@ -389,14 +464,17 @@ final class LabCommand {
                 description = "How long to wait for the link to retrain (default: 30s; 240s for a VM card, which boots).")
         Duration timeout;
 
+        @Option(names = "--card", paramLabel = "K", defaultValue = "0",
+                description = "Which card's card-node or host-bridge, in a lab of several cards: 0..N-1 (default: ${DEFAULT-VALUE}).")
+        int card;
+
         @Override
         public Integer call() throws Exception {
             io.cardnet.lab.runtime.Privileges.requireNetAdmin("cardnet lab restart");
             Component c = Component.parse(component);
             Lab l = Lab.attach(lab.name, lab.runRoot, Output::progress);
-            l.restart(c);
-            l.awaitLinkUp(timeout != null ? timeout : l.config().healthTimeout());
-            System.out.println(c.displayName() + " restarted; link up");
+            l.restart(card, c, timeout != null ? timeout : l.config().healthTimeout());
+            System.out.println((card == 0 ? "" : "card " + card + "'s ") + c.displayName() + " restarted; link up");
             return 0;
         }
     }

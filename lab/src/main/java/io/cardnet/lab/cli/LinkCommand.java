@@ -30,8 +30,23 @@ final class LinkCommand {
         @Option(names = "--json", description = "Print the answer as JSON.")
         boolean json;
 
-        Path socket() {
-            return control != null ? control : LabConfig.RUN_ROOT.resolve(name).resolve("control.sock");
+        @Option(names = "--card", paramLabel = "K", defaultValue = "0",
+                description = "Which card's link, in a lab of several cards (`lab up --cards N`): 0..N-1 (default: ${DEFAULT-VALUE}).")
+        int card;
+
+        Path socket() throws java.io.IOException {
+            if (control != null) {
+                if (card != 0) {
+                    throw new IllegalArgumentException("--card picks a card of the lab named by --name; --control names"
+                            + " a simulator's socket itself: give one of them");
+                }
+                return control;
+            }
+            if (card == 0) {
+                return LabConfig.RUN_ROOT.resolve(name).resolve("control.sock");
+            }
+            // the lab's own record says how many cards it has, and the error names them if K is not one
+            return io.cardnet.lab.runtime.Lab.attach(name, LabConfig.RUN_ROOT, s -> { }).card(card).controlSocket();
         }
 
         JsonNode send(Map<String, Object> request) throws java.io.IOException {

@@ -46,7 +46,16 @@ final class Topology {
         }
         b.append(cardTitle).append(" ".repeat(Math.max(1, corner - cardTitle.length()))).append("║\n");
         b.append(cardLink).append("═".repeat(Math.max(1, corner - cardLink.length()))).append("╝\n");
-        b.append(cable).append('\n');
+        b.append(cable);
+        for (var c : lab.config().allCards().subList(1, lab.config().cards().count())) {
+            b.append(String.format("  card %d (%s): %s %s ══ bus ══ host0 %s; eth0 %s ── veth ── wire peer %s %s%n",
+                    c.index(), c.namespace(), c.hostDevice(), c.addresses().hostLink(), c.addresses().cardLink(),
+                    c.addresses().cardWire(), c.wirePort(), c.addresses().peerWire()));
+        }
+        if (lab.config().cards().upstream() != null) {
+            b.append(String.format("  every card's link behind one switch, upstream %s%n", lab.config().cards().upstream()));
+        }
+        b.append('\n');
         String card = ip(a.get("card.host0"));
         String peer = ip(a.get("wire.eth0"));
         b.append("Try:\n");
@@ -57,6 +66,11 @@ final class Topology {
                 run + "./cardnet tool send --to " + card + ":9 --size 1G"));
         String name0 = s.name().equals("lab") ? "" : " --lab " + s.name();
         b.append(String.format("  %-60s # the card's own routes%n", "sudo ./cardnet card exec" + name0 + " -- ip route"));
+        if (lab.config().cards().count() > 1) {
+            var c1 = lab.config().card(1);
+            b.append(String.format("  %-60s # card 1, across its own link%n", run + "ping -c 3 " + c1.cardAddress()));
+            b.append(String.format("  %-60s # card 1's link and counters%n", "./cardnet link show --card 1" + name0.replace("--lab", "--name")));
+        }
         if (lab.config().export() != null) {
             b.append(String.format("  %-60s # %s, served by the card (fetched over the bus once)%n",
                     "sudo ip netns exec " + s.wireNamespace() + " curl -sI http://" + ip(a.get("card.eth0")) + "/FILE",
@@ -116,6 +130,21 @@ final class Topology {
                 e.getKey(), e.getValue().path("frames").asLong(), e.getValue().path("bytes").asLong())));
         link.path("counters").properties().forEach(e -> b.append(String.format("  %-32s %,d%n", e.getKey(),
                 e.getValue().asLong())));
+        return b.toString();
+    }
+
+    /** `lab status`'s lines for each card of a lab of several (what {@code LabCommand.cardStatus} gathered). */
+    static String cards(java.util.List<Map<String, Object>> cards, String upstream) {
+        StringBuilder b = new StringBuilder("  cards" + (upstream == null ? "" : " (behind one switch, upstream " + upstream + ")") + ":\n");
+        for (Map<String, Object> c : cards) {
+            JsonNode traffic = (JsonNode) c.get("traffic");
+            b.append(String.format("    card %s  %-22s %s carrier %-3s link %-8s %s  h2c %,d bytes  c2h %,d bytes%n",
+                    c.get("card"), c.get("namespace"), c.get("hostDevice"),
+                    Boolean.TRUE.equals(c.get("carrier")) ? "on" : "OFF", c.getOrDefault("linkState", "?"),
+                    Boolean.TRUE.equals(c.get("running")) ? "running" : "NOT RUNNING",
+                    traffic == null ? 0 : traffic.path("h2c").path("bytes").asLong(),
+                    traffic == null ? 0 : traffic.path("c2h").path("bytes").asLong()));
+        }
         return b.toString();
     }
 

@@ -63,6 +63,11 @@ public final class Lab implements AutoCloseable {
                 throw new LabException("firmware refused: " + e.getMessage());
             }
         }
+        if (firmware != null && firmware.ipsec() != null && config.cards().count() > 1) {
+            throw new LabException("firmware " + firmware.version() + " runs an ESP tunnel (ipsec:), which one card of a"
+                    + " lab holds for now; boot it with --cards 1, or pick another firmware for --cards "
+                    + config.cards().count());
+        }
         Path runDir = config.runDir();
         if (Files.exists(LabState.file(runDir))) {
             LabState old = LabState.load(runDir);
@@ -100,17 +105,29 @@ public final class Lab implements AutoCloseable {
         metrics.put("sim", "http://127.0.0.1:" + config.metricsPorts().sim() + "/metrics");
         metrics.put("host-bridge", "http://127.0.0.1:" + config.metricsPorts().hostBridge() + "/metrics");
         metrics.put("card-node", "http://" + a.cardLink().ip() + ":" + config.metricsPorts().card() + "/metrics");
+        for (LabCard c : extraCards()) {
+            String card = "card" + c.index();
+            addresses.put("host." + c.hostDevice(), c.addresses().hostLink().toString());
+            addresses.put(card + ".host0", c.addresses().cardLink().toString());
+            addresses.put(card + ".eth0", c.addresses().cardWire().toString());
+            addresses.put("wire." + c.wirePort(), c.addresses().peerWire().toString());
+            metrics.put("sim." + card, "http://127.0.0.1:" + c.metrics().sim() + "/metrics");
+            metrics.put("host-bridge." + card, "http://127.0.0.1:" + c.metrics().hostBridge() + "/metrics");
+            metrics.put("card-node." + card, "http://" + c.cardAddress() + ":" + c.metrics().card() + "/metrics");
+        }
         List<String> namespaces = new ArrayList<>();
         if (hostNs != null) {
             namespaces.add(hostNs);
         }
         namespaces.add(names.cardNamespace());
+        extraCards().forEach(c -> namespaces.add(c.namespace()));
         namespaces.add(names.wireNamespace());
         LabState.VmState vm = config.runtime() == LabRuntime.VM ? new LabState.VmState(null, null, config.vm().cpus(),
                 config.vm().memoryMiB(), new TreeMap<>(), new TreeMap<>(), new TreeMap<>(), -1) : null;
         state = new LabState(config.name(), config.isolated(), config.csum().name().toLowerCase(), runDir.toString(),
                 namespaces, hostNs, names.cardNamespace(), names.wireNamespace(), new TreeMap<>(), addresses, metrics,
-                Instant.now().toString(), null, config.runtime().id(), vm, aot, null);
+                Instant.now().toString(), null, config.runtime().id(), vm, aot, null, config.cards().count(),
+                config.cards().upstream());
         // Saved before anything is created, so a failure at any step leaves a record `down` can follow.
         state.save();
 
@@ -121,6 +138,10 @@ public final class Lab implements AutoCloseable {
             tuneTcpBuffers(ns);
         }
         card.wire();
+        for (LabCard c : extraCards()) {
+            Files.createDirectories(c.runDir(), PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+            ((NetnsCard) card).wire(c);
+        }
         if (firmware != null) {
             installFirmware("a", firmware);
         } else if (config.runtime() == LabRuntime.VM) {
@@ -137,8 +158,16 @@ public final class Lab implements AutoCloseable {
                 cardStarted = System.nanoTime();
             }
             start(c);
+            if (c != Component.SIM) {
+                for (LabCard extra : extraCards()) {
+                    startExtra(c, extra);
+                }
+            }
         }
         awaitLinkUp(config.healthTimeout());
+        for (LabCard extra : extraCards()) {
+            awaitExtraLinkUp(extra, config.healthTimeout());
+        }
         if (state.vm() != null) {
             long boot = (System.nanoTime() - cardStarted) / 1_000_000;
             state = state.withVm(state.vm().withBootMillis(boot));
@@ -147,7 +176,9 @@ public final class Lab implements AutoCloseable {
                     state.vm().accel()));
         }
         progress.accept("link trained; " + LabNames.HOST_DEVICE + " has carrier");
-        awaitCardServices(config.healthTimeout());
+        for (LabCard c : config.allCards()) {
+            awaitCardServices(c, config.healthTimeout());
+        }
         checkAotCache();
         consoleKeys().writeKnownHosts(cardAddress());
     }
@@ -217,9 +248,9 @@ public final class Lab implements AutoCloseable {
     }
 
     /** The wire peer's end of the cable: its address and its route back to the link through the card. */
-    static void addressWirePeer(LabAddresses a, String wireNs) throws IOException {
-        Shell.ipIn(wireNs, "addr", "add", a.peerWire().toString(), "dev", LabNames.WIRE_DEVICE);
-        Shell.ipIn(wireNs, "link", "set", LabNames.WIRE_DEVICE, "up");
+    static void addressWirePeer(LabAddresses a, String wireNs, String port) throws IOException {
+        Shell.ipIn(wireNs, "addr", "add", a.peerWire().toString(), "dev", port);
+        Shell.ipIn(wireNs, "link", "set", port, "up");
         Shell.ipIn(wireNs, "route", "add", a.linkSubnet(), "via", a.cardWire().ip());
     }
 
@@ -313,6 +344,16 @@ public final class Lab implements AutoCloseable {
                         "--model", config.linkModel(),
                         "--queues", Integer.toString(endQueues())));
                 args.addAll(dma());
+                for (LabCard extra : extraCards()) {
+                    args.addAll(List.of("--extra-card", "host=unix:" + extra.runDir().resolve("host.sock")
+                            + ",card=unix:" + extra.runDir().resolve("card.sock")
+                            + ",control=" + extra.controlSocket()
+                            + (config.sharedMemory() ? ",dma=" + extra.dmaDir() : "")
+                            + ",metrics=127.0.0.1:" + extra.metrics().sim()));
+                }
+                if (config.cards().upstream() != null) {
+                    args.addAll(List.of("--upstream", config.cards().upstream()));
+                }
                 if (config.corruptEvery() > 0) {
                     args.addAll(List.of("--test-corrupt-tcp-csum-to-host", Integer.toString(config.corruptEvery())));
                 }
@@ -320,14 +361,7 @@ public final class Lab implements AutoCloseable {
             }
             case CARD_NODE -> throw new IllegalStateException("the card's command comes from its runtime");
             case HOST_BRIDGE -> {
-                List<String> args = concat(endOptions(),
-                        "--bus", "unix:" + runDir.resolve("host.sock"),
-                        "--device", LabNames.HOST_DEVICE,
-                        "--address", a.hostLink().toString(),
-                        "--route", a.wireSubnet() + "=" + a.cardLink().ip(),
-                        "--csum", csum,
-                        "--metrics", "127.0.0.1:" + config.metricsPorts().hostBridge(),
-                        "--heartbeat", hb, "--heartbeat-misses", misses);
+                List<String> args = hostBridgeArgs(config.card(0));
                 if (config.export() != null) {
                     // Served on toe0's address to the card's address only: the card's httpd is its one client.
                     args.addAll(List.of("--export", config.export().toString(),
@@ -339,11 +373,26 @@ public final class Lab implements AutoCloseable {
         };
     }
 
+    /** host-bridge's arguments for card {@code c}: its toeK, its link's address, the route to its wire. */
+    private List<String> hostBridgeArgs(LabCard c) {
+        List<String> o = endOptions(c.dmaDir());
+        return concat(o,
+                "--bus", "unix:" + c.runDir().resolve("host.sock"),
+                "--device", c.hostDevice(),
+                "--address", c.addresses().hostLink().toString(),
+                "--route", c.addresses().wireSubnet() + "=" + c.addresses().cardLink().ip(),
+                "--csum", config.csum().name().toLowerCase(),
+                "--metrics", "127.0.0.1:" + c.metrics().hostBridge(),
+                "--heartbeat", config.liveness().interval().toMillis() + "ms",
+                "--heartbeat-misses", Integer.toString(config.liveness().misses()));
+    }
+
     /**
-     * card-node's arguments wherever it runs: {@code bus} is how it reaches the simulator, {@code dma} where it
-     * finds the DMA regions (null: packets in frames), {@code firmwareDir} what it boots (null: its defaults).
+     * card-node's arguments wherever it runs, for card {@code c}: {@code bus} is how it reaches the simulator,
+     * {@code dma} where it finds the DMA regions (null: packets in frames), {@code firmwareDir} what it boots (null:
+     * its defaults).
      */
-    List<String> cardNodeArgs(String bus, String dma, String firmwareDir) {
+    List<String> cardNodeArgs(LabCard c, String bus, String dma, String firmwareDir) {
         List<String> args = new ArrayList<>();
         if (dma != null) {
             args.addAll(List.of("--dma", dma));
@@ -371,21 +420,25 @@ public final class Lab implements AutoCloseable {
         args.addAll(config.relay().cardNodeArgs());
         args.addAll(List.of("--bus", bus,
                 "--device", LabNames.CARD_DEVICE,
-                "--address", config.addresses().cardLink().toString(),
+                "--address", c.addresses().cardLink().toString(),
                 "--csum", config.csum().name().toLowerCase(),
-                "--metrics-port", Integer.toString(config.metricsPorts().card()),
+                "--metrics-port", Integer.toString(c.metrics().card()),
                 "--heartbeat", config.liveness().interval().toMillis() + "ms",
                 "--heartbeat-misses", Integer.toString(config.liveness().misses())));
         return args;
     }
 
     private List<String> dma() {
-        return config.sharedMemory() ? List.of("--dma", config.dmaDir().toString()) : List.of();
+        return dma(config.dmaDir());
+    }
+
+    private List<String> dma(Path dir) {
+        return config.sharedMemory() ? List.of("--dma", dir.toString()) : List.of();
     }
 
     /** Options both ends share: where the DMA regions are, whether the TUNs offload, their queue pairs, polling. */
-    private List<String> endOptions() {
-        List<String> o = concat(dma(), "--offload", config.offload() ? "on" : "off", "--queues", Integer.toString(endQueues()));
+    private List<String> endOptions(Path dmaDir) {
+        List<String> o = concat(dma(dmaDir), "--offload", config.offload() ? "on" : "off", "--queues", Integer.toString(endQueues()));
         return config.busyPoll().isZero() ? o
                 : concat(o, "--busy-poll", Long.toString(config.busyPoll().toNanos() / 1000));
     }
@@ -445,8 +498,8 @@ public final class Lab implements AutoCloseable {
      * Waits until the card's /metrics answers across the link: card-node serves it once every service of its
      * firmware runs (console, relay, ...), so a user's first ssh or connection after `up` finds them listening.
      */
-    private void awaitCardServices(Duration timeout) throws IOException {
-        String url = "http://" + config.addresses().cardLink().ip() + ":" + config.metricsPorts().card() + "/metrics";
+    private void awaitCardServices(LabCard card, Duration timeout) throws IOException {
+        String url = "http://" + card.cardAddress() + ":" + card.metrics().card() + "/metrics";
         long deadline = System.nanoTime() + timeout.toNanos();
         String last = "";
         while (System.nanoTime() < deadline) {
@@ -471,7 +524,59 @@ public final class Lab implements AutoCloseable {
             sleep(100);
         }
         throw new LabException("the card's services did not come up within " + timeout.toSeconds() + " s (" + url + ": "
-                + last + "); see " + runDir.resolve("card-node.log"));
+                + last + "); see " + card.runDir().resolve("card-node.log"));
+    }
+
+    /** Cards 1..N-1 (none in a one-card lab). */
+    private List<LabCard> extraCards() {
+        List<LabCard> all = config.allCards();
+        return all.subList(1, all.size());
+    }
+
+    /**
+     * Starts card {@code c}'s card-node (in its namespace, booting the lab's active firmware) or host-bridge (toeK on
+     * the host side); the simulator serves every card's link already.
+     */
+    private void startExtra(Component component, LabCard c) throws IOException {
+        String slot = state.firmware() == null ? "a" : state.firmware().active();
+        List<String> command = component == Component.CARD_NODE ? ((NetnsCard) card).command(c, slot)
+                : Launcher.command(component, hostBridgeArgs(c));
+        String ns = component == Component.CARD_NODE ? c.namespace() : state.hostNamespace();
+        Path log = c.runDir().resolve(component.command() + ".log");
+        Process p = Launcher.start(ns, command, log);
+        state = state.withProcess(c.processKey(component), LabState.Proc.of(p, ns, log.toString(), command));
+        state.save();
+        progress.accept("started card " + c.index() + "'s " + component.displayName() + " (pid " + p.pid() + ", log "
+                + log + ")");
+    }
+
+    /** Waits until card {@code c}'s link is up and its toeK has carrier; fails early if one of its processes died. */
+    private void awaitExtraLinkUp(LabCard c, Duration timeout) throws IOException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        String last = "no answer from the simulator yet";
+        while (System.nanoTime() < deadline) {
+            for (Component k : Component.values()) {
+                LabState.Proc p = state.processes().get(k == Component.SIM ? k.command() : c.processKey(k));
+                if (p != null && !Processes.isAlive(p)) {
+                    throw new LabException("card " + c.index() + "'s " + k.displayName() + " (pid " + p.pid()
+                            + ") exited while the lab was coming up; last lines of " + p.log() + ":\n"
+                            + Processes.tail(Path.of(p.log()), 15));
+                }
+            }
+            try {
+                JsonNode s = ControlClient.status(c.controlSocket());
+                last = "link " + s.path("state").asText();
+                if ("UP".equals(s.path("state").asText()) && hostCarrier(c.index())) {
+                    progress.accept("card " + c.index() + "'s link trained; " + c.hostDevice() + " has carrier");
+                    return;
+                }
+            } catch (IOException e) {
+                last = e.getMessage();
+            }
+            sleep(100);
+        }
+        throw new LabException("card " + c.index() + "'s link did not come up within " + timeout.toSeconds() + " s ("
+                + last + "); logs are in " + c.runDir());
     }
 
     /**
@@ -523,9 +628,15 @@ public final class Lab implements AutoCloseable {
 
     /** True if toe0 reports carrier (LOWER_UP) in the host side's namespace. */
     public boolean hostCarrier() throws IOException {
+        return hostCarrier(0);
+    }
+
+    /** True if card {@code k}'s toeK reports carrier (LOWER_UP) in the host side's namespace. */
+    public boolean hostCarrier(int k) throws IOException {
+        String device = LabNames.hostDevice(k);
         Shell.Result r = Shell.run(hostNamespace() == null
-                ? List.of("ip", "-o", "link", "show", LabNames.HOST_DEVICE)
-                : List.of("ip", "-n", hostNamespace(), "-o", "link", "show", LabNames.HOST_DEVICE), 10);
+                ? List.of("ip", "-o", "link", "show", device)
+                : List.of("ip", "-n", hostNamespace(), "-o", "link", "show", device), 10);
         return r.ok() && r.output().contains("LOWER_UP") && !r.output().contains("NO-CARRIER");
     }
 
@@ -557,7 +668,8 @@ public final class Lab implements AutoCloseable {
         cfg = new LabConfig(cfg.name(), cfg.isolated(), cfg.csum(), addresses, cfg.liveness(), 0,
                 cfg.metricsPorts(), runRoot, cfg.healthTimeout(), shared, cfg.linkModel(), cfg.offload(),
                 cfg.firmware(), LabRuntime.NETNS, cfg.vm(), queues, busyPoll, null, relayOf(card)).withRuntime(s.cardRuntime())
-                .withExport(hb == null ? null : optionValue(hb.command(), "--export").map(Path::of).orElse(null));
+                .withExport(hb == null ? null : optionValue(hb.command(), "--export").map(Path::of).orElse(null))
+                .withCards(new LabConfig.Cards(Math.max(1, s.cards()), s.upstream()));
         if (s.vm() != null) {
             cfg = cfg.withVm(new io.cardnet.lab.runtime.vm.VmSettings(cfg.vm().accel(), s.vm().cpus(), s.vm().memoryMiB()));
         }
@@ -584,6 +696,34 @@ public final class Lab implements AutoCloseable {
                 log.toString(), command));
         state.save();
         progress.accept("restarted " + c.displayName() + " (pid " + proc.pid() + ")");
+    }
+
+    /**
+     * Stops card {@code k}'s card-node or host-bridge and starts it again with the same command (card 0: as
+     * {@link #restart(Component)}); then waits for that card's link. The simulator is every card's: restart it
+     * without a card.
+     */
+    public void restart(int k, Component c, Duration timeout) throws IOException {
+        if (k == 0) {
+            restart(c);
+            awaitLinkUp(timeout);
+            return;
+        }
+        LabCard lc = config.card(k);
+        if (c == Component.SIM) {
+            throw new LabException("one simulator carries every card's link: `cardnet lab restart sim` without --card"
+                    + " restarts it, and every card's link retrains");
+        }
+        LabState.Proc p = state.processes().get(lc.processKey(c));
+        if (p == null) {
+            throw new LabException("lab '" + config.name() + "' has no record of card " + k + "'s " + c.displayName());
+        }
+        Processes.stop(p, progress);
+        Process proc = Launcher.start(p.namespace(), p.command(), Path.of(p.log()));
+        state = state.withProcess(lc.processKey(c), LabState.Proc.of(proc, p.namespace(), p.log(), p.command()));
+        state.save();
+        progress.accept("restarted card " + k + "'s " + c.displayName() + " (pid " + proc.pid() + ")");
+        awaitExtraLinkUp(lc, timeout);
     }
 
     /**
@@ -615,15 +755,14 @@ public final class Lab implements AutoCloseable {
             if (s == null) {
                 continue;
             }
-            for (Component c : List.of(Component.HOST_BRIDGE, Component.CARD_NODE, Component.SIM)) {
-                LabState.Proc p = s.processes().get(c.command());
-                if (p != null && procs.stream().noneMatch(q -> q.pid() == p.pid() && java.util.Objects.equals(q.started(), p.started()))) {
+            // every card's host-bridge, then card-node, then the simulator, then anything else (the wire's ESP end)
+            List<String> keys = new ArrayList<>(s.processes().keySet());
+            keys.sort(java.util.Comparator.comparingInt(Lab::stopOrder));
+            for (String key : keys) {
+                LabState.Proc p = s.processes().get(key);
+                if (procs.stream().noneMatch(q -> q.pid() == p.pid() && java.util.Objects.equals(q.started(), p.started()))) {
                     procs.add(p);
                 }
-            }
-            LabState.Proc esp = s.processes().get(WirePeerEsp.PROCESS);
-            if (esp != null && procs.stream().noneMatch(q -> q.pid() == esp.pid())) {
-                procs.add(esp);
             }
         }
         Processes.stopAll(procs, progress);
@@ -640,6 +779,9 @@ public final class Lab implements AutoCloseable {
         try {
             // The simulator removes its DMA regions when it stops; after a kill -9 this does.
             Processes.deleteTree(config.dmaDir());
+            for (int k = 1; k < LabConfig.Cards.MAX; k++) {
+                Processes.deleteTree(Path.of(config.dmaDir() + "-card" + k));
+            }
             Processes.deleteTree(config.httpdCacheDir()); // card-node removes it when it stops; after a kill -9 this does
             Processes.deleteTree(runDir);
             deleteIfEmpty(runDir.getParent());
@@ -649,6 +791,16 @@ public final class Lab implements AutoCloseable {
         if (!problems.isEmpty()) {
             throw new LabException("lab down left things behind:\n  " + String.join("\n  ", problems));
         }
+    }
+
+    private static int stopOrder(String processKey) {
+        String component = processKey.contains(".") ? processKey.substring(0, processKey.indexOf('.')) : processKey;
+        return switch (component) {
+            case "host-bridge" -> 0;
+            case "card-node" -> 1;
+            case "sim" -> 2;
+            default -> 3;
+        };
     }
 
     /** The parent of all labs' run directories goes with the last lab. */
@@ -670,6 +822,33 @@ public final class Lab implements AutoCloseable {
     /** Runs {@code argv} on the card (its namespace, or inside its VM) and returns what it printed. */
     public ExecResult execOnCard(List<String> argv, Duration timeout) throws IOException {
         return card.exec(argv, timeout);
+    }
+
+    /** Runs {@code argv} on card {@code k} (card 0 as {@link #execOnCard(List, Duration)}). */
+    public ExecResult execOnCard(int k, List<String> argv, Duration timeout) throws IOException {
+        LabCard c = config.card(k);
+        return k == 0 ? card.exec(argv, timeout) : ExecResult.run(Shell.inNamespace(c.namespace(), argv), timeout);
+    }
+
+    /** Where card {@code k} lives; an error naming the lab's cards if it has no card {@code k}. */
+    public LabCard card(int k) {
+        return config.card(k);
+    }
+
+    /** Card {@code k}'s link, from its control socket. */
+    public JsonNode linkStatus(int k) throws IOException {
+        return ControlClient.status(config.card(k).controlSocket());
+    }
+
+    /** Whether card {@code k}'s processes (by pid and start time) run; the simulator is every card's. */
+    public boolean isRunning(int k, Component c) {
+        LabState.Proc p = state.processes().get(c == Component.SIM ? c.command() : config.card(k).processKey(c));
+        return p != null && Processes.isAlive(p);
+    }
+
+    public long pid(int k, Component c) {
+        LabState.Proc p = state.processes().get(c == Component.SIM ? c.command() : config.card(k).processKey(c));
+        return p == null ? -1 : p.pid();
     }
 
     /** The card's console: a VM's serial log, or card-node's log for a netns card. */

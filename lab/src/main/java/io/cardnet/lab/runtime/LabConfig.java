@@ -32,12 +32,14 @@ import java.util.Objects;
  * @param export        a host directory served read-only to the card over the bus (host-bridge, on toe0's address);
  *                      the card's httpd serves it on the wire. Null: neither runs
  * @param relay         the card's TCP relay: on, off or as the firmware says, and its connection limit
+ * @param cards         how many cards the host has (toe0..toe(N-1), each its own card and link; card 0 is the lab's
+ *                      one card of before) and the switch upstream they share, if any
  */
 public record LabConfig(String name, boolean isolated, ChecksumMode csum, LabAddresses addresses, Liveness liveness,
                         int corruptEvery, MetricsPorts metricsPorts, Path runRoot, Duration healthTimeout,
                         boolean sharedMemory, String linkModel, boolean offload, Path firmware, LabRuntime runtime,
                         io.cardnet.lab.runtime.vm.VmSettings vm, int queues, Duration busyPoll, Path export,
-                        Relay relay) {
+                        Relay relay, Cards cards) {
 
     public static final Path RUN_ROOT = Path.of("/run/cardnet");
     /** tmpfs, so DMA regions live in memory (this machine's /run is on disk). */
@@ -68,6 +70,18 @@ public record LabConfig(String name, boolean isolated, ChecksumMode csum, LabAdd
         }
         Objects.requireNonNull(busyPoll, "busyPoll");
         Objects.requireNonNull(relay, "relay");
+        Objects.requireNonNull(cards, "cards");
+        if (cards.count() > 1) {
+            if (runtime != LabRuntime.NETNS) {
+                throw new IllegalArgumentException("--cards " + cards.count() + ": the " + runtime.id() + " runtime runs"
+                        + " one card for now; several cards run with --runtime netns");
+            }
+            if (export != null) {
+                throw new IllegalArgumentException("--export serves one card for now; leave it out with --cards "
+                        + cards.count());
+            }
+            LabAddresses.requireDisjoint(addresses, cards.count());
+        }
         if (busyPoll.isNegative() || busyPoll.compareTo(io.cardnet.link.port.BusPortConfig.MAX_BUSY_POLL) > 0) {
             throw new IllegalArgumentException("--busy-poll must be 0.."
                     + io.cardnet.link.port.BusPortConfig.MAX_BUSY_POLL.toNanos() / 1000 + " µs, was "
@@ -88,9 +102,37 @@ public record LabConfig(String name, boolean isolated, ChecksumMode csum, LabAdd
                 linkModel, offload, firmware, runtime, vm, queues, busyPoll, null, Relay.FIRMWARE);
     }
 
+    /** The configuration as before a lab could have several cards: one. */
+    public LabConfig(String name, boolean isolated, ChecksumMode csum, LabAddresses addresses, Liveness liveness,
+                     int corruptEvery, MetricsPorts metricsPorts, Path runRoot, Duration healthTimeout,
+                     boolean sharedMemory, String linkModel, boolean offload, Path firmware, LabRuntime runtime,
+                     io.cardnet.lab.runtime.vm.VmSettings vm, int queues, Duration busyPoll, Path export, Relay relay) {
+        this(name, isolated, csum, addresses, liveness, corruptEvery, metricsPorts, runRoot, healthTimeout, sharedMemory,
+                linkModel, offload, firmware, runtime, vm, queues, busyPoll, export, relay, Cards.ONE);
+    }
+
+    public LabConfig withCards(Cards v) {
+        return new LabConfig(name, isolated, csum, addresses, liveness, corruptEvery, metricsPorts, runRoot, healthTimeout,
+                sharedMemory, linkModel, offload, firmware, runtime, vm, queues, busyPoll, export, relay, v);
+    }
+
+    /** Where card {@code k} of this lab lives: its addresses, names, directories and ports (card 0: the lab's card). */
+    public LabCard card(int k) {
+        if (k < 0 || k >= cards.count()) {
+            throw new IllegalArgumentException("card " + k + " does not exist: lab '" + name + "' has " + cards.count()
+                    + (cards.count() == 1 ? " card (--card 0)" : " cards (--card 0.." + (cards.count() - 1) + ")"));
+        }
+        return LabCard.of(this, k);
+    }
+
+    /** Every card of this lab, card 0 first. */
+    public java.util.List<LabCard> allCards() {
+        return java.util.stream.IntStream.range(0, cards.count()).mapToObj(this::card).toList();
+    }
+
     public LabConfig withExport(Path v) {
         return new LabConfig(name, isolated, csum, addresses, liveness, corruptEvery, metricsPorts, runRoot, healthTimeout,
-                sharedMemory, linkModel, offload, firmware, runtime, vm, queues, busyPoll, v, relay);
+                sharedMemory, linkModel, offload, firmware, runtime, vm, queues, busyPoll, v, relay, cards);
     }
 
     /** The card httpd's cache: tmpfs, i.e. memory, like the DMA regions; removed with the lab. */
@@ -110,7 +152,7 @@ public record LabConfig(String name, boolean isolated, ChecksumMode csum, LabAdd
         return new LabConfig(name, false, ChecksumMode.UNNECESSARY, LabAddresses.DEFAULT, Liveness.DEFAULT, 0,
                 MetricsPorts.DEFAULT, RUN_ROOT, Duration.ofSeconds(30), true, "unlimited", true,
                 FirmwareCatalog.defaultFirmware(), LabRuntime.NETNS, io.cardnet.lab.runtime.vm.VmSettings.DEFAULT,
-                defaultQueues(), Duration.ZERO, null, Relay.FIRMWARE);
+                defaultQueues(), Duration.ZERO, null, Relay.FIRMWARE, Cards.ONE);
     }
 
     /**
@@ -119,7 +161,7 @@ public record LabConfig(String name, boolean isolated, ChecksumMode csum, LabAdd
      */
     public LabConfig withRuntime(LabRuntime r) {
         LabConfig c = new LabConfig(name, isolated, csum, addresses, liveness, corruptEvery, metricsPorts, runRoot,
-                healthTimeout, sharedMemory, linkModel, offload, firmware, r, vm, queues, busyPoll, export, relay);
+                healthTimeout, sharedMemory, linkModel, offload, firmware, r, vm, queues, busyPoll, export, relay, cards);
         if (r == LabRuntime.VM) {
             if (liveness.equals(Liveness.DEFAULT)) {
                 c = c.withLiveness(VM_LIVENESS);
@@ -133,70 +175,70 @@ public record LabConfig(String name, boolean isolated, ChecksumMode csum, LabAdd
 
     public LabConfig withVm(io.cardnet.lab.runtime.vm.VmSettings v) {
         return new LabConfig(name, isolated, csum, addresses, liveness, corruptEvery, metricsPorts, runRoot,
-                healthTimeout, sharedMemory, linkModel, offload, firmware, runtime, v, queues, busyPoll, export, relay);
+                healthTimeout, sharedMemory, linkModel, offload, firmware, runtime, v, queues, busyPoll, export, relay, cards);
     }
 
     public LabConfig withLiveness(Liveness v) {
         return new LabConfig(name, isolated, csum, addresses, v, corruptEvery, metricsPorts, runRoot,
-                healthTimeout, sharedMemory, linkModel, offload, firmware, runtime, vm, queues, busyPoll, export, relay);
+                healthTimeout, sharedMemory, linkModel, offload, firmware, runtime, vm, queues, busyPoll, export, relay, cards);
     }
 
     public LabConfig withIsolated(boolean v) {
-        return new LabConfig(name, v, csum, addresses, liveness, corruptEvery, metricsPorts, runRoot, healthTimeout, sharedMemory, linkModel, offload, firmware, runtime, vm, queues, busyPoll, export, relay);
+        return new LabConfig(name, v, csum, addresses, liveness, corruptEvery, metricsPorts, runRoot, healthTimeout, sharedMemory, linkModel, offload, firmware, runtime, vm, queues, busyPoll, export, relay, cards);
     }
 
     public LabConfig withCsum(ChecksumMode v) {
-        return new LabConfig(name, isolated, v, addresses, liveness, corruptEvery, metricsPorts, runRoot, healthTimeout, sharedMemory, linkModel, offload, firmware, runtime, vm, queues, busyPoll, export, relay);
+        return new LabConfig(name, isolated, v, addresses, liveness, corruptEvery, metricsPorts, runRoot, healthTimeout, sharedMemory, linkModel, offload, firmware, runtime, vm, queues, busyPoll, export, relay, cards);
     }
 
     public LabConfig withCorruptEvery(int v) {
-        return new LabConfig(name, isolated, csum, addresses, liveness, v, metricsPorts, runRoot, healthTimeout, sharedMemory, linkModel, offload, firmware, runtime, vm, queues, busyPoll, export, relay);
+        return new LabConfig(name, isolated, csum, addresses, liveness, v, metricsPorts, runRoot, healthTimeout, sharedMemory, linkModel, offload, firmware, runtime, vm, queues, busyPoll, export, relay, cards);
     }
 
     public LabConfig withAddresses(LabAddresses v) {
-        return new LabConfig(name, isolated, csum, v, liveness, corruptEvery, metricsPorts, runRoot, healthTimeout, sharedMemory, linkModel, offload, firmware, runtime, vm, queues, busyPoll, export, relay);
+        return new LabConfig(name, isolated, csum, v, liveness, corruptEvery, metricsPorts, runRoot, healthTimeout, sharedMemory, linkModel, offload, firmware, runtime, vm, queues, busyPoll, export, relay, cards);
     }
 
     public LabConfig withMetricsPorts(MetricsPorts v) {
-        return new LabConfig(name, isolated, csum, addresses, liveness, corruptEvery, v, runRoot, healthTimeout, sharedMemory, linkModel, offload, firmware, runtime, vm, queues, busyPoll, export, relay);
+        return new LabConfig(name, isolated, csum, addresses, liveness, corruptEvery, v, runRoot, healthTimeout, sharedMemory, linkModel, offload, firmware, runtime, vm, queues, busyPoll, export, relay, cards);
     }
 
     public LabConfig withHealthTimeout(Duration v) {
-        return new LabConfig(name, isolated, csum, addresses, liveness, corruptEvery, metricsPorts, runRoot, v, sharedMemory, linkModel, offload, firmware, runtime, vm, queues, busyPoll, export, relay);
+        return new LabConfig(name, isolated, csum, addresses, liveness, corruptEvery, metricsPorts, runRoot, v, sharedMemory, linkModel, offload, firmware, runtime, vm, queues, busyPoll, export, relay, cards);
     }
 
     public LabConfig withSharedMemory(boolean v) {
-        return new LabConfig(name, isolated, csum, addresses, liveness, corruptEvery, metricsPorts, runRoot, healthTimeout, v, linkModel, offload, firmware, runtime, vm, queues, busyPoll, export, relay);
+        return new LabConfig(name, isolated, csum, addresses, liveness, corruptEvery, metricsPorts, runRoot, healthTimeout, v, linkModel, offload, firmware, runtime, vm, queues, busyPoll, export, relay, cards);
     }
 
     public LabConfig withLinkModel(String v) {
         return new LabConfig(name, isolated, csum, addresses, liveness, corruptEvery, metricsPorts, runRoot, healthTimeout,
-                sharedMemory, v, offload, firmware, runtime, vm, queues, busyPoll, export, relay);
+                sharedMemory, v, offload, firmware, runtime, vm, queues, busyPoll, export, relay, cards);
     }
 
     public LabConfig withOffload(boolean v) {
         return new LabConfig(name, isolated, csum, addresses, liveness, corruptEvery, metricsPorts, runRoot, healthTimeout,
-                sharedMemory, linkModel, v, firmware, runtime, vm, queues, busyPoll, export, relay);
+                sharedMemory, linkModel, v, firmware, runtime, vm, queues, busyPoll, export, relay, cards);
     }
 
     public LabConfig withFirmware(Path v) {
         return new LabConfig(name, isolated, csum, addresses, liveness, corruptEvery, metricsPorts, runRoot, healthTimeout,
-                sharedMemory, linkModel, offload, v, runtime, vm, queues, busyPoll, export, relay);
+                sharedMemory, linkModel, offload, v, runtime, vm, queues, busyPoll, export, relay, cards);
     }
 
     public LabConfig withBusyPoll(Duration v) {
         return new LabConfig(name, isolated, csum, addresses, liveness, corruptEvery, metricsPorts, runRoot, healthTimeout,
-                sharedMemory, linkModel, offload, firmware, runtime, vm, queues, v, export, relay);
+                sharedMemory, linkModel, offload, firmware, runtime, vm, queues, v, export, relay, cards);
     }
 
     public LabConfig withRelay(Relay v) {
         return new LabConfig(name, isolated, csum, addresses, liveness, corruptEvery, metricsPorts, runRoot, healthTimeout,
-                sharedMemory, linkModel, offload, firmware, runtime, vm, queues, busyPoll, export, v);
+                sharedMemory, linkModel, offload, firmware, runtime, vm, queues, busyPoll, export, v, cards);
     }
 
     public LabConfig withQueues(int v) {
         return new LabConfig(name, isolated, csum, addresses, liveness, corruptEvery, metricsPorts, runRoot, healthTimeout,
-                sharedMemory, linkModel, offload, firmware, runtime, vm, v, busyPoll, export, relay);
+                sharedMemory, linkModel, offload, firmware, runtime, vm, v, busyPoll, export, relay, cards);
     }
 
     /**
@@ -219,6 +261,28 @@ public record LabConfig(String name, boolean isolated, ChecksumMode csum, LabAdd
     /** /metrics ports: simulator and host-bridge on the host side's loopback, card-node on the card's addresses. */
     public record MetricsPorts(int sim, int hostBridge, int card) {
         public static final MetricsPorts DEFAULT = new MetricsPorts(9470, 9471, 9472);
+    }
+
+    /**
+     * How many cards the host has, and the PCIe switch they sit behind.
+     *
+     * @param count    1..{@link #MAX}: toe0..toe(N-1) on the host, card K in its own namespace with its own link
+     * @param upstream the switch's upstream link (genGxL) every card's link shares, or null: no shared upstream
+     */
+    public record Cards(int count, String upstream) {
+        /** Eight cards fill a 2-core machine many times over; the address plan has room for 64. */
+        public static final int MAX = 8;
+        public static final Cards ONE = new Cards(1, null);
+
+        public Cards {
+            if (count < 1 || count > MAX) {
+                throw new IllegalArgumentException("--cards must be 1.." + MAX + ", was " + count);
+            }
+            if (upstream != null && !io.cardnet.link.model.LinkProfile.parse(upstream).paced()) {
+                throw new IllegalArgumentException("--upstream takes a paced model genGxL (e.g. gen3x4), not '"
+                        + upstream + "'");
+            }
+        }
     }
 
     /**

@@ -14,13 +14,15 @@ import java.util.TreeMap;
 
 /**
  * What a running lab is made of, kept in RUN_DIR/lab.json so that {@code lab down}, {@code lab status} and
- * {@code lab restart} from another shell find the same processes (by pid) and namespaces.
+ * {@code lab restart} from another shell find the same processes (by pid) and namespaces. {@code cards} is how many
+ * cards it has (0 in a file from before several cards: one), {@code upstream} the switch's upstream model they share
+ * (null: none); card K's processes are keyed "card-node.K", "host-bridge.K".
  */
 public record LabState(String name, boolean isolated, String csum, String runDir, List<String> namespaces,
                        String hostNamespace, String cardNamespace, String wireNamespace,
                        Map<String, Proc> processes, Map<String, String> addresses, Map<String, String> metrics,
                        String startedAt, FirmwareSlots firmware, String runtime, VmState vm, AotCache.Status aot,
-                       WarmUp.Result warmUp) {
+                       WarmUp.Result warmUp, int cards, String upstream) {
 
     static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT)
             .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
@@ -53,29 +55,29 @@ public record LabState(String name, boolean isolated, String csum, String runDir
             next.put(key, p);
         }
         return new LabState(name, isolated, csum, runDir, namespaces, hostNamespace, cardNamespace, wireNamespace,
-                next, addresses, metrics, startedAt, firmware, runtime, vm, aot, warmUp);
+                next, addresses, metrics, startedAt, firmware, runtime, vm, aot, warmUp, cards, upstream);
     }
 
     public LabState withFirmware(FirmwareSlots f) {
         return new LabState(name, isolated, csum, runDir, namespaces, hostNamespace, cardNamespace, wireNamespace,
-                processes, addresses, metrics, startedAt, f, runtime, vm, aot, warmUp);
+                processes, addresses, metrics, startedAt, f, runtime, vm, aot, warmUp, cards, upstream);
     }
 
     public LabState withVm(VmState v) {
         return new LabState(name, isolated, csum, runDir, namespaces, hostNamespace, cardNamespace, wireNamespace,
-                processes, addresses, metrics, startedAt, firmware, runtime, v, aot, warmUp);
+                processes, addresses, metrics, startedAt, firmware, runtime, v, aot, warmUp, cards, upstream);
     }
 
     /** The JVM cache the lab's components were started with (null in a state file from before it existed). */
     public LabState withAot(AotCache.Status a) {
         return new LabState(name, isolated, csum, runDir, namespaces, hostNamespace, cardNamespace, wireNamespace,
-                processes, addresses, metrics, startedAt, firmware, runtime, vm, a, warmUp);
+                processes, addresses, metrics, startedAt, firmware, runtime, vm, a, warmUp, cards, upstream);
     }
 
     /** What `lab up` did to warm the data path (null: not yet, or a lab made before warm-ups existed). */
     public LabState withWarmUp(WarmUp.Result w) {
         return new LabState(name, isolated, csum, runDir, namespaces, hostNamespace, cardNamespace, wireNamespace,
-                processes, addresses, metrics, startedAt, firmware, runtime, vm, aot, w);
+                processes, addresses, metrics, startedAt, firmware, runtime, vm, aot, w, cards, upstream);
     }
 
     /** The card's runtime; a state file of a lab made before the VM runtime existed is a netns lab. */

@@ -27,15 +27,20 @@ final class NetnsCard implements CardRuntime {
      */
     @Override
     public void wire() throws IOException {
-        LabAddresses a = lab.config().addresses();
-        String card = lab.names().cardNamespace();
+        wire(lab.config().card(0));
+    }
+
+    /** Card {@code c}'s cable: its eth0 to the wire peer's port for it (eth0 for card 0, ethK for card K). */
+    void wire(LabCard c) throws IOException {
+        LabAddresses a = c.addresses();
         String wire = lab.names().wireNamespace();
-        lab.progress("wiring the card's eth0 to the wire peer (" + a.cardWire() + " ⇄ " + a.peerWire() + ")");
-        Shell.ipIn(card, "link", "add", LabNames.WIRE_DEVICE, "type", "veth", "peer", "name", LabNames.WIRE_DEVICE,
+        lab.progress("wiring " + (c.index() == 0 ? "the card's" : "card " + c.index() + "'s") + " eth0 to the wire peer's "
+                + c.wirePort() + " (" + a.cardWire() + " ⇄ " + a.peerWire() + ")");
+        Shell.ipIn(c.namespace(), "link", "add", LabNames.WIRE_DEVICE, "type", "veth", "peer", "name", c.wirePort(),
                 "netns", wire);
-        Shell.ipIn(card, "addr", "add", a.cardWire().toString(), "dev", LabNames.WIRE_DEVICE);
-        Shell.ipIn(card, "link", "set", LabNames.WIRE_DEVICE, "up");
-        Lab.addressWirePeer(a, wire);
+        Shell.ipIn(c.namespace(), "addr", "add", a.cardWire().toString(), "dev", LabNames.WIRE_DEVICE);
+        Shell.ipIn(c.namespace(), "link", "set", LabNames.WIRE_DEVICE, "up");
+        Lab.addressWirePeer(a, wire, c.wirePort());
     }
 
     @Override
@@ -45,15 +50,19 @@ final class NetnsCard implements CardRuntime {
 
     @Override
     public List<String> command(String slot) {
-        List<String> args = new java.util.ArrayList<>(lab.cardNodeArgs(
-                "unix:" + lab.runDir().resolve("card.sock"),
-                lab.config().sharedMemory() ? lab.config().dmaDir().toString() : null,
+        return command(lab.config().card(0), slot);
+    }
+
+    /** card-node's command for card {@code c}, booting {@code slot} of the lab's firmware. */
+    List<String> command(LabCard c, String slot) {
+        List<String> args = new java.util.ArrayList<>(lab.cardNodeArgs(c,
+                "unix:" + c.runDir().resolve("card.sock"),
+                lab.config().sharedMemory() ? c.dmaDir().toString() : null,
                 lab.state().firmware() == null ? null : lab.firmwareDir(slot).toString()));
-        // The console's host key and data live in the run directory, so every boot of this lab's card keeps them;
-        // the lab's own key is trusted besides the firmware's.
-        LabConsoleKeys keys = lab.consoleKeys();
-        args.addAll(List.of("--console-dir", keys.cardState().toString(),
-                "--console-authorized-keys", keys.publicKey().toString()));
+        // The console's host key and data live in the card's run directory, so every boot of this card keeps them;
+        // the lab's own key is trusted besides the firmware's, on every card.
+        args.addAll(List.of("--console-dir", LabConsoleKeys.of(c.runDir()).cardState().toString(),
+                "--console-authorized-keys", lab.consoleKeys().publicKey().toString()));
         return Launcher.command(Component.CARD_NODE, args);
     }
 

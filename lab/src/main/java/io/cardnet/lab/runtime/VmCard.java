@@ -73,7 +73,7 @@ final class VmCard implements CardRuntime {
             Shell.ipIn(card, "link", "set", dev, "up");
         }
         Shell.ipIn(card, "link", "set", BRIDGE, "up");
-        Lab.addressWirePeer(a, wire);
+        Lab.addressWirePeer(a, wire, LabNames.WIRE_DEVICE);
     }
 
     /** What this machine needs to run a card VM, checked before a lab creates anything. */
@@ -155,7 +155,7 @@ final class VmCard implements CardRuntime {
     private String cardConf(VmImage image) {
         LabAddresses a = lab.config().addresses();
         boolean dma = lab.config().sharedMemory();
-        List<String> args = lab.cardNodeArgs("virtio:" + BUS_PORT, dma ? "/run/cardnet/dma" : null,
+        List<String> args = lab.cardNodeArgs(lab.config().card(0), "virtio:" + BUS_PORT, dma ? "/run/cardnet/dma" : null,
                 lab.state().firmware() == null ? null : "/opt/cardnet/firmware/" + image.firmwareVersion());
         StringBuilder b = new StringBuilder("# written by cardnet lab for the card VM's cardnet-init\n");
         b.append("CARD_WIRE_ADDRESS=").append(a.cardWire()).append('\n');

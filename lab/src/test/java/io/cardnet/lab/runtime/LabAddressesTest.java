@@ -55,4 +55,28 @@ class LabAddressesTest {
         var e = assertThrows(IllegalArgumentException.class, () -> Component.parse("nic"));
         assertTrue(e.getMessage().contains("sim, card-node, host-bridge"));
     }
+
+    @Test
+    void cardKGetsCardZerosSubnetsMovedUpByKAndCardZeroKeepsTheLabsAddresses() {
+        LabAddresses a = LabAddresses.DEFAULT;
+        assertEquals(a, a.forCard(0));
+        LabAddresses c1 = a.forCard(1);
+        assertEquals("198.18.0.5/30", c1.hostLink().toString());
+        assertEquals("198.18.0.6/30", c1.cardLink().toString());
+        assertEquals("198.19.1.2/24", c1.cardWire().toString());
+        assertEquals("198.19.1.1/24", c1.peerWire().toString());
+        assertEquals("198.18.0.28/30", a.forCard(7).linkSubnet());
+        assertEquals("198.19.7.0/24", a.forCard(7).wireSubnet());
+        LabAddresses.requireDisjoint(a, LabConfig.Cards.MAX);
+    }
+
+    @Test
+    void aPlanWhoseCardsOverlapOrLeaveTheBenchmarkBlockIsRefusedWithTheReason() {
+        var overlap = assertThrows(IllegalArgumentException.class,
+                () -> LabAddresses.requireDisjoint(LabAddresses.of("198.18.0.0/30", "198.18.0.4/30"), 2));
+        assertTrue(overlap.getMessage().contains("overlap"), overlap.getMessage());
+        var outside = assertThrows(IllegalArgumentException.class,
+                () -> LabAddresses.requireDisjoint(LabAddresses.of("198.18.0.0/30", "198.19.255.0/24"), 2));
+        assertTrue(outside.getMessage().contains("198.18.0.0/15"), outside.getMessage());
+    }
 }

@@ -49,4 +49,38 @@ class LabConfigTest {
         assertTrue(assertThrows(IllegalArgumentException.class, () -> d.withBusyPoll(Duration.ofNanos(-1000)))
                 .getMessage().contains("--busy-poll"));
     }
+
+    @Test
+    void severalCardsAreCheckedAndEachCardHasItsOwnPlace() {
+        LabConfig one = LabConfig.defaults("t");
+        assertEquals(1, one.allCards().size());
+        LabCard c0 = one.card(0);
+        assertEquals(one.runDir(), c0.runDir(), "card 0 keeps the lab's files");
+        assertEquals(one.dmaDir(), c0.dmaDir());
+        assertEquals("cardnet-t-card", c0.namespace());
+        assertEquals("card-node", c0.processKey(Component.CARD_NODE));
+        assertEquals(one.metricsPorts(), c0.metrics());
+        var missing = assertThrows(IllegalArgumentException.class, () -> one.card(1));
+        assertTrue(missing.getMessage().contains("has 1 card"), missing.getMessage());
+
+        LabConfig two = one.withCards(new LabConfig.Cards(2, "gen2x1"));
+        LabCard c1 = two.card(1);
+        assertEquals("cardnet-t-card1", c1.namespace());
+        assertEquals("toe1", c1.hostDevice());
+        assertEquals("eth1", c1.wirePort());
+        assertEquals(two.runDir().resolve("card1"), c1.runDir());
+        assertEquals("card-node.1", c1.processKey(Component.CARD_NODE));
+        assertEquals(new LabConfig.MetricsPorts(9480, 9481, 9472), c1.metrics());
+        var range = assertThrows(IllegalArgumentException.class, () -> two.card(2));
+        assertTrue(range.getMessage().contains("--card 0..1"), range.getMessage());
+
+        for (int bad : new int[]{0, LabConfig.Cards.MAX + 1}) {
+            var e = assertThrows(IllegalArgumentException.class, () -> new LabConfig.Cards(bad, null));
+            assertTrue(e.getMessage().contains("--cards must be 1.." + LabConfig.Cards.MAX), e.getMessage());
+        }
+        var unpaced = assertThrows(IllegalArgumentException.class, () -> new LabConfig.Cards(2, "unlimited"));
+        assertTrue(unpaced.getMessage().contains("paced model"), unpaced.getMessage());
+        var vm = assertThrows(IllegalArgumentException.class, () -> two.withRuntime(LabRuntime.VM));
+        assertTrue(vm.getMessage().contains("vm runtime runs one card for now"), vm.getMessage());
+    }
 }

@@ -68,6 +68,8 @@ final class DmaEngine {
     private DescriptorRing ring;
     private DmaEngine opposite;
     private LinkSettings settings;
+    /** The switch's upstream link this card shares with others, or null: the card's own link is all there is. */
+    private io.cardnet.link.model.UpstreamLink upstream;
 
     private long lastPostNanos;
     private boolean blocked;
@@ -104,6 +106,11 @@ final class DmaEngine {
         this.receive = new InterruptCoalescer(loop, settings.coalescing(direction), this::raiseReceive);
         this.completion = new InterruptCoalescer(loop, settings.coalescing(direction), this::raiseCompletion);
         this.ring = new DescriptorRing(settings.ringDepth(), completion::add);
+    }
+
+    /** Set once, before the link carries anything: this card sits behind a switch whose upstream it shares. */
+    void upstream(io.cardnet.link.model.UpstreamLink shared) {
+        this.upstream = shared;
     }
 
     void opposite(DmaEngine other) {
@@ -327,7 +334,12 @@ final class DmaEngine {
                 ring.dropped(seq);
                 continue;
             }
-            inFlight.addLast(new InFlight(d, t.deliverAt(), d.sequence()));
+            long deliverAt = t.deliverAt();
+            if (upstream != null) {
+                // both wires must have carried it; each clock only moves forward, so the order holds
+                deliverAt = Math.max(deliverAt, upstream.send(direction, now, n, flip.transmissions()).deliverAt());
+            }
+            inFlight.addLast(new InFlight(d, deliverAt, d.sequence()));
         }
         deliverDue();
     }

@@ -55,6 +55,7 @@ public final class LinkSimulator implements AutoCloseable {
     private final List<Channel> servers = new ArrayList<>();
     private volatile LinkSettings settings;
     private volatile BusTap tap = BusTap.NONE;
+    private final io.cardnet.link.model.UpstreamLink upstream;
     /** The shared descriptor rings, when there are DMA regions and the machine can make the doorbells. */
     private final DirectRings direct;
     private ControlServer control;
@@ -64,7 +65,18 @@ public final class LinkSimulator implements AutoCloseable {
     }
 
     public LinkSimulator(SimulatorConfig config, LinkSettings settings, MeterRegistry registry) {
+        this(config, settings, registry, null);
+    }
+
+    /**
+     * One card's link; {@code upstream} (null for none) is the switch's upstream link it shares with the other cards
+     * this process simulates. Each card's link keeps its own bus thread, so a second card costs the first nothing
+     * but the shared clock's lock.
+     */
+    public LinkSimulator(SimulatorConfig config, LinkSettings settings, MeterRegistry registry,
+                         io.cardnet.link.model.UpstreamLink upstream) {
         this.config = config;
+        this.upstream = upstream;
         this.settings = settings;
         this.metrics = new SimMetrics(registry);
         this.group = BusTransport.newGroup(1, "bus");
@@ -91,6 +103,7 @@ public final class LinkSimulator implements AutoCloseable {
             ChecksumCorruptor corruptor = new ChecksumCorruptor(d == Direction.C2H ? config.corruptTcpChecksumToHostEvery() : 0);
             DmaEngine e = new DmaEngine(d, link, metrics, loop, settings, corruptor, regions.get(d),
                     (dir, data, slot) -> tap.record(dir, data, slot));
+            e.upstream(upstream);
             engines.put(d, e);
             Gauge.builder("cardnet.ring.occupancy", e, x -> x.occupancy() + (direct == null ? 0 : direct.occupancy(d)))
                     .description("descriptors posted and not yet completed").tag("direction", d.tag()).register(registry);
@@ -133,7 +146,8 @@ public final class LinkSimulator implements AutoCloseable {
     }
 
     private boolean directEligible() {
-        return direct != null && settings.endsApplyModel() && tap == BusTap.NONE
+        // A shared upstream is paced where every card's descriptors meet: here, not at the cards' own ends.
+        return direct != null && upstream == null && settings.endsApplyModel() && tap == BusTap.NONE
                 && config.corruptTcpChecksumToHostEvery() == 0;
     }
 

@@ -130,6 +130,31 @@ class DmaEngineTest {
         assertEquals(2, h2c.occupancy());
     }
 
+    /**
+     * Behind a switch: this card's own link is unpaced, but the upstream it shares is gen1x1 and another card has just
+     * put four descriptors on it. This card's descriptor waits for them, then takes its own turn on the upstream wire.
+     */
+    @Test
+    void aSharedUpstreamHoldsADescriptorUntilTheOtherCardsDescriptorsHaveCrossedIt() {
+        start(LinkSettings.DEFAULT, FaultSettings.NONE);
+        var upstream = new io.cardnet.link.model.UpstreamLink(LinkProfile.parse("gen1x1"));
+        h2c.upstream(upstream);
+        for (int i = 0; i < 4; i++) {
+            upstream.send(Direction.H2C, t0, BIG, 1); // the other card's
+        }
+        postAndRing(1);
+        long due = 5 * BUSY + LATENCY - SLACK;
+        advanceTo(due - 1);
+        assertEquals(List.of(), drain(card), "delivered while the upstream still carried the other card's descriptors");
+        advanceTo(due);
+        List<Object> got = drain(card);
+        Data d = assertInstanceOf(Data.class, got.getFirst());
+        assertEquals(1, d.sequence());
+        d.release();
+        // the other direction's upstream wire is its own: c2h is still free
+        assertEquals(t0 + BUSY + LATENCY, upstream.send(Direction.C2H, t0, BIG, 1).deliverAt());
+    }
+
     @Test
     void aDroppedDescriptorNeverArrivesAndItsCreditComesBack() {
         start(gen1x1(), FaultSettings.NONE.with(FaultKind.DROP, 1.0));
