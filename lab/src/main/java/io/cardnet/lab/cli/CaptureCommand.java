@@ -1,25 +1,15 @@
 package io.cardnet.lab.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import io.cardnet.link.capture.Pcapng;
+import io.cardnet.lab.runtime.BusCapture;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-import java.io.DataInputStream;
-import java.io.EOFException;
-import java.io.IOException;
 import java.io.OutputStream;
-import java.nio.ByteBuffer;
-import java.nio.channels.Channels;
-import java.nio.channels.SocketChannel;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.LinkedHashMap;
-import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 
@@ -31,8 +21,6 @@ import java.util.concurrent.CountDownLatch;
                 "  cardnet link capture -w bus.pcapng --count 1000 --snaplen 128",
                 "  tshark -r bus.pcapng -T fields -e frame.comment"})
 final class CaptureCommand implements Callable<Integer> {
-    private static final ObjectMapper JSON = new ObjectMapper();
-
     @Mixin
     LinkCommand.Target target;
 
@@ -51,20 +39,10 @@ final class CaptureCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        Path socket = target.socket();
-        Map<String, Object> request = new LinkedHashMap<>();
-        request.put("op", "capture");
-        request.put("snaplen", snaplen);
-        request.put("count", count);
-        try (SocketChannel ch = io.cardnet.lab.runtime.ControlClient.open(socket, request)) {
-            DataInputStream in = new DataInputStream(new java.io.BufferedInputStream(Channels.newInputStream(ch), 1 << 16));
-            JsonNode started = JSON.readTree(readLine(in));
-            if (started.has("error")) {
-                throw new IOException("the simulator refused the capture: " + started.get("error").asText());
-            }
+        try (BusCapture capture = BusCapture.start(target.socket(), snaplen, count)) {
             CountDownLatch done = new CountDownLatch(1);
             Thread hook = new Thread(() -> {
-                stop(ch);
+                capture.stop();
                 try {
                     done.await();
                 } catch (InterruptedException ignored) {
@@ -79,7 +57,7 @@ final class CaptureCommand implements Callable<Integer> {
                     } catch (InterruptedException e) {
                         return;
                     }
-                    stop(ch);
+                    capture.stop();
                 });
             }
             if (!target.json) {
@@ -88,8 +66,7 @@ final class CaptureCommand implements Callable<Integer> {
             }
             JsonNode summary;
             try (OutputStream out = Files.newOutputStream(file)) {
-                out.write(Pcapng.fileHeader(snaplen));
-                summary = copyBlocks(in, out);
+                summary = capture.copyTo(out);
             } finally {
                 done.countDown();
             }
@@ -109,46 +86,6 @@ final class CaptureCommand implements Callable<Integer> {
                         file, summary.path("captured").asLong(), summary.path("dropped").asLong(), carried);
             }
             return 0;
-        }
-    }
-
-    private static JsonNode copyBlocks(DataInputStream in, OutputStream out) throws IOException {
-        while (true) {
-            int kind;
-            try {
-                kind = in.readUnsignedByte();
-            } catch (EOFException e) {
-                throw new IOException("the simulator closed the capture without a summary (did it stop?)");
-            }
-            int len = in.readInt();
-            byte[] bytes = in.readNBytes(len);
-            if (kind == 1) {
-                out.write(bytes);
-            } else {
-                return JSON.readTree(bytes);
-            }
-        }
-    }
-
-    private static String readLine(DataInputStream in) throws IOException {
-        StringBuilder sb = new StringBuilder();
-        int c;
-        while ((c = in.read()) >= 0 && c != '\n') {
-            sb.append((char) c);
-        }
-        if (c < 0 && sb.isEmpty()) {
-            throw new IOException("the simulator closed the control connection without answering");
-        }
-        return sb.toString();
-    }
-
-    private static void stop(SocketChannel ch) {
-        try {
-            synchronized (ch) {
-                ch.write(ByteBuffer.wrap("stop\n".getBytes(StandardCharsets.UTF_8)));
-            }
-        } catch (IOException ignored) {
-            // already closed: the capture is over
         }
     }
 }

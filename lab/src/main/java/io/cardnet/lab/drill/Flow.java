@@ -16,7 +16,7 @@ import java.util.concurrent.TimeUnit;
  * at a few MiB/s, so SHA-256 costs them nothing and the report can name a cryptographic digest. The socket is
  * opened in the namespace of the sender; after that, any thread may use it.
  */
-final class Flow implements AutoCloseable {
+public final class Flow implements AutoCloseable {
     private static final int CHUNK = 64 * 1024;
 
     private final String name;
@@ -34,7 +34,7 @@ final class Flow implements AutoCloseable {
      * @param hardState true for state the drill must keep (a host flow routed through the card), false for the
      *                  card's own connections, which a reboot may lose
      */
-    Flow(String name, boolean hardState, SocketChannel connected, long bytesPerSecond) {
+    public Flow(String name, boolean hardState, SocketChannel connected, long bytesPerSecond) {
         this.name = name;
         this.hardState = hardState;
         this.channel = connected;
@@ -42,7 +42,7 @@ final class Flow implements AutoCloseable {
         this.thread = Thread.ofPlatform().name("drill-" + name).unstarted(this::pump);
     }
 
-    Flow start() {
+    public Flow start() {
         thread.start();
         return this;
     }
@@ -86,7 +86,7 @@ final class Flow implements AutoCloseable {
      * Waits until this flow has written more than {@code bytes} in all, or has failed, or {@code millis} passed:
      * a condition, not a rate, so a busy machine only makes the wait longer. True if it got there.
      */
-    boolean awaitSent(long bytes, long millis) throws InterruptedException {
+    public boolean awaitSent(long bytes, long millis) throws InterruptedException {
         long deadline = System.nanoTime() + millis * 1_000_000L;
         while (sent <= bytes && failure == null && thread.isAlive() && System.nanoTime() < deadline) {
             Thread.sleep(20);
@@ -94,7 +94,7 @@ final class Flow implements AutoCloseable {
         return sent > bytes;
     }
 
-    long sent() {
+    public long sent() {
         return sent;
     }
 
@@ -102,7 +102,7 @@ final class Flow implements AutoCloseable {
      * Stops sending and asks the sink what it got. A flow whose socket broke during the drill is reported reset
      * (what its sink received is then unknown: -1).
      */
-    DrillReport.FlowOutcome finish() throws InterruptedException {
+    public DrillReport.FlowOutcome finish() throws InterruptedException {
         stopping = true;
         thread.join(10_000);
         if (thread.isAlive()) {

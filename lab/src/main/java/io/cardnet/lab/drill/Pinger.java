@@ -15,13 +15,14 @@ import java.util.regex.Pattern;
  * The real {@code ping} every 10 ms through the drill, with the kernel's timestamps ({@code -D}): the longest gap
  * between replies is the outage the host saw, and the first reply after the swap is "first packet through".
  */
-final class Pinger implements AutoCloseable {
-    static final long INTERVAL_MILLIS = 10;
+public final class Pinger implements AutoCloseable {
+    public static final long INTERVAL_MILLIS = 10;
     private static final Pattern REPLY = Pattern.compile("^\\[(\\d+\\.\\d+)\\].*icmp_seq=(\\d+)");
 
     private final Process process;
     private final Thread reader;
     private final List<long[]> replies = new ArrayList<>();
+    private final List<long[]> unanswered = new ArrayList<>();
     private volatile long lastSeq;
 
     private Pinger(Process process) {
@@ -30,7 +31,7 @@ final class Pinger implements AutoCloseable {
     }
 
     /** Pings {@code address} from namespace {@code ns} (null: this one) until closed. */
-    static Pinger start(String ns, String address) throws IOException {
+    public static Pinger start(String ns, String address) throws IOException {
         List<String> cmd = List.of("ping", "-n", "-D", "-O", "-i", Double.toString(INTERVAL_MILLIS / 1000.0), "-W", "1", address);
         return new Pinger(new ProcessBuilder(Shell.inNamespace(ns, cmd)).redirectErrorStream(true).start());
     }
@@ -41,11 +42,9 @@ final class Pinger implements AutoCloseable {
                 Matcher m = REPLY.matcher(line);
                 if (m.find()) {
                     long seq = Long.parseLong(m.group(2));
-                    if (line.contains("bytes from")) {
-                        long atMillis = (long) (Double.parseDouble(m.group(1)) * 1000);
-                        synchronized (replies) {
-                            replies.add(new long[]{atMillis, seq});
-                        }
+                    long atMillis = (long) (Double.parseDouble(m.group(1)) * 1000);
+                    synchronized (replies) {
+                        (line.contains("bytes from") ? replies : unanswered).add(new long[]{atMillis, seq});
                     }
                     // -O also prints "no answer yet for icmp_seq=N": either way N was sent
                     lastSeq = Math.max(lastSeq, seq);
@@ -57,14 +56,24 @@ final class Pinger implements AutoCloseable {
     }
 
     /** Replies so far: {wall-clock millis, icmp_seq}. */
-    List<long[]> replies() {
+    public List<long[]> replies() {
         synchronized (replies) {
             return List.copyOf(replies);
         }
     }
 
+    /**
+     * Echo requests not answered within the interval: {wall-clock millis when ping said so, icmp_seq}. A late reply
+     * may still come; one that never does was lost, around this time.
+     */
+    public List<long[]> unanswered() {
+        synchronized (replies) {
+            return List.copyOf(unanswered);
+        }
+    }
+
     /** Echo requests sent so far: the highest sequence answered or reported unanswered ({@code -O}). */
-    long sent() {
+    public long sent() {
         return lastSeq;
     }
 

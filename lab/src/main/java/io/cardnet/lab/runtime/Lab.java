@@ -691,7 +691,7 @@ public final class Lab implements AutoCloseable {
         List<String> command = p != null ? p.command()
                 : c == Component.CARD_NODE ? card.command(state.firmware() == null ? "a" : state.firmware().active())
                 : Launcher.command(c, args(c));
-        Process proc = Launcher.start(p != null ? p.namespace() : namespaceOf(c), command, log);
+        Process proc = Launcher.start(p != null ? p.namespace() : namespaceOf(c), command, log, true);
         state = state.withProcess(c, LabState.Proc.of(proc, p != null ? p.namespace() : namespaceOf(c),
                 log.toString(), command));
         state.save();

@@ -55,7 +55,22 @@ final class Launcher {
     }
 
     static Process start(String namespace, List<String> command, Path log) throws IOException {
-        ProcessBuilder pb = new ProcessBuilder(Shell.inNamespace(namespace, command))
+        return start(namespace, command, log, false);
+    }
+
+    /**
+     * As {@link #start(String, List, Path)}; with {@code ownSession} the process gets a session of its own
+     * ({@code setsid}, which execs: the pid is still the component's). A component started again by a command that
+     * keeps running (a soak restarting the card) would otherwise share that command's process group, and a Ctrl-C
+     * meant for the command would kill the lab's card with it.
+     */
+    static Process start(String namespace, List<String> command, Path log, boolean ownSession) throws IOException {
+        List<String> argv = Shell.inNamespace(namespace, command);
+        if (ownSession) {
+            argv = new java.util.ArrayList<>(argv);
+            argv.addFirst("setsid");
+        }
+        ProcessBuilder pb = new ProcessBuilder(argv)
                 .redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
                 .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
