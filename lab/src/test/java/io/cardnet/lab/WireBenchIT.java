@@ -34,6 +34,7 @@ class WireBenchIT {
             dir = s.findFirst().orElseThrow();
         }
         assertTrue(Files.readString(dir.resolve("wire.md")).contains("| relay | 1500 |"), "wire.md lacks the relay row");
+        assertTrue(javax.imageio.ImageIO.read(dir.resolve("wire.png").toFile()).getWidth() > 0, "wire.png is no image");
         JsonNode report = JSON.readTree(dir.resolve("wire.json").toFile());
         JsonNode rows = report.path("rows");
         assertEquals(2, rows.size(), rows.toString());

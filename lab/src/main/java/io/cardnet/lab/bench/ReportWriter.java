@@ -21,7 +21,10 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
 
-/** Writes a benchmark's results.json, results.md and goodput.png into its results directory. */
+/**
+ * Writes a benchmark's results.json, results.md and goodput.png into its results directory, and the chart of
+ * {@code bench sendfile --target wire} (wire.png).
+ */
 public final class ReportWriter {
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
@@ -131,5 +134,41 @@ public final class ReportWriter {
         JFreeChart chart = new JFreeChart("cardnet bench sendfile: goodput", JFreeChart.DEFAULT_TITLE_FONT, plot, true);
         chart.setBackgroundPaint(Color.WHITE);
         ChartUtils.saveChartAsPNG(png.toFile(), chart, Math.max(800, 120 * r.cases().size()), 600);
+    }
+
+    /**
+     * {@code --target wire}: goodput per way and wire MTU as bars, and on a second axis what a GiB cost the host
+     * sender's kernel and the card, in milliseconds: the work the relay moves off the host, next to what it moves on.
+     */
+    public static void wireChart(WireSendfileBench.Report r, Path png) throws IOException {
+        System.setProperty("java.awt.headless", "true");
+        DefaultCategoryDataset bars = new DefaultCategoryDataset();
+        DefaultCategoryDataset costs = new DefaultCategoryDataset();
+        for (WireSendfileBench.Row w : r.rows()) {
+            String label = w.via() + ", wire MTU " + w.wireMtu();
+            bars.addValue(w.medianGbps(), "goodput (median)", label);
+            costs.addValue(w.senderKernelSecondsPerGiB() * 1000, "host sender kernel CPU, ms/GiB", label);
+            costs.addValue(w.cardCpuSecondsPerGiB() * 1000, "card-node CPU, ms/GiB", label);
+        }
+        BarRenderer bar = new BarRenderer();
+        bar.setBarPainter(new StandardBarPainter());
+        bar.setShadowVisible(false);
+        bar.setSeriesPaint(0, new Color(0x2f6fb0));
+        CategoryPlot plot = new CategoryPlot(bars, new CategoryAxis("way to the wire peer"),
+                new NumberAxis("goodput, Gb/s"), bar);
+        plot.setDataset(1, costs);
+        plot.setRangeAxis(1, new NumberAxis("CPU per GiB, ms"));
+        plot.mapDatasetToRangeAxis(1, 1);
+        LineAndShapeRenderer line = new LineAndShapeRenderer(false, true);
+        line.setSeriesPaint(0, Color.RED);
+        line.setSeriesPaint(1, new Color(0x2e8b57));
+        plot.setRenderer(1, line);
+        plot.setDatasetRenderingOrder(DatasetRenderingOrder.FORWARD);
+        plot.setBackgroundPaint(Color.WHITE);
+        plot.setRangeGridlinePaint(Color.LIGHT_GRAY);
+        JFreeChart chart = new JFreeChart("cardnet bench sendfile --target wire: routed vs relayed by the card",
+                JFreeChart.DEFAULT_TITLE_FONT, plot, true);
+        chart.setBackgroundPaint(Color.WHITE);
+        ChartUtils.saveChartAsPNG(png.toFile(), chart, Math.max(800, 200 * r.rows().size()), 600);
     }
 }

@@ -119,7 +119,7 @@ final class BenchCommand {
 
         @Option(names = "--target", split = ",", defaultValue = "card",
                 description = "card: the card's sink, the matrix above; wire: a sink on the wire peer, compared --via"
-                        + " route and relay (writes wire.json and wire.md) (default: ${DEFAULT-VALUE}).")
+                        + " route and relay (writes wire.json, wire.md and wire.png) (default: ${DEFAULT-VALUE}).")
         List<String> targets;
 
         @Option(names = "--via", split = ",", defaultValue = "route,relay",
@@ -160,7 +160,8 @@ final class BenchCommand {
                 Output.JSON.writeValue(dir.resolve("wire.json").toFile(), report);
                 String md = io.cardnet.lab.bench.WireSendfileBench.markdown(report);
                 java.nio.file.Files.writeString(dir.resolve("wire.md"), md);
-                results.print(report, md, dir, "{wire.json,wire.md}");
+                io.cardnet.lab.bench.ReportWriter.wireChart(report, dir.resolve("wire.png"));
+                results.print(report, md, dir, "{wire.json,wire.md,wire.png}");
                 boolean ok = report.rows().stream().allMatch(r -> r.intact() && r.sha256Ok());
                 if (!targets.contains("card") || !ok) {
                     return ok ? 0 : 1;

@@ -27,6 +27,18 @@ class WireSendfileBenchTest {
     }
 
     @Test
+    void theChartIsAPngWithARowPerWay(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+        List<WireSendfileBench.Row> rows = List.of(row("route", 5, 0.4, 1.0), row("relay", 5.5, 0.2, 1.2));
+        var report = new WireSendfileBench.Report("now", 1 << 20, 1, 0, IntegrityCheck.CRC32C, rows,
+                WireSendfileBench.goal(rows));
+        java.nio.file.Path png = dir.resolve("wire.png");
+        ReportWriter.wireChart(report, png);
+        java.awt.image.BufferedImage image = javax.imageio.ImageIO.read(png.toFile());
+        assertEquals(800, image.getWidth());
+        assertEquals(600, image.getHeight());
+    }
+
+    @Test
     void withoutBothWaysAtTheGoalsMtuThereIsNoVerdict() {
         var g = WireSendfileBench.goal(List.of(row("relay", 5, 0.2, 1.0)));
         assertNull(g.goodputRatio());
