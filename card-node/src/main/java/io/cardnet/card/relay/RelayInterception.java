@@ -1,12 +1,13 @@
 package io.cardnet.card.relay;
 
+import io.cardnet.netdev.Subprocess;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
+import java.time.Duration;
 
 /**
  * What makes the card's kernel hand host connections to the relay, in the card's namespace: an nftables table of
@@ -24,6 +25,8 @@ import java.util.concurrent.TimeUnit;
 final class RelayInterception implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(RelayInterception.class);
     static final String TABLE = "cardnet_relay";
+    /** nft and ip answer in milliseconds; one that does not within this is stuck, and the relay says so. */
+    private static final Duration TIMEOUT = Duration.ofSeconds(30);
 
     private final RelayConfig config;
 
@@ -46,7 +49,7 @@ final class RelayInterception implements AutoCloseable {
                 + "  }\n"
                 + "}\n";
         try {
-            run(List.of("nft", "-f", "-"), ruleset);
+            run(List.of("nft", "-f"), ruleset);
             run(List.of("ip", "rule", "add", "fwmark", mark, "lookup", Integer.toString(c.table())), null);
             run(List.of("ip", "route", "add", "local", "0.0.0.0/0", "dev", "lo", "table", Integer.toString(c.table())), null);
         } catch (IOException e) {
@@ -72,21 +75,21 @@ final class RelayInterception implements AutoCloseable {
         }
     }
 
-    private static void run(List<String> cmd, String stdin) throws IOException {
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        if (stdin != null) {
-            p.getOutputStream().write(stdin.getBytes(StandardCharsets.UTF_8));
-        }
-        p.getOutputStream().close();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    /** Runs {@code cmd} with a deadline; {@code ruleset}, if any, goes to nft through a file given as {@code -f}. */
+    private static void run(List<String> cmd, String ruleset) throws IOException {
+        java.nio.file.Path file = null;
         try {
-            if (!p.waitFor(30, TimeUnit.SECONDS) || p.exitValue() != 0) {
-                p.destroyForcibly();
-                throw new IOException(String.join(" ", cmd) + ": " + out.strip());
+            List<String> command = cmd;
+            if (ruleset != null) {
+                file = java.nio.file.Files.createTempFile("cardnet-relay-", ".nft");
+                java.nio.file.Files.writeString(file, ruleset, StandardCharsets.UTF_8);
+                command = List.of("nft", "-f", file.toString());
             }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IOException("interrupted: " + String.join(" ", cmd), e);
+            Subprocess.run(command, TIMEOUT).orThrow();
+        } finally {
+            if (file != null) {
+                java.nio.file.Files.deleteIfExists(file);
+            }
         }
     }
 
