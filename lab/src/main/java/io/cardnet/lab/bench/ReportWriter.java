@@ -118,22 +118,8 @@ public final class ReportWriter {
         }
         CategoryAxis x = new CategoryAxis("configuration (MTU, offload, checksums, link, direction)");
         x.setCategoryLabelPositions(CategoryLabelPositions.UP_45);
-        BarRenderer bar = new BarRenderer();
-        bar.setBarPainter(new StandardBarPainter());
-        bar.setShadowVisible(false);
-        bar.setSeriesPaint(0, new Color(0x2f6fb0));
-        CategoryPlot plot = new CategoryPlot(bars, x, new NumberAxis("goodput, Gb/s"), bar);
-        plot.setDataset(1, veth);
-        LineAndShapeRenderer line = new LineAndShapeRenderer(true, true);
-        line.setSeriesPaint(0, Color.RED);
-        line.setSeriesPaint(1, new Color(0x2e8b57));
-        plot.setRenderer(1, line);
-        plot.setDatasetRenderingOrder(DatasetRenderingOrder.FORWARD);
-        plot.setBackgroundPaint(Color.WHITE);
-        plot.setRangeGridlinePaint(Color.LIGHT_GRAY);
-        JFreeChart chart = new JFreeChart("cardnet bench sendfile: goodput", JFreeChart.DEFAULT_TITLE_FONT, plot, true);
-        chart.setBackgroundPaint(Color.WHITE);
-        ChartUtils.saveChartAsPNG(png.toFile(), chart, Math.max(800, 120 * r.cases().size()), 600);
+        CategoryPlot plot = barsAndDots(bars, x, veth, true);
+        save(plot, "cardnet bench sendfile: goodput", png, Math.max(800, 120 * r.cases().size()));
     }
 
     /**
@@ -150,25 +136,35 @@ public final class ReportWriter {
             costs.addValue(w.senderKernelSecondsPerGiB() * 1000, "host sender kernel CPU, ms/GiB", label);
             costs.addValue(w.cardCpuSecondsPerGiB() * 1000, "card-node CPU, ms/GiB", label);
         }
+        CategoryPlot plot = barsAndDots(bars, new CategoryAxis("way to the wire peer"), costs, false);
+        plot.setRangeAxis(1, new NumberAxis("CPU per GiB, ms"));
+        plot.mapDatasetToRangeAxis(1, 1);
+        save(plot, "cardnet bench sendfile --target wire: routed vs relayed by the card", png,
+                Math.max(800, 200 * r.rows().size()));
+    }
+
+    /** Goodput as blue bars, and {@code dots} (red, then green) over them, joined by lines if {@code joined}. */
+    private static CategoryPlot barsAndDots(DefaultCategoryDataset bars, CategoryAxis x, DefaultCategoryDataset dots,
+                                            boolean joined) {
         BarRenderer bar = new BarRenderer();
         bar.setBarPainter(new StandardBarPainter());
         bar.setShadowVisible(false);
         bar.setSeriesPaint(0, new Color(0x2f6fb0));
-        CategoryPlot plot = new CategoryPlot(bars, new CategoryAxis("way to the wire peer"),
-                new NumberAxis("goodput, Gb/s"), bar);
-        plot.setDataset(1, costs);
-        plot.setRangeAxis(1, new NumberAxis("CPU per GiB, ms"));
-        plot.mapDatasetToRangeAxis(1, 1);
-        LineAndShapeRenderer line = new LineAndShapeRenderer(false, true);
+        CategoryPlot plot = new CategoryPlot(bars, x, new NumberAxis("goodput, Gb/s"), bar);
+        plot.setDataset(1, dots);
+        LineAndShapeRenderer line = new LineAndShapeRenderer(joined, true);
         line.setSeriesPaint(0, Color.RED);
         line.setSeriesPaint(1, new Color(0x2e8b57));
         plot.setRenderer(1, line);
         plot.setDatasetRenderingOrder(DatasetRenderingOrder.FORWARD);
         plot.setBackgroundPaint(Color.WHITE);
         plot.setRangeGridlinePaint(Color.LIGHT_GRAY);
-        JFreeChart chart = new JFreeChart("cardnet bench sendfile --target wire: routed vs relayed by the card",
-                JFreeChart.DEFAULT_TITLE_FONT, plot, true);
+        return plot;
+    }
+
+    private static void save(CategoryPlot plot, String title, Path png, int width) throws IOException {
+        JFreeChart chart = new JFreeChart(title, JFreeChart.DEFAULT_TITLE_FONT, plot, true);
         chart.setBackgroundPaint(Color.WHITE);
-        ChartUtils.saveChartAsPNG(png.toFile(), chart, Math.max(800, 200 * r.rows().size()), 600);
+        ChartUtils.saveChartAsPNG(png.toFile(), chart, width, 600);
     }
 }
