@@ -5,7 +5,7 @@ import org.junit.jupiter.api.extension.TestWatcher;
 
 import java.util.function.Supplier;
 
-/** Prints the lab's component logs when a test fails, while the lab still exists. */
+/** Prints the lab's component logs when a test fails, as they were when the lab went down (the test's try-with-resources closes it first). */
 final class FailureLogs implements TestWatcher {
     private final Supplier<TestLab> lab;
 

@@ -80,6 +80,14 @@ class HostileEndIT {
 
             t.lab.restart(replaced);
             t.lab.awaitLinkUp(Duration.ofSeconds(30));
+            // The first echo after the path switch back to the direct rings was once lost in CI (1 of 3, not
+            // reproduced in 31 runs since, nor in 24 plain restarts): wait for the path, and say when it happens.
+            var first = TestLab.exec(t.hostNs(), "ping", "-c", "1", "-W", "2", "198.18.0.2");
+            if (!first.ok()) {
+                System.out.println("hostile " + hostileRole + ": the first ping after the real end came back was lost;"
+                        + " counters " + t.lab.linkStatus().path("counters"));
+                awaitPing(t);
+            }
             var ping = TestLab.exec(t.hostNs(), "ping", "-c", "3", "-i", "0.2", "-W", "2", "198.18.0.2");
             assertTrue(ping.ok() && ping.output().contains("3 received"), ping.output());
             Sender.Result r = TestLab.in(t.hostNs(),
@@ -102,6 +110,13 @@ class HostileEndIT {
                 .mapToLong(l -> (long) Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1)))
                 .findFirst().orElseThrow(() -> new AssertionError("no " + name + " " + String.join(",", labels)
                         + " in /metrics"));
+    }
+
+    private static void awaitPing(TestLab t) throws Exception {
+        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+        while (!TestLab.exec(t.hostNs(), "ping", "-c", "1", "-W", "1", "198.18.0.2").ok()) {
+            assertTrue(System.nanoTime() < deadline, "no ping answered within 20 s of the real end's return");
+        }
     }
 
     private static void awaitCounter(TestLab t, String key, long want) throws Exception {

@@ -27,6 +27,8 @@ final class TestLab implements AutoCloseable {
     final Lab lab;
     final String name;
     private final java.util.Set<String> callerInterfacesBefore;
+    /** The logs' last lines when the lab went down (null while it is up). */
+    private volatile String logsAtClose;
 
     private TestLab(Lab lab, java.util.Set<String> callerInterfacesBefore) {
         this.lab = lab;
@@ -134,7 +136,12 @@ final class TestLab implements AutoCloseable {
     }
 
     /** Prints the tail of every component log (and a VM card's console): called when a test fails, before the lab goes away. */
+    /** Prints the last lines of each component's log: as they were when the lab went down, if it has. */
     void dumpLogs() {
+        System.out.print(logsAtClose != null ? logsAtClose : lastLogLines());
+    }
+
+    private String lastLogLines() {
         List<Path> logs = new ArrayList<>();
         for (Component c : Component.values()) {
             logs.add(lab.runDir().resolve(c.command() + ".log"));
@@ -142,15 +149,17 @@ final class TestLab implements AutoCloseable {
         if (lab.state().vm() != null) {
             logs.add(lab.cardConsole());
         }
+        StringBuilder b = new StringBuilder();
         for (Path log : logs) {
             try {
                 List<String> lines = Files.readAllLines(log);
-                System.out.println("---- " + log + " (last 40 lines)");
-                lines.subList(Math.max(0, lines.size() - 40), lines.size()).forEach(System.out::println);
+                b.append("---- ").append(log).append(" (last 40 lines)\n");
+                lines.subList(Math.max(0, lines.size() - 40), lines.size()).forEach(l -> b.append(l).append('\n'));
             } catch (IOException e) {
-                System.out.println("---- " + log + ": " + e.getMessage());
+                b.append("---- ").append(log).append(": ").append(e).append('\n');
             }
         }
+        return b.toString();
     }
 
     @Override
@@ -162,6 +171,8 @@ final class TestLab implements AutoCloseable {
             pids.add(lab.pid(c));
             pids.add(current.pid(c));
         }
+        // a failed test's watcher runs after this close: keep what the logs said for it
+        logsAtClose = lastLogLines();
         lab.down();
         assertNothingLeft(name, pids);
         assertEquals(callerInterfacesBefore, callerInterfaces(), "the caller's interfaces changed");

@@ -20,7 +20,8 @@ import java.util.regex.Pattern;
  * disturbance the soak caused, or not. A line is explained only if it was written within that disturbance's window
  * (from a second before it began until a few seconds after the link was back) <em>and</em> says what such a
  * disturbance makes the lab say: a link going down and retraining, heartbeats missed while it was down, a bus
- * connection closed and opened again, and for the card's restart its JVM starting. Anything else (an ERROR, a
+ * connection closed and opened again, a doorbell or RX_DONE of the epoch just before the retrain refused, and for
+ * the card's restart its JVM starting. Anything else (an ERROR, a
  * dropped malformed frame, a refused descriptor, a bit flip escaping the CRC) is unexplained whenever it happens.
  */
 final class LogAudit {
@@ -30,6 +31,11 @@ final class LogAudit {
             + "|link flap \\(injected\\)");
     /** A JVM starting (Netty finds no MAC address in the card's namespace) or stopping, for the card's restart. */
     static final Pattern RESTART = Pattern.compile("MacAddressUtil|closing \\S+: ");
+    /**
+     * A doorbell or RX_DONE an end sent in the epoch just before a retrain, which reached the simulator after it:
+     * refused and counted, as it must be, but in flight across the retrain, not a fault.
+     */
+    static final Pattern PREVIOUS_EPOCH = Pattern.compile("of epoch (\\d+) while the link runs epoch (\\d+)");
     static final long BEFORE_MILLIS = 1_000;
     static final long AFTER_MILLIS = 5_000;
 
@@ -108,12 +114,18 @@ final class LogAudit {
             if (l.atMillis() < e.startMillis() - BEFORE_MILLIS || l.atMillis() > end + AFTER_MILLIS) {
                 continue;
             }
-            if (LINK_CYCLE.matcher(l.text()).find()
+            if (LINK_CYCLE.matcher(l.text()).find() || sentBeforeTheRetrain(l.text())
                     || e.kind().equals("card restart") && RESTART.matcher(l.text()).find()) {
                 return e.kind();
             }
         }
         return null;
+    }
+
+    /** True for a notification refused for its epoch when that epoch is the one just before the link's. */
+    static boolean sentBeforeTheRetrain(String text) {
+        var m = PREVIOUS_EPOCH.matcher(text);
+        return m.find() && Long.parseLong(m.group(2)) == Long.parseLong(m.group(1)) + 1;
     }
 
     /** The log's local timestamp as epoch ms; -1 if it cannot be read. */

@@ -108,7 +108,12 @@ public final class Soak {
             } finally {
                 this.sampling = false;
                 sampling.interrupt();
+                // clearing the last fault moves the bus back to its direct rings, a retrain like any other step's:
+                // an event, so the lines and lost pings it causes are explained by it
+                long start = now();
                 putBack();
+                events.add(new SoakReport.Event("faults cleared, settings put back (soak ended)", "faults cleared",
+                        start, now(), -1, null));
             }
             ran = now();
             progress.accept("stopping the traffic: every flow half-closes and reads its sink's count and SHA-256");

@@ -40,6 +40,18 @@ class LogAuditTest {
     }
 
     @Test
+    void aNotificationOfThePreviousEpochInARetrainsWindowIsExplainedAnOlderOneIsNot() {
+        String prefix = "WARN DmaEngine - h2c: refused an RX_DONE from the endpoint (card): ";
+        var r = LogAudit.classify(List.of(
+                line(11_300, prefix + "RX_DONE of epoch 14 while the link runs epoch 15; ignored"),
+                line(11_300, prefix + "RX_DONE of epoch 3 while the link runs epoch 15; ignored"),
+                line(60_000, prefix + "RX_DONE of epoch 14 while the link runs epoch 15; ignored")), EVENTS);
+        assertEquals(1, r.explained(), r.unexplained().toString());
+        assertEquals(Map.of("link flap", 1), r.byCause());
+        assertTrue(r.unexplained().getFirst().text().contains("epoch 3 "), r.unexplained().toString());
+    }
+
+    @Test
     void aJvmStartingIsExplainedByTheCardsRestartOnly() {
         String mac = "WARN MacAddressUtil - Failed to find a usable hardware address from the network interfaces";
         var r = LogAudit.classify(List.of(line(31_000, mac), line(10_500, mac)), EVENTS);
