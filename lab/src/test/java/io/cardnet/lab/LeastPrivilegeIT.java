@@ -21,7 +21,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * A running lab's processes hold only the capabilities they keep (docs/security.md): the simulator none, host-bridge
- * net_admin, card-node net_admin, net_raw, net_bind_service and sys_admin; in every thread, not just the one
+ * net_admin, card-node net_admin, net_raw and net_bind_service; in every thread, not just the one
  * /proc/PID/status reports; `lab status --json` says so; and the link still does what needs them after start: it
  * retrains off the direct rings and back (each end's TUN queues detach and attach again) and carries a checked
  * transfer.
@@ -31,7 +31,7 @@ class LeastPrivilegeIT {
     private static final Map<Component, List<String>> KEPT = Map.of(
             Component.SIM, List.of(),
             Component.HOST_BRIDGE, List.of("net_admin"),
-            Component.CARD_NODE, List.of("net_bind_service", "net_admin", "net_raw", "sys_admin"));
+            Component.CARD_NODE, List.of("net_bind_service", "net_admin", "net_raw"));
     private TestLab current;
 
     @RegisterExtension

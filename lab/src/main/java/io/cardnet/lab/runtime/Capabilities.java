@@ -25,9 +25,10 @@ import java.util.TreeSet;
  *       link) and its routes; with {@code --export} also {@code dac_read_search}, to read a directory whatever its
  *       owner made it;</li>
  *   <li>card-node: {@code net_admin} (host0, esp0, forwarding, nftables, the relay's IP_TRANSPARENT and policy route),
- *       {@code net_raw} (the console's ping, raw sockets on the card), {@code net_bind_service} (echo 7, sink 9,
- *       the console 22, httpd 80) and {@code sys_admin} (a firmware's ruleset is dry-run in a throwaway network
- *       namespace, {@code unshare --net}, at every boot and swap).</li>
+ *       {@code net_raw} (the console's ping, raw sockets on the card) and {@code net_bind_service} (echo 7, sink 9,
+ *       the console 22, httpd 80). No {@code sys_admin}: it dry-runs a firmware's ruleset with {@code nft -c} in the
+ *       card's own namespace, which commits nothing; the throwaway namespace ({@code unshare --net}) is for the
+ *       {@code cardnet} command, which checks a firmware before a drill.</li>
  * </ul>
  */
 public final class Capabilities {
@@ -47,7 +48,7 @@ public final class Capabilities {
         return switch (component) {
             case SIM -> Set.of();
             case HOST_BRIDGE -> args.contains("--export") ? Set.of("net_admin", "dac_read_search") : Set.of("net_admin");
-            case CARD_NODE -> Set.of("net_admin", "net_raw", "net_bind_service", "sys_admin");
+            case CARD_NODE -> Set.of("net_admin", "net_raw", "net_bind_service");
         };
     }
 
