@@ -87,6 +87,13 @@ class VmLabIT {
         assertEquals("UP", link.path("state").asText());
         assertTrue(link.path("features").asText().contains("shared-memory"), "packets cross in the ivshmem windows: " + link);
         assertTrue(t.counter("interrupt/h2c/receive") > before, "the bus delivered it");
+        long qemu = t.pid(Component.CARD_NODE);
+        assertEquals(List.of(), io.cardnet.lab.runtime.Capabilities.effective(qemu),
+                "QEMU (pid " + qemu + ") runs with no capability");
+        for (Path thread : Files.list(Path.of("/proc", Long.toString(qemu), "task")).toList()) {
+            assertEquals(List.of(), io.cardnet.lab.runtime.Capabilities.effectiveIn(thread.resolve("status")),
+                    "QEMU's thread " + thread.getFileName());
+        }
     }
 
     @Test

@@ -29,6 +29,7 @@ import java.util.TreeSet;
  *       the console 22, httpd 80). No {@code sys_admin}: it dry-runs a firmware's ruleset with {@code nft -c} in the
  *       card's own namespace, which commits nothing; the throwaway namespace ({@code unshare --net}) is for the
  *       {@code cardnet} command, which checks a firmware before a drill.</li>
+ *   <li>a card VM's QEMU (started by {@code VmCard}): none.</li>
  * </ul>
  */
 public final class Capabilities {

@@ -65,7 +65,8 @@ final class VmCard implements CardRuntime {
         String wire = lab.names().wireNamespace();
         lab.progress("wiring the card VM's eth0 (tap0 in " + card + ", bridged) to the wire peer (" + a.cardWire()
                 + " ⇄ " + a.peerWire() + ")");
-        Shell.ipIn(card, "tuntap", "add", "dev", TAP, "mode", "tap");
+        // owned by root's uid, so QEMU, which runs with no capabilities at all, may still attach to it
+        Shell.ipIn(card, "tuntap", "add", "dev", TAP, "mode", "tap", "user", "0");
         Shell.ipIn(card, "link", "add", BRIDGE, "type", "bridge");
         Shell.ipIn(card, "link", "add", WIRE_LINK, "type", "veth", "peer", "name", LabNames.WIRE_DEVICE, "netns", wire);
         for (String dev : List.of(TAP, WIRE_LINK)) {
@@ -122,7 +123,10 @@ final class VmCard implements CardRuntime {
         boolean dma = lab.config().sharedMemory();
         Accelerator accel = new Accelerator(Accelerator.Kind.valueOf(vm.accel().toUpperCase(java.util.Locale.ROOT)),
                 vm.accelReason());
-        List<String> q = new ArrayList<>(List.of(qemu(), "-name", "cardnet-" + lab.config().name() + "-card,debug-threads=on",
+        // QEMU keeps no capability: its files (disk, DMA regions, sockets) are root's and /dev/kvm's owner is root,
+        // and tap0 is owned by root's uid, which is all TUNSETIFF asks of a process without CAP_NET_ADMIN
+        List<String> q = new ArrayList<>(Capabilities.confine(java.util.Set.of()));
+        q.addAll(List.of(qemu(), "-name", "cardnet-" + lab.config().name() + "-card,debug-threads=on",
                 "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot"));
         q.addAll(accel.qemuArgs());
         q.addAll(List.of("-smp", Integer.toString(vm.cpus()), "-m", Integer.toString(vm.memoryMiB()),
