@@ -46,11 +46,19 @@ class ComposeCardsIT {
             System.out.printf("compose lab with 2 cards up (health-gated) in %.1f s%n", (System.nanoTime() - t0) / 1e9);
             JsonNode status = JSON.readTree(up.out());
             assertEquals(2, status.path("cards").size(), status.toPrettyString());
-            for (JsonNode c : status.path("cards")) {
+            assertEquals("198.18.2.1/30", status.path("cards").path(1).path("addresses").path("host").asText());
+            // up returned on health (toeK and host0 had carrier); a loaded machine may retrain a link right after, so
+            // `lab status` is asked until it has both links up, within a deadline
+            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+            CardnetCli.Run st;
+            do {
+                st = CardnetCli.run("lab", "status", "--runtime", "compose", "--project", PROJECT, "--json");
+            } while (st.exit() != 0 && System.nanoTime() < deadline);
+            assertEquals(0, st.exit(), "lab status did not see both cards' links up: " + st.out() + st.err());
+            for (JsonNode c : JSON.readTree(st.out()).path("cards")) {
                 assertEquals("UP", c.path("linkState").asText(), c.toPrettyString());
                 assertTrue(c.path("carrier").asBoolean(), c.toPrettyString());
             }
-            assertEquals("198.18.2.1/30", status.path("cards").path(1).path("addresses").path("host").asText());
 
             // card 1 is its own container, with its own addresses
             CardnetCli.Run exec = CardnetCli.run("card", "exec", "--runtime", "compose", "--project", PROJECT, "--card", "1",
@@ -73,7 +81,12 @@ class ComposeCardsIT {
             CardnetCli.Run show = CardnetCli.run("link", "show", "--runtime", "compose", "--project", PROJECT, "--card",
                     "1", "--json");
             assertEquals(0, show.exit(), show.err());
-            assertEquals("UP", JSON.readTree(show.out()).path("state").asText(), show.out());
+            JsonNode link1 = JSON.readTree(show.out()).path("status");
+            assertEquals("UP", link1.path("state").asText(), show.out());
+            // the simulator's own counters of card 1's link: card 1's transfer, not card 0's
+            long h2c1 = link1.path("traffic").path("h2c").path("bytes").asLong();
+            System.out.printf("link show --card 1: h2c %,d bytes%n", h2c1);
+            assertTrue(h2c1 >= CARD1_BYTES, "card 1's link counted " + h2c1 + " bytes h2c");
             CardnetCli.Run none = CardnetCli.run("link", "show", "--runtime", "compose", "--project", PROJECT, "--card", "2");
             assertEquals(1, none.exit());
             assertTrue(none.err().contains("has 2 cards (--card 0..1)"), none.err());
@@ -81,9 +94,9 @@ class ComposeCardsIT {
             perCardCountersInPrometheus();
             Dashboards.assertEveryPanelHasData(PROMETHEUS, Path.of("..", "grafana"), "1");
 
-            CardnetCli.Run st = CardnetCli.run("lab", "status", "--runtime", "compose", "--project", PROJECT);
-            assertEquals(0, st.exit(), st.err() + st.out());
-            System.out.print(st.out());
+            CardnetCli.Run text = CardnetCli.run("lab", "status", "--runtime", "compose", "--project", PROJECT);
+            System.out.print(text.out());
+            assertTrue(text.out().contains("toe1") && text.out().contains("198.18.3.2/24"), text.out() + text.err());
         } finally {
             CardnetCli.Run down = CardnetCli.run(Duration.ofMinutes(3), "lab", "down", "--runtime", "compose", "--project",
                     PROJECT);

@@ -28,7 +28,6 @@ public record ComposeProject(String project, List<Path> files, int cards) {
     /** Building nothing, an up of the lab's containers (health-gated) takes tens of seconds; a stuck engine, not minutes. */
     private static final Duration UP_DEADLINE = Duration.ofMinutes(4);
     private static final Duration DOCKER_DEADLINE = Duration.ofSeconds(120);
-    static final String CARDS_LABEL = "io.cardnet.cards";
 
     public ComposeProject {
         if (project == null || !project.matches("[a-z0-9][a-z0-9_-]{0,62}")) {
@@ -91,9 +90,9 @@ public record ComposeProject(String project, List<Path> files, int cards) {
             throw new LabException("no compose project " + project + " is running (`cardnet lab up --runtime compose"
                     + " --project " + project + "`, or `docker compose -p " + project + " up -d --wait`)");
         }
-        String labels = docker("inspect", "-f", "{{index .Config.Labels \"com.docker.compose.project.config_files\"}}"
-                + " {{index .Config.Labels \"com.docker.compose.service\"}}", ids.getFirst()).strip();
-        List<Path> files = Arrays.stream(labels.split(" ")[0].split(",")).map(Path::of).toList();
+        String labels = docker("inspect", "-f", "{{index .Config.Labels \"com.docker.compose.project.config_files\"}}",
+                ids.getFirst()).strip();
+        List<Path> files = Arrays.stream(labels.split(",")).map(Path::of).toList();
         int cards = 0;
         for (String id : ids) {
             String service = docker("inspect", "-f", "{{index .Config.Labels \"com.docker.compose.service\"}}", id).strip();
