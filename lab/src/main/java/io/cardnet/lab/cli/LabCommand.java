@@ -23,7 +23,8 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 
 @Command(name = "lab", mixinStandardHelpOptions = true,
-        description = "Run the embedded lab in network namespaces: host ⇄ bus ⇄ card ⇄ wire peer. Needs root (it creates namespaces, a veth pair and TUN devices).",
+        description = "Run the embedded lab in network namespaces: host ⇄ bus ⇄ card ⇄ wire peer. Needs root (it creates namespaces, a veth pair and TUN devices)."
+                + " With --runtime compose, up/status/down run the compose lab (compose.yaml, each card a container) instead.",
         subcommands = {LabCommand.Up.class, LabCommand.Down.class, LabCommand.Status.class, LabCommand.Restart.class})
 final class LabCommand {
 

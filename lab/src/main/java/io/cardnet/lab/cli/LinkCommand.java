@@ -98,7 +98,9 @@ final class LinkCommand {
                     "  cardnet link set --model gen2x1 --mps 128 --latency 2us",
                     "  cardnet link set --coalesce-frames 64 --coalesce-usecs 50   # both directions",
                     "  cardnet link set --direction c2h --adaptive on",
-                    "  cardnet link set --model unlimited"})
+                    "  cardnet link set --model unlimited",
+                    "  cardnet link set --card 1 --model gen2x1                   # card 1 of a `lab up --cards 2` lab",
+                    "  cardnet link set --runtime compose --card 1 --model gen2x1 # card 1 of the compose lab"})
     static final class Set implements Callable<Integer> {
         @Mixin
         Target target;
