@@ -92,9 +92,11 @@ final class ComposeLabs {
         out.put("runtime", "compose");
         out.put("files", lab.files().stream().map(Path::toString).toList());
         String links = "";
-        ExecResult ip = lab.exec("host", List.of("ip", "-o", "link", "show"), Duration.ofSeconds(20));
-        if (ip.exitCode() == 0) {
-            links = ip.stdout();
+        try {
+            ExecResult ip = lab.exec("host", List.of("ip", "-o", "link", "show"), Duration.ofSeconds(20));
+            links = ip.exitCode() == 0 ? ip.stdout() : "";
+        } catch (IOException e) {
+            out.put("hostError", e.getMessage()); // every toe then shows no carrier; the links still answer
         }
         List<Map<String, Object>> cards = new ArrayList<>();
         boolean allUp = true;
