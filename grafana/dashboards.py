@@ -9,36 +9,49 @@ import os
 
 DS = {"type": "prometheus", "uid": "cardnet-prometheus"}
 
+# Every query keeps to the cards the dashboard's `card` variable picks (the scrape targets' card label,
+# prometheus/prometheus.yml) and keeps the cards apart: a lab of several cards shows one series per card.
+C = 'card=~"$card"'
+
 DASHBOARDS = {
     "bus": ("cardnet: the bus", [
-        ("Throughput per direction", "bps", 'sum by (direction) (rate(cardnet_bus_bytes_total[1m])) * 8', "{{direction}}"),
-        ("Descriptors per second", "ops", 'sum by (direction) (rate(cardnet_bus_frames_total[1m]))', "{{direction}}"),
-        ("Throughput per queue pair (direct rings)", "bps", 'sum by (direction, queue) (rate(cardnet_bus_queue_bytes_total[1m])) * 8', "{{direction}} queue {{queue}}"),
-        ("Ring occupancy", "short", 'max by (direction) (cardnet_ring_occupancy)', "{{direction}}"),
-        ("Credit stalls per second", "ops", 'sum by (job, direction) (rate(cardnet_tun_credit_stalls_total[1m]))', "{{job}} {{direction}}"),
-        ("Doorbells per second", "ops", 'sum by (direction) (rate(cardnet_bus_doorbells_total[1m]))', "{{direction}}"),
-        ("Interrupts per second", "ops", 'sum by (direction, kind) (rate(cardnet_bus_interrupts_total[1m]))', "{{direction}} {{kind}}"),
-        ("Frames per interrupt", "short", 'sum by (direction, kind) (rate(cardnet_bus_frames_per_interrupt_sum[5m])) / sum by (direction, kind) (rate(cardnet_bus_frames_per_interrupt_count[5m]))', "{{direction}} {{kind}}"),
-        ("Replays (link CRC errors)", "short", 'sum by (direction) (increase(cardnet_bus_replays_total[5m]))', "{{direction}}"),
-        ("Drops by reason", "short", 'sum by (direction, reason) (increase(cardnet_bus_drops_total[5m]))', "{{direction}} {{reason}}"),
-        ("Link state (0 down, 1 detect, 2 training, 3 up)", "short", 'max(cardnet_link_state)', "state"),
-        ("Link transitions", "short", 'sum by (to) (increase(cardnet_link_transitions_total[5m]))', "{{to}}"),
+        ("Throughput per direction", "bps", 'sum by (card, direction) (rate(cardnet_bus_bytes_total{%s}[1m])) * 8' % C, "card {{card}} {{direction}}"),
+        ("Descriptors per second", "ops", 'sum by (card, direction) (rate(cardnet_bus_frames_total{%s}[1m]))' % C, "card {{card}} {{direction}}"),
+        ("Throughput per queue pair (direct rings)", "bps", 'sum by (card, direction, queue) (rate(cardnet_bus_queue_bytes_total{%s}[1m])) * 8' % C, "card {{card}} {{direction}} queue {{queue}}"),
+        ("Ring occupancy", "short", 'max by (card, direction) (cardnet_ring_occupancy{%s})' % C, "card {{card}} {{direction}}"),
+        ("Credit stalls per second", "ops", 'sum by (card, job, direction) (rate(cardnet_tun_credit_stalls_total{%s}[1m]))' % C, "card {{card}} {{job}} {{direction}}"),
+        ("Doorbells per second", "ops", 'sum by (card, direction) (rate(cardnet_bus_doorbells_total{%s}[1m]))' % C, "card {{card}} {{direction}}"),
+        ("Interrupts per second", "ops", 'sum by (card, direction, kind) (rate(cardnet_bus_interrupts_total{%s}[1m]))' % C, "card {{card}} {{direction}} {{kind}}"),
+        ("Frames per interrupt", "short", 'sum by (card, direction, kind) (rate(cardnet_bus_frames_per_interrupt_sum{%s}[5m])) / sum by (card, direction, kind) (rate(cardnet_bus_frames_per_interrupt_count{%s}[5m]))' % (C, C), "card {{card}} {{direction}} {{kind}}"),
+        ("Replays (link CRC errors)", "short", 'sum by (card, direction) (increase(cardnet_bus_replays_total{%s}[5m]))' % C, "card {{card}} {{direction}}"),
+        ("Drops by reason", "short", 'sum by (card, direction, reason) (increase(cardnet_bus_drops_total{%s}[5m]))' % C, "card {{card}} {{direction}} {{reason}}"),
+        ("Link state (0 down, 1 detect, 2 training, 3 up)", "short", 'max by (card) (cardnet_link_state{%s})' % C, "card {{card}}"),
+        ("Link transitions", "short", 'sum by (card, to) (increase(cardnet_link_transitions_total{%s}[5m]))' % C, "card {{card}} {{to}}"),
     ]),
     "card": ("cardnet: the card", [
-        ("Card CPU (card-node)", "percentunit", 'max(process_cpu_usage{job="card-node"})', "card-node"),
-        ("Forwarded datagrams per second (host ⇄ wire)", "ops", 'rate(cardnet_card_forwarded_datagrams_total[1m])', "forwarded"),
-        ("Firewall rule matches per second", "pps", 'sum by (chain, rule) (rate(cardnet_card_firewall_packets_total[1m]))', "{{chain}} {{rule}}"),
-        ("Firmware version", "short", 'max by (version) (cardnet_card_firmware)', "{{version}}"),
-        ("Sink bytes received per second", "Bps", 'rate(cardnet_card_sink_bytes_total[1m])', "sink"),
-        ("host0 bytes per second", "Bps", 'sum by (direction) (rate(cardnet_tun_bytes_total{job="card-node"}[1m]))', "{{direction}}"),
+        ("Card CPU (card-node)", "percentunit", 'max by (card) (process_cpu_usage{job="card-node", %s})' % C, "card {{card}}"),
+        ("Forwarded datagrams per second (host ⇄ wire)", "ops", 'sum by (card) (rate(cardnet_card_forwarded_datagrams_total{%s}[1m]))' % C, "card {{card}}"),
+        ("Firewall rule matches per second", "pps", 'sum by (card, chain, rule) (rate(cardnet_card_firewall_packets_total{%s}[1m]))' % C, "card {{card}} {{chain}} {{rule}}"),
+        ("Firmware version", "short", 'max by (card, version) (cardnet_card_firmware{%s})' % C, "card {{card}} {{version}}"),
+        ("Sink bytes received per second", "Bps", 'sum by (card) (rate(cardnet_card_sink_bytes_total{%s}[1m]))' % C, "card {{card}}"),
+        ("host0 bytes per second", "Bps", 'sum by (card, direction) (rate(cardnet_tun_bytes_total{job="card-node", %s}[1m]))' % C, "card {{card}} {{direction}}"),
     ]),
     "host-bridge": ("cardnet: the host bridge", [
-        ("toe0 bits per second", "bps", 'sum by (direction) (rate(cardnet_tun_bytes_total{job="host-bridge"}[1m])) * 8', "{{direction}}"),
-        ("toe0 packets per second", "pps", 'sum by (direction) (rate(cardnet_tun_packets_total{job="host-bridge"}[1m]))', "{{direction}}"),
-        ("Free credits (ring slots)", "short", 'max by (direction) (cardnet_tun_credits{job="host-bridge"})', "{{direction}}"),
-        ("Host bridge CPU", "percentunit", 'max(process_cpu_usage{job="host-bridge"})', "host-bridge"),
-        ("JVM heap used", "bytes", 'sum by (job) (jvm_memory_used_bytes{area="heap"})', "{{job}}"),
+        ("toeK bits per second", "bps", 'sum by (card, device, direction) (rate(cardnet_tun_bytes_total{job="host-bridge", %s}[1m])) * 8' % C, "{{device}} {{direction}}"),
+        ("toeK packets per second", "pps", 'sum by (card, device, direction) (rate(cardnet_tun_packets_total{job="host-bridge", %s}[1m]))' % C, "{{device}} {{direction}}"),
+        ("Free credits (ring slots)", "short", 'max by (card, direction) (cardnet_tun_credits{job="host-bridge", %s})' % C, "card {{card}} {{direction}}"),
+        ("Host bridge CPU", "percentunit", 'max by (card) (process_cpu_usage{job="host-bridge", %s})' % C, "card {{card}}"),
+        ("JVM heap used", "bytes", 'sum by (card, job) (jvm_memory_used_bytes{area="heap", %s})' % C, "card {{card}} {{job}}"),
     ]),
+}
+
+# The `card` variable: the cards Prometheus scrapes, all of them by default.
+CARD_VARIABLE = {
+    "name": "card", "label": "card", "type": "query", "datasource": DS,
+    "definition": "label_values(up, card)",
+    "query": {"query": "label_values(up, card)", "refId": "card"},
+    "refresh": 2, "multi": True, "includeAll": True, "allValue": ".+", "sort": 3,
+    "current": {"selected": True, "text": ["All"], "value": ["$__all"]},
 }
 
 
@@ -57,6 +70,7 @@ def main():
         board = {
             "uid": "cardnet-" + uid, "title": title, "tags": ["cardnet"], "schemaVersion": 39,
             "time": {"from": "now-15m", "to": "now"}, "refresh": "5s",
+            "templating": {"list": [CARD_VARIABLE]},
             "panels": [panel(i, *p) for i, p in enumerate(panels)],
         }
         with open(os.path.join(out, uid + ".json"), "w") as f:

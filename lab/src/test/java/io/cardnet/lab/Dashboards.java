@@ -35,7 +35,15 @@ final class Dashboards {
     }
 
     static void assertEveryPanelHasData(String prometheus, Path grafana) throws Exception {
-        awaitTargetsUp(prometheus);
+        assertEveryPanelHasData(prometheus, grafana, null);
+    }
+
+    /**
+     * As Grafana shows the dashboards with their {@code card} variable on {@code card} (null: All): every panel's
+     * query, with the variable put in as Grafana would, returns data of that card.
+     */
+    static void assertEveryPanelHasData(String prometheus, Path grafana, String card) throws Exception {
+        awaitTargetsUp(prometheus, card);
         Map<String, Object> ds = new Yaml().load(Files.readString(grafana.resolve("provisioning/datasources/prometheus.yaml")));
         @SuppressWarnings("unchecked")
         String uid = (String) ((List<Map<String, Object>>) ds.get("datasources")).getFirst().get("uid");
@@ -47,14 +55,18 @@ final class Dashboards {
         int queries = 0;
         List<String> empty = new ArrayList<>();
         for (Path board : boards) {
-            JsonNode panels = JSON.readTree(board.toFile()).path("panels");
+            JsonNode json = JSON.readTree(board.toFile());
+            JsonNode variable = json.path("templating").path("list").path(0);
+            assertEquals("card", variable.path("name").asText(), board + " has no `card` variable");
+            assertEquals(uid, variable.path("datasource").path("uid").asText(), board + ": the card variable's datasource");
+            JsonNode panels = json.path("panels");
             assertTrue(panels.size() > 0, board + " has no panels");
             for (JsonNode panel : panels) {
                 assertEquals(uid, panel.path("datasource").path("uid").asText(), board + ": " + panel.path("title"));
                 for (JsonNode target : panel.path("targets")) {
                     assertEquals(uid, target.path("datasource").path("uid").asText(), board + ": " + panel.path("title"));
                     queries++;
-                    String expr = target.path("expr").asText();
+                    String expr = target.path("expr").asText().replace("$card", card == null ? ".+" : card);
                     if (!hasData(prometheus, expr, Duration.ofSeconds(30))) {
                         empty.add(board.getFileName() + " / " + panel.path("title").asText() + ": " + expr);
                     }
@@ -62,15 +74,16 @@ final class Dashboards {
             }
         }
         assertEquals(List.of(), empty, "panels whose query returned no data from the lab's Prometheus");
-        System.out.println("Prometheus answered all " + queries + " panel queries of " + boards.size() + " dashboards");
+        System.out.println("Prometheus answered all " + queries + " panel queries of " + boards.size() + " dashboards"
+                + (card == null ? "" : " for card " + card));
     }
 
-    /** Every cardnet process is a scrape target, and up. */
-    private static void awaitTargetsUp(String prometheus) throws Exception {
+    /** Every cardnet process (of {@code card}, if not null) is a scrape target, and up. */
+    private static void awaitTargetsUp(String prometheus, String card) throws Exception {
         long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
         JsonNode last = null;
         while (System.nanoTime() < deadline) {
-            last = query(prometheus, "up");
+            last = query(prometheus, card == null ? "up" : "up{card=\"" + card + "\"}");
             List<String> up = new ArrayList<>();
             for (JsonNode r : last.path("data").path("result")) {
                 if (r.path("value").path(1).asText().equals("1")) {
@@ -102,7 +115,7 @@ final class Dashboards {
         return false;
     }
 
-    private static JsonNode query(String prometheus, String expr) throws IOException, InterruptedException {
+    static JsonNode query(String prometheus, String expr) throws IOException, InterruptedException {
         URI uri = URI.create(prometheus + "/api/v1/query?query=" + URLEncoder.encode(expr, StandardCharsets.UTF_8));
         HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(10)).build(),
                 HttpResponse.BodyHandlers.ofString());

@@ -19,6 +19,8 @@ import java.util.concurrent.CountDownLatch;
                 "  cardnet link capture -w bus.pcapng                  # until Ctrl-C",
                 "  cardnet link capture -w bus.pcapng --duration 10s",
                 "  cardnet link capture -w bus.pcapng --count 1000 --snaplen 128",
+                "  cardnet link capture -w card1.pcapng --card 1 --duration 10s        # card 1's link only",
+                "  cardnet link capture -w c1.pcapng --runtime compose --card 1 --duration 10s   # the compose lab's card1",
                 "  tshark -r bus.pcapng -T fields -e frame.comment"})
 final class CaptureCommand implements Callable<Integer> {
     @Mixin

@@ -70,6 +70,7 @@ final class CardCommand {
                     "  sudo ./cardnet card exec -- nft list ruleset          # the firmware's firewall",
                     "  sudo ./cardnet card exec --runtime compose -- ip addr # the compose lab's card",
                     "  sudo ./cardnet card exec --card 1 -- ip addr          # card 1 of a `lab up --cards 2` lab",
+                    "  sudo ./cardnet card exec --runtime compose --card 1 -- ip addr   # the compose lab's card1 container",
                     "",
                     "Exit status: the command's, 124 if it did not finish within --timeout, 1 if the card cannot be reached."})
     static final class Exec implements Callable<Integer> {
@@ -93,11 +94,9 @@ final class CardCommand {
         @Override
         public Integer call() throws Exception {
             Privileges.requireNetAdmin("cardnet card exec");
-            if (card.compose() && cardIndex != 0) {
-                throw new IllegalArgumentException("--card " + cardIndex + ": the compose lab has one card for now;"
-                        + " several cards run in the netns lab (`cardnet lab up --cards N`)");
-            }
-            ExecResult r = card.compose()
+            ExecResult r = card.compose() && cardIndex != 0
+                    ? ComposeLabs.execOnCard(card.project, cardIndex, command, timeout)
+                    : card.compose()
                     ? ComposeTarget.execOnCard(card.project, card.composeFile, command, timeout)
                     : Lab.attach(card.lab.name, card.lab.runRoot, s -> { }).execOnCard(cardIndex, command, timeout);
             if (json) {

@@ -23,7 +23,8 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 
 @Command(name = "lab", mixinStandardHelpOptions = true,
-        description = "Run the embedded lab in network namespaces: host ⇄ bus ⇄ card ⇄ wire peer. Needs root (it creates namespaces, a veth pair and TUN devices).",
+        description = "Run the embedded lab in network namespaces: host ⇄ bus ⇄ card ⇄ wire peer. Needs root (it creates namespaces, a veth pair and TUN devices)."
+                + " With --runtime compose, up/status/down run the compose lab (compose.yaml, each card a container) instead.",
         subcommands = {LabCommand.Up.class, LabCommand.Down.class, LabCommand.Status.class, LabCommand.Restart.class})
 final class LabCommand {
 
@@ -49,6 +50,9 @@ final class LabCommand {
                     "  sudo ./cardnet lab up --detach --no-warm    # return at link-up; the first seconds run cold",
                     "  sudo ./cardnet lab up --export ~/site        # the card serves ~/site on http://198.19.0.2/ (fetched over the bus)",
                     "  sudo ./cardnet lab up --cards 2 --link gen2x1 --upstream gen2x1   # two cards behind one switch",
+                    "  sudo ./cardnet lab up --runtime compose --cards 2   # the compose lab, each card a container (detached)",
+                    "  sudo ./cardnet lab status --runtime compose         # its cards, links and counters",
+                    "  sudo ./cardnet lab down --runtime compose           # docker compose down -v",
                     "",
                     "The first lab of a new build trains the JVMs' AOT caches on a throwaway lab's traffic (about a minute,",
                     "once per jar; kept in /var/cache/cardnet/aot, CARDNET_AOT_CACHE=DIR|off overrides). `lab status`",
@@ -77,10 +81,15 @@ final class LabCommand {
                 description = "How long to wait for the link to train (default: 30s; 240s for a VM card).")
         Duration timeout;
 
-        @Option(names = "--runtime", defaultValue = "netns", paramLabel = "netns|vm",
+        @Option(names = "--runtime", defaultValue = "netns", paramLabel = "netns|vm|compose",
                 description = "netns: the card is a network namespace on this kernel; vm: a QEMU virtual machine with"
-                        + " its firmware's own kernel (default: ${DEFAULT-VALUE}).")
+                        + " its firmware's own kernel; compose: the compose lab (compose.yaml, each card a container;"
+                        + " --project, --file), brought up detached with `docker compose up -d --wait`"
+                        + " (default: ${DEFAULT-VALUE}).")
         String runtime;
+
+        @picocli.CommandLine.Mixin
+        ComposeLabs.ProjectOptions compose;
 
         @Option(names = "--accel", defaultValue = "auto", paramLabel = "auto|kvm|tcg",
                 description = "With --runtime vm: auto uses KVM only where a probe boot proves it works (it says which"
@@ -153,7 +162,9 @@ final class LabCommand {
                 description = "Cards in the host, 1..8 (default: ${DEFAULT-VALUE}): toe0..toe(N-1), card K in its own"
                         + " namespace cardnet-NAME-cardK with its own link, addresses (card 0's subnets moved up by K:"
                         + " link 198.18.0.4K/30, wire 198.19.K.0/24) and /metrics; one simulator carries every link."
-                        + " `--card K` on link, card exec and capture picks one. netns runtime only, for now.")
+                        + " `--card K` on link, card exec and capture picks one. With --runtime compose card K is the"
+                        + " container cardK, its link 198.18.2K.0/30 and wire 198.18.(2K+1).0/24 (Docker's networks need"
+                        + " that plan; docs/architecture.md); the vm runtime runs one card.")
         int cards;
 
         @Option(names = "--upstream", paramLabel = "MODEL",
@@ -172,6 +183,9 @@ final class LabCommand {
         public Integer call() throws Exception {
             if (metricsPorts.length != 3) {
                 throw new IllegalArgumentException("--metrics-ports takes three ports: sim,host-bridge,card-node");
+            }
+            if (ComposeLabs.isCompose(runtime)) {
+                return upCompose();
             }
             io.cardnet.lab.runtime.LabRuntime rt = io.cardnet.lab.runtime.LabRuntime.parse(runtime);
             LabConfig cfg = new LabConfig(lab.name, isolated, ChecksumMode.parse(csum),
@@ -219,6 +233,40 @@ final class LabCommand {
                 return 0;
             }
             return stayInForeground(l, down);
+        }
+
+        /**
+         * The compose lab: compose.yaml's options come from the environment compose reads (LINK_MODEL, LINK_UPSTREAM,
+         * CARD_FIRMWARE, CARD_RELAY); what only the embedded lab has is refused rather than silently ignored.
+         */
+        private int upCompose() throws IOException {
+            if (isolated || export != null) {
+                throw new IllegalArgumentException((isolated ? "--isolated" : "--export") + " is the embedded lab's;"
+                        + " the compose lab's host side is always its host container, and CARDNET_EXPORT=DIR serves a"
+                        + " directory there (README, \"The compose lab\")");
+            }
+            LabConfig.Cards c = new LabConfig.Cards(cards, upstream);
+            Map<String, String> env = new LinkedHashMap<>();
+            io.cardnet.link.model.LinkProfile.parse(link);
+            env.put("LINK_MODEL", link);
+            if (upstream != null) {
+                if (cards == 1) {
+                    throw new IllegalArgumentException("--upstream shares a switch between cards: give --cards 2 or more");
+                }
+                env.put("LINK_UPSTREAM", upstream);
+            }
+            if (!Files.isDirectory(Path.of(firmware))) {
+                FirmwareCatalog.resolve(firmware); // a shipped version, or the message naming those there are
+                env.put("CARD_FIRMWARE", "cardnet/card-firmware:" + firmware);
+            } else {
+                throw new IllegalArgumentException("--firmware " + firmware + ": the compose lab's card runs a firmware"
+                        + " image, cardnet/card-firmware:VERSION (images/build.sh builds one per shipped version); give a"
+                        + " version");
+            }
+            if (relay.on() != null) {
+                env.put("CARD_RELAY", relay.on() ? "on" : "off");
+            }
+            return ComposeLabs.up(compose, c, env, json);
         }
 
         /** A shutdown hook (Ctrl-C, SIGTERM) that takes the lab down once. */
@@ -304,8 +352,19 @@ final class LabCommand {
         @Option(names = "--json", description = "Print {\"lab\":NAME,\"down\":true} when done.")
         boolean json;
 
+        @Option(names = "--runtime", defaultValue = "netns", paramLabel = "netns|compose",
+                description = "compose: take the compose project (--project) down with `docker compose down -v`;"
+                        + " otherwise the embedded lab named by --name, whatever its card (default: ${DEFAULT-VALUE}).")
+        String runtime;
+
+        @picocli.CommandLine.Mixin
+        ComposeLabs.ProjectOptions compose;
+
         @Override
         public Integer call() throws Exception {
+            if (ComposeLabs.isCompose(runtime)) {
+                return ComposeLabs.down(compose, json);
+            }
             io.cardnet.lab.runtime.Privileges.requireNetAdmin("cardnet lab down");
             Lab.attach(lab.name, lab.runRoot, json ? s -> { } : Output::progress).down();
             if (json) {
@@ -326,8 +385,19 @@ final class LabCommand {
         @Option(names = "--json", description = "Print the status as JSON.")
         boolean json;
 
+        @Option(names = "--runtime", defaultValue = "netns", paramLabel = "netns|compose",
+                description = "compose: the compose project (--project): every card's container, toeK carrier, link and"
+                        + " counters; otherwise the embedded lab named by --name (default: ${DEFAULT-VALUE}).")
+        String runtime;
+
+        @picocli.CommandLine.Mixin
+        ComposeLabs.ProjectOptions compose;
+
         @Override
         public Integer call() throws Exception {
+            if (ComposeLabs.isCompose(runtime)) {
+                return ComposeLabs.status(compose, json);
+            }
             Lab l = Lab.attach(lab.name, lab.runRoot, s -> { });
             Map<String, Object> out = new LinkedHashMap<>();
             out.put("lab", l.config().name());

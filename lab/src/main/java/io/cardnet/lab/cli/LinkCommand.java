@@ -34,7 +34,23 @@ final class LinkCommand {
                 description = "Which card's link, in a lab of several cards (`lab up --cards N`): 0..N-1 (default: ${DEFAULT-VALUE}).")
         int card;
 
+        @Option(names = "--runtime", defaultValue = "netns", paramLabel = "netns|compose",
+                description = "compose: the compose project named by --project (its simulator's control sockets in its bus"
+                        + " volume); otherwise the embedded lab named by --name (default: ${DEFAULT-VALUE}).")
+        String runtime;
+
+        @Option(names = "--project", defaultValue = "cardnet",
+                description = "With --runtime compose: the compose project (default: ${DEFAULT-VALUE}).")
+        String project;
+
         Path socket() throws java.io.IOException {
+            if (ComposeLabs.isCompose(runtime)) {
+                if (control != null) {
+                    throw new IllegalArgumentException("--runtime compose finds the project's control socket itself;"
+                            + " leave out --control");
+                }
+                return ComposeLabs.controlSocket(project, card);
+            }
             if (control != null) {
                 if (card != 0) {
                     throw new IllegalArgumentException("--card picks a card of the lab named by --name; --control names"
@@ -82,7 +98,9 @@ final class LinkCommand {
                     "  cardnet link set --model gen2x1 --mps 128 --latency 2us",
                     "  cardnet link set --coalesce-frames 64 --coalesce-usecs 50   # both directions",
                     "  cardnet link set --direction c2h --adaptive on",
-                    "  cardnet link set --model unlimited"})
+                    "  cardnet link set --model unlimited",
+                    "  cardnet link set --card 1 --model gen2x1                   # card 1 of a `lab up --cards 2` lab",
+                    "  cardnet link set --runtime compose --card 1 --model gen2x1 # card 1 of the compose lab"})
     static final class Set implements Callable<Integer> {
         @Mixin
         Target target;

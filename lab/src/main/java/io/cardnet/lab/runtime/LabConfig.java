@@ -73,8 +73,11 @@ public record LabConfig(String name, boolean isolated, ChecksumMode csum, LabAdd
         Objects.requireNonNull(cards, "cards");
         if (cards.count() > 1) {
             if (runtime != LabRuntime.NETNS) {
+                // each card VM boots its own kernel and card-node's JVM under TCG (no nested KVM here): 43-48 s for
+                // one, and N of them share the same 2 cores
                 throw new IllegalArgumentException("--cards " + cards.count() + ": the " + runtime.id() + " runtime runs"
-                        + " one card for now; several cards run with --runtime netns");
+                        + " one card for now (each card VM boots its own kernel and JVM, 43-48 s under TCG here, and N"
+                        + " of them would share the same cores); several cards run with --runtime netns or compose");
             }
             if (export != null) {
                 throw new IllegalArgumentException("--export serves one card for now; leave it out with --cards "

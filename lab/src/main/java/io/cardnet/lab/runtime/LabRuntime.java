@@ -5,8 +5,8 @@ import java.util.Locale;
 /**
  * What the embedded lab's card is. {@link #NETNS}: a network namespace on the host's own kernel, card-node a
  * process in it. {@link #VM}: a QEMU virtual machine with its own Linux kernel (the firmware's), card-node inside
- * it, the bus reaching it as PCI devices. The compose lab (`docker compose up`) is the third runtime, run by
- * Docker rather than by {@link Lab}.
+ * it, the bus reaching it as PCI devices. The compose lab (`docker compose up`, or `lab up --runtime compose`) is the
+ * third runtime, run by Docker rather than by {@link Lab} ({@link ComposeProject}).
  */
 public enum LabRuntime {
     NETNS, VM;
@@ -22,6 +22,6 @@ public enum LabRuntime {
             }
         }
         throw new IllegalArgumentException("--runtime takes netns or vm here, not '" + text + "'"
-                + ("compose".equals(text) ? " (the compose lab is `docker compose up`; see the README)" : ""));
+                + ("compose".equals(text) ? " (the compose lab is `cardnet lab up --runtime compose` or `docker compose up`; see the README)" : ""));
     }
 }
