@@ -49,6 +49,7 @@ final class LabCommand {
                     "  sudo ./cardnet lab up --detach --no-warm    # return at link-up; the first seconds run cold",
                     "  sudo ./cardnet lab up --export ~/site        # the card serves ~/site on http://198.19.0.2/ (fetched over the bus)",
                     "  sudo ./cardnet lab up --cards 2 --link gen2x1 --upstream gen2x1   # two cards behind one switch",
+                    "  sudo ./cardnet lab up --cards 2 --pair --detach   # an active/standby pair; then `cardnet failover`",
                     "",
                     "The first lab of a new build trains the JVMs' AOT caches on a throwaway lab's traffic (about a minute,",
                     "once per jar; kept in /var/cache/cardnet/aot, CARDNET_AOT_CACHE=DIR|off overrides). `lab status`",
@@ -156,6 +157,14 @@ final class LabCommand {
                         + " `--card K` on link, card exec and capture picks one. netns runtime only, for now.")
         int cards;
 
+        @Option(names = "--pair", description = "With --cards 2: make the two cards an active/standby failover pair for one"
+                + " wire network and one wire identity (198.19.0.2, one MAC; the standby's eth0 down). conntrackd (FTFW)"
+                + " syncs connection tracking and NAT bindings over a sync link between the cards; a monitor takes over"
+                + " when the active's link is lost; `cardnet failover` switches on purpose. The host's wire traffic"
+                + " leaves from " + io.cardnet.lab.runtime.PairPlan.HOST_ROUTED + " (routed) and "
+                + io.cardnet.lab.runtime.PairPlan.HOST_NATED + " (NATed by the card) on toeha. netns runtime only.")
+        boolean pair;
+
         @Option(names = "--upstream", paramLabel = "MODEL",
                 description = "Put the cards behind one PCIe switch whose upstream link is MODEL (genGxL, e.g. gen3x4):"
                         + " together they cannot move more than it carries, one card alone gets its own link's rate."
@@ -182,7 +191,7 @@ final class LabCommand {
                     io.cardnet.lab.runtime.LabRuntime.NETNS, new io.cardnet.lab.runtime.vm.VmSettings(
                     io.cardnet.lab.runtime.vm.Accelerator.Request.parse(accel), vmCpus, vmMemory), queues,
                     Duration.ofNanos(busyPollMicros * 1000), null, relay.labSetting()).withRuntime(rt)
-                    .withCards(new LabConfig.Cards(cards, upstream));
+                    .withCards(new LabConfig.Cards(cards, upstream, pair));
             if (timeout != null) {
                 cfg = cfg.withHealthTimeout(timeout);
             }

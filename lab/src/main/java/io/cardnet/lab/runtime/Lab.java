@@ -179,6 +179,9 @@ public final class Lab implements AutoCloseable {
         for (LabCard c : config.allCards()) {
             awaitCardServices(c, config.healthTimeout());
         }
+        if (config.cards().pair()) {
+            PairWiring.start(this);
+        }
         checkAotCache();
         consoleKeys().writeKnownHosts(cardAddress());
     }
@@ -376,11 +379,15 @@ public final class Lab implements AutoCloseable {
     /** host-bridge's arguments for card {@code c}: its toeK, its link's address, the route to its wire. */
     private List<String> hostBridgeArgs(LabCard c) {
         List<String> o = endOptions(c.dmaDir());
-        return concat(o,
+        // a pair's wire route is the pair's (PairSwitch): through the active's toe, with the host's wire identity
+        List<String> route = config.cards().pair() ? List.of()
+                : List.of("--route", c.addresses().wireSubnet() + "=" + c.addresses().cardLink().ip());
+        o = concat(o,
                 "--bus", "unix:" + c.runDir().resolve("host.sock"),
                 "--device", c.hostDevice(),
-                "--address", c.addresses().hostLink().toString(),
-                "--route", c.addresses().wireSubnet() + "=" + c.addresses().cardLink().ip(),
+                "--address", c.addresses().hostLink().toString());
+        o.addAll(route);
+        return concat(o,
                 "--csum", config.csum().name().toLowerCase(),
                 "--metrics", "127.0.0.1:" + c.metrics().hostBridge(),
                 "--heartbeat", config.liveness().interval().toMillis() + "ms",
@@ -492,6 +499,14 @@ public final class Lab implements AutoCloseable {
         state = state.withProcess(c, LabState.Proc.of(p, namespaceOf(c), log.toString(), command));
         state.save();
         progress.accept("started " + c.displayName() + " (pid " + p.pid() + ", log " + log + ")");
+    }
+
+    /** Starts a process of the lab that is no component (a pair's conntrackd, its monitor) and records it by pid. */
+    void startAux(String key, String ns, List<String> command, Path log) throws IOException {
+        Process p = Launcher.start(ns, command, log);
+        state = state.withProcess(key, LabState.Proc.of(p, ns, log.toString(), command));
+        state.save();
+        progress.accept("started " + key + " (pid " + p.pid() + ", log " + log + ")");
     }
 
     /**
@@ -669,7 +684,7 @@ public final class Lab implements AutoCloseable {
                 cfg.metricsPorts(), runRoot, cfg.healthTimeout(), shared, cfg.linkModel(), cfg.offload(),
                 cfg.firmware(), LabRuntime.NETNS, cfg.vm(), queues, busyPoll, null, relayOf(card)).withRuntime(s.cardRuntime())
                 .withExport(hb == null ? null : optionValue(hb.command(), "--export").map(Path::of).orElse(null))
-                .withCards(new LabConfig.Cards(Math.max(1, s.cards()), s.upstream()));
+                .withCards(new LabConfig.Cards(Math.max(1, s.cards()), s.upstream(), PairState.exists(runDir)));
         if (s.vm() != null) {
             cfg = cfg.withVm(new io.cardnet.lab.runtime.vm.VmSettings(cfg.vm().accel(), s.vm().cpus(), s.vm().memoryMiB()));
         }
@@ -765,7 +780,21 @@ public final class Lab implements AutoCloseable {
                 }
             }
         }
+        // a pair's monitor first: it would take the lab's own stopping for a failed card
+        for (LabState.Proc p : List.copyOf(procs)) {
+            if (p.command().contains(PairWiring.MONITOR)) {
+                Processes.stop(p, progress);
+                procs.remove(p);
+            }
+        }
         Processes.stopAll(procs, progress);
+        if (config.cards().pair() && !config.isolated()) {
+            try {
+                PairWiring.removeHostIdentity(); // an isolated lab's goes with its host namespace
+            } catch (IOException e) {
+                problems.add(e.getMessage());
+            }
+        }
         for (String ns : names.allNamespaces()) {
             try {
                 if (Files.exists(Path.of("/run/netns", ns))) {
