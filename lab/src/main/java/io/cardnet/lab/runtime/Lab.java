@@ -501,6 +501,41 @@ public final class Lab implements AutoCloseable {
         progress.accept("started " + c.displayName() + " (pid " + p.pid() + ", log " + log + ")");
     }
 
+    /**
+     * Boots card {@code k} of a pair into the firmware in {@code slot} without touching its namespace (which holds the
+     * pair's wire identity, sync link and conntrackd): its card-node stops, the old firmware's ruleset ("inet card")
+     * goes, and card-node starts on the slot; returns once its link has trained and its services answer. The caller
+     * makes sure {@code k} is not the active (a hitless drill patches the standby).
+     */
+    public void bootPairCard(int k, String slot, Duration timeout) throws IOException {
+        LabCard c = config.card(k);
+        String key = c.processKey(Component.CARD_NODE);
+        LabState.Proc p = state.processes().get(key);
+        if (p != null) {
+            Processes.stop(p, progress);
+        }
+        Shell.run(Shell.inNamespace(c.namespace(), List.of("nft", "delete", "table", "inet", "card")), 10);
+        List<String> command = k == 0 ? card.command(slot) : ((NetnsCard) card).command(c, slot);
+        Path log = c.runDir().resolve(Component.CARD_NODE.command() + ".log");
+        Process proc = Launcher.start(c.namespace(), command, log, true);
+        state = state.withProcess(key, LabState.Proc.of(proc, c.namespace(), log.toString(), command));
+        state.save();
+        progress.accept("card " + k + " boots firmware " + state.firmware().version(slot) + " (card-node pid " + proc.pid()
+                + ")");
+        if (k == 0) {
+            awaitLinkUp(timeout);
+        } else {
+            awaitExtraLinkUp(c, timeout);
+        }
+        awaitCardServices(c, timeout);
+    }
+
+    /** Records {@code slot} as the one the lab's cards boot (after a hitless drill moved every card to it). */
+    public void activateSlot(String slot) throws IOException {
+        state = state.withFirmware(state.firmware().activate(slot));
+        state.save();
+    }
+
     /** Starts a process of the lab that is no component (a pair's conntrackd, its monitor) and records it by pid. */
     void startAux(String key, String ns, List<String> command, Path log) throws IOException {
         Process p = Launcher.start(ns, command, log);

@@ -10,15 +10,15 @@ package io.cardnet.lab.runtime;
  *   {@value #HOST_DEVICE}, so the host's wire-bound traffic keeps its source whichever toe carries it.</li>
  *   <li>The cards' wire identity: both eth0 have card 0's wire address (198.19.0.2/24) and one MAC,
  *   {@value #VIRTUAL_MAC} (VRRP's virtual router MAC, VRID 1); only the active's eth0 is up.</li>
- *   <li>The sync link: {@value #SYNC_DEVICE} in each card, 198.18.2.1 (card 0) ⇄ 198.18.2.2 (card 1), a veth the
+ *   <li>The sync link: {@value #SYNC_DEVICE} in each card, 198.18.9.1 (card 0) ⇄ 198.18.9.2 (card 1), a veth the
  *   two conntrackd talk over.</li>
  * </ul>
  */
 public final class PairPlan {
     public static final String HOST_DEVICE = "toeha";
-    public static final String HOST_ROUTED = "198.18.1.1";
-    public static final String HOST_NATED = "198.18.1.2";
-    public static final String HOST_NET = "198.18.1.0/24";
+    public static final String HOST_ROUTED = "198.18.8.1";
+    public static final String HOST_NATED = "198.18.8.2";
+    public static final String HOST_NET = "198.18.8.0/24";
     public static final String SYNC_DEVICE = "sync0";
     public static final String VIRTUAL_MAC = "00:00:5e:00:01:01";
     public static final String WIRE_BRIDGE = "br0";
@@ -32,7 +32,7 @@ public final class PairPlan {
 
     /** Card {@code k}'s end of the sync link. */
     public static String syncAddress(int k) {
-        return "198.18.2." + (k + 1);
+        return "198.18.9." + (k + 1);
     }
 
     /** The other card of the pair. */
