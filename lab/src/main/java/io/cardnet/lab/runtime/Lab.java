@@ -68,6 +68,14 @@ public final class Lab implements AutoCloseable {
                     + " lab holds for now; boot it with --cards 1, or pick another firmware for --cards "
                     + config.cards().count());
         }
+        if (config.cards().pair()) {
+            for (String tool : List.of("conntrackd", "nft")) {
+                if (Shell.run(List.of("sh", "-c", "command -v " + tool), 10).exitCode() != 0) {
+                    throw new LabException("--pair needs " + tool + " on this machine (Debian: apt-get install "
+                            + (tool.equals("nft") ? "nftables" : tool) + "); nothing was created");
+                }
+            }
+        }
         Path runDir = config.runDir();
         if (Files.exists(LabState.file(runDir))) {
             LabState old = LabState.load(runDir);
