@@ -26,7 +26,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * card 1 takes over with the connection tracking and NAT bindings conntrackd synced to it: a routed and a NATed TCP
  * flow keep going, every byte delivered with an equal SHA-256. Card 0, restarted, becomes the standby, and a planned
  * switch back to it keeps both flows too. Then a hitless drill 1.0.0 → 1.0.1 (patch the standby, switch to it, patch
- * the other) keeps both flows intact and the host's addresses and routes; its outage figure is printed, not asserted.
+ * the other, fail back) keeps both flows intact and the host's addresses and routes; its outage figure is printed, not asserted.
  * Down leaves no conntrackd, monitor, sync veth or namespace. One lab for both: a pair takes a minute to come up.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
@@ -91,10 +91,13 @@ class PairFailoverIT {
     @org.junit.jupiter.api.Order(2)
     void hitlessDrillPatchesBothCardsWithoutLosingAByte() throws Exception {
         var report = new io.cardnet.lab.drill.HitlessDrill(t.lab, new io.cardnet.lab.drill.HitlessDrill.Options(
-                io.cardnet.lab.runtime.FirmwareCatalog.resolve("1.0.1"), false, true, Duration.ofSeconds(60)),
+                io.cardnet.lab.runtime.FirmwareCatalog.resolve("1.0.1"), true, true, Duration.ofSeconds(60)),
                 line -> System.out.println("[" + t.name + "] " + line)).run();
         System.out.println(report.markdown());
         assertEquals("1.0.1", report.versionAfter());
+        PairState after = PairState.load(t.lab.runDir());
+        assertEquals(0, after.active(), "--fail-back: card 0 is the active again");
+        assertEquals(1, after.standby());
         assertTrue(report.outageMillis() >= 0, "the report has no outage figure:\n" + report.markdown());
         System.out.println("hitless drill: longest gap between 10 ms pings " + report.outageMillis() + " ms, pings lost "
                 + report.pings().lost());

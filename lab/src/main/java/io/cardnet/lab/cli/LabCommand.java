@@ -393,6 +393,11 @@ final class LabCommand {
             if (l.config().cards().upstream() != null) {
                 out.put("upstream", l.config().cards().upstream());
             }
+            io.cardnet.lab.runtime.PairState pair = io.cardnet.lab.runtime.PairState.exists(l.runDir())
+                    ? io.cardnet.lab.runtime.PairState.load(l.runDir()) : null;
+            if (pair != null) {
+                out.put("pair", pair);
+            }
             var keys = l.consoleKeys();
             if (java.nio.file.Files.exists(keys.privateKey())) {
                 Map<String, Object> console = new LinkedHashMap<>();
@@ -409,6 +414,9 @@ final class LabCommand {
                 System.out.print(Topology.status(l, procs, carrier, link));
                 if (cards.size() > 1 || l.config().cards().upstream() != null) {
                     System.out.print(Topology.cards(cards, l.config().cards().upstream()));
+                }
+                if (pair != null) {
+                    System.out.print(Topology.pair(pair));
                 }
             }
             return allAlive && link != null && "UP".equals(link.path("state").asText()) ? 0 : 3;

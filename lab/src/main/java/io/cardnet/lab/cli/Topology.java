@@ -152,6 +152,21 @@ final class Topology {
     }
 
     /** `lab status`'s lines for each card of a lab of several (what {@code LabCommand.cardStatus} gathered). */
+    /** A pair's roles and its last takeover, for `lab status`. */
+    static String pair(io.cardnet.lab.runtime.PairState p) {
+        StringBuilder b = new StringBuilder(String.format("failover pair: card %d active, %s; %d takeover(s)%n", p.active(),
+                p.standby() >= 0 ? "card " + p.standby() + " standby" : "card " + (1 - p.active())
+                        + " FAILED (no failover possible until `cardnet lab restart card-node --card " + (1 - p.active())
+                        + "`)", p.generation()));
+        var t = p.last();
+        if (t != null) {
+            b.append(String.format("  last: card %d → card %d (%s), takeover %d ms%n", t.from(), t.to(), t.reason(),
+                    t.takeoverMillis()));
+        }
+        b.append(p.monitorPid() > 0 ? "  monitor pid " + p.monitorPid() + "\n" : "  no monitor running\n");
+        return b.toString();
+    }
+
     static String cards(java.util.List<Map<String, Object>> cards, String upstream) {
         StringBuilder b = new StringBuilder("  cards" + (upstream == null ? "" : " (behind one switch, upstream " + upstream + ")") + ":\n");
         for (Map<String, Object> c : cards) {
