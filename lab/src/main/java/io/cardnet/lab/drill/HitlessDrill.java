@@ -105,6 +105,12 @@ public final class HitlessDrill {
                 flows = traffic.finish();
                 pings = traffic.pings();
                 gap = traffic.longestGapAfter(t0Wall);
+                long end = traffic.longestGapEndAfter(t0Wall);
+                if (end >= 0) {
+                    // where the outage was: at a switch, or while a patched card's JVM started beside the active
+                    timeline.add(new DrillReport.Event("the longest ping gap (" + gap + " ms) ended", end - t0Wall));
+                    timeline.sort(java.util.Comparator.comparingLong(DrillReport.Event::atMillis));
+                }
             }
             String hostAfter = hostState();
             DrillReport.ProbeResult probe = new DrillReport.ProbeResult("wire → host (not run on a pair: see the"

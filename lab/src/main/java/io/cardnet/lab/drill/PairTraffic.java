@@ -123,6 +123,20 @@ public final class PairTraffic implements AutoCloseable {
         return best;
     }
 
+    /** Wall-clock ms of the reply that ended the longest gap after {@code sinceWall} (-1: no gap yet). */
+    public long longestGapEndAfter(long sinceWall) {
+        long best = 0;
+        long at = -1;
+        List<long[]> r = ping.replies();
+        for (int i = 1; i < r.size(); i++) {
+            if (r.get(i)[0] >= sinceWall && r.get(i)[0] - r.get(i - 1)[0] > best) {
+                best = r.get(i)[0] - r.get(i - 1)[0];
+                at = r.get(i)[0];
+            }
+        }
+        return at;
+    }
+
     @Override
     public void close() throws Exception {
         ping.close();

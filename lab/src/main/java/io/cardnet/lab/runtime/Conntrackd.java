@@ -72,6 +72,7 @@ final class Conntrackd {
                 \t}
                 }
                 General {
+                \tNice -10
                 \tHashSize 8192
                 \tHashLimit 65536
                 \tLogFile %s
