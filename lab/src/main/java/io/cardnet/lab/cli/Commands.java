@@ -7,8 +7,8 @@ import picocli.CommandLine.Command;
 /** The command tree: `cardnet lab|tool|sim|host-bridge|card-node`. */
 @Command(name = "cardnet", mixinStandardHelpOptions = true, version = "cardnet 0.1.0",
         description = "cardnet emulates the \"ultimate TOE\" card: a PCI card whose firmware is Linux, an independent IP node the host reaches across the bus with plain IP packets at a 64K MTU, checksum-unnecessary. The host sees an ordinary interface, toe0.",
-        subcommands = {LabCommand.class, LinkCommand.class, BenchCommand.class, DrillCommand.class, SoakCommand.class, CardCommand.class, ToolCommand.class, Components.Sim.class, Components.HostBridgeCmd.class,
-                Components.CardNodeCmd.class, AotTraining.class, AotBuild.class, CommandLine.HelpCommand.class},
+        subcommands = {LabCommand.class, LinkCommand.class, BenchCommand.class, DrillCommand.class, FailoverCommand.class, SoakCommand.class, CardCommand.class, ToolCommand.class, Components.Sim.class, Components.HostBridgeCmd.class,
+                Components.CardNodeCmd.class, AotTraining.class, AotBuild.class, FailoverCommand.Monitor.class, CommandLine.HelpCommand.class},
         footer = {"", "Start here:", "  sudo ./cardnet lab up        # the lab; then follow what it prints",
                 "  ./cardnet lab --help         # lab up/down/status/restart"})
 public final class Commands {

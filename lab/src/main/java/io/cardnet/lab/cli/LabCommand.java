@@ -50,6 +50,7 @@ final class LabCommand {
                     "  sudo ./cardnet lab up --detach --no-warm    # return at link-up; the first seconds run cold",
                     "  sudo ./cardnet lab up --export ~/site        # the card serves ~/site on http://198.19.0.2/ (fetched over the bus)",
                     "  sudo ./cardnet lab up --cards 2 --link gen2x1 --upstream gen2x1   # two cards behind one switch",
+                    "  sudo ./cardnet lab up --cards 2 --pair --detach   # an active/standby pair; then `cardnet failover`",
                     "  sudo ./cardnet lab up --runtime compose --cards 2   # the compose lab, each card a container (detached)",
                     "  sudo ./cardnet lab status --runtime compose         # its cards, links and counters",
                     "  sudo ./cardnet lab down --runtime compose           # docker compose down -v",
@@ -167,6 +168,14 @@ final class LabCommand {
                         + " that plan; docs/architecture.md); the vm runtime runs one card.")
         int cards;
 
+        @Option(names = "--pair", description = "With --cards 2: make the two cards an active/standby failover pair for one"
+                + " wire network and one wire identity (198.19.0.2, one MAC; the standby's eth0 down). conntrackd (FTFW)"
+                + " syncs connection tracking and NAT bindings over a sync link between the cards; a monitor takes over"
+                + " when the active's link is lost; `cardnet failover` switches on purpose. The host's wire traffic"
+                + " leaves from " + io.cardnet.lab.runtime.PairPlan.HOST_ROUTED + " (routed) and "
+                + io.cardnet.lab.runtime.PairPlan.HOST_NATED + " (NATed by the card) on toeha. netns runtime only.")
+        boolean pair;
+
         @Option(names = "--upstream", paramLabel = "MODEL",
                 description = "Put the cards behind one PCIe switch whose upstream link is MODEL (genGxL, e.g. gen3x4):"
                         + " together they cannot move more than it carries, one card alone gets its own link's rate."
@@ -196,7 +205,7 @@ final class LabCommand {
                     io.cardnet.lab.runtime.LabRuntime.NETNS, new io.cardnet.lab.runtime.vm.VmSettings(
                     io.cardnet.lab.runtime.vm.Accelerator.Request.parse(accel), vmCpus, vmMemory), queues,
                     Duration.ofNanos(busyPollMicros * 1000), null, relay.labSetting()).withRuntime(rt)
-                    .withCards(new LabConfig.Cards(cards, upstream));
+                    .withCards(new LabConfig.Cards(cards, upstream, pair));
             if (timeout != null) {
                 cfg = cfg.withHealthTimeout(timeout);
             }
@@ -244,6 +253,10 @@ final class LabCommand {
                 throw new IllegalArgumentException((isolated ? "--isolated" : "--export") + " is the embedded lab's;"
                         + " the compose lab's host side is always its host container, and CARDNET_EXPORT=DIR serves a"
                         + " directory there (README, \"The compose lab\")");
+            }
+            if (pair) {
+                throw new IllegalArgumentException("--pair runs on the netns runtime only for now (its monitor and"
+                        + " conntrackd sync live in the lab's namespaces); drop --runtime compose");
             }
             LabConfig.Cards c = new LabConfig.Cards(cards, upstream);
             Map<String, String> env = new LinkedHashMap<>();
@@ -454,6 +467,11 @@ final class LabCommand {
             if (l.config().cards().upstream() != null) {
                 out.put("upstream", l.config().cards().upstream());
             }
+            io.cardnet.lab.runtime.PairState pair = io.cardnet.lab.runtime.PairState.exists(l.runDir())
+                    ? io.cardnet.lab.runtime.PairState.load(l.runDir()) : null;
+            if (pair != null) {
+                out.put("pair", pair);
+            }
             var keys = l.consoleKeys();
             if (java.nio.file.Files.exists(keys.privateKey())) {
                 Map<String, Object> console = new LinkedHashMap<>();
@@ -470,6 +488,9 @@ final class LabCommand {
                 System.out.print(Topology.status(l, procs, carrier, link));
                 if (cards.size() > 1 || l.config().cards().upstream() != null) {
                     System.out.print(Topology.cards(cards, l.config().cards().upstream()));
+                }
+                if (pair != null) {
+                    System.out.print(Topology.pair(pair));
                 }
             }
             return allAlive && link != null && "UP".equals(link.path("state").asText()) ? 0 : 3;

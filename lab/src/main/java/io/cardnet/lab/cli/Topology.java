@@ -55,6 +55,14 @@ final class Topology {
         if (lab.config().cards().upstream() != null) {
             b.append(String.format("  every card's link behind one switch, upstream %s%n", lab.config().cards().upstream()));
         }
+        if (lab.config().cards().pair()) {
+            b.append(String.format("  failover pair: card 0 active, card 1 standby (its eth0 down); both eth0 %s (MAC %s) on the"
+                            + " wire's bridge %s;%n  the host's wire traffic leaves from %s (routed) and %s (NATed to %s) on %s;"
+                            + " conntrackd syncs over %s%n", a.get("card.eth0"), io.cardnet.lab.runtime.PairPlan.VIRTUAL_MAC,
+                    io.cardnet.lab.runtime.PairPlan.WIRE_BRIDGE, io.cardnet.lab.runtime.PairPlan.HOST_ROUTED,
+                    io.cardnet.lab.runtime.PairPlan.HOST_NATED, ip(a.get("card.eth0")), io.cardnet.lab.runtime.PairPlan.HOST_DEVICE,
+                    io.cardnet.lab.runtime.PairPlan.SYNC_DEVICE));
+        }
         b.append('\n');
         String card = ip(a.get("card.host0"));
         String peer = ip(a.get("wire.eth0"));
@@ -86,7 +94,17 @@ final class Topology {
         b.append(String.format("  %-60s # link state and counters%n", "./cardnet lab status" + name));
         b.append(String.format("  %-60s # pace the bus like PCIe Gen3 x4%n", "sudo ./cardnet link set --model gen3x4" + name));
         b.append(String.format("  %-60s # watch the bus in Wireshark%n", "sudo ./cardnet link capture -w bus.pcapng" + name));
-        if (s.firmware() != null) {
+        if (lab.config().cards().pair()) {
+            String lab0 = s.name().equals("lab") ? "" : " --lab " + s.name();
+            b.append(String.format("  %-60s # fail the active under traffic; measure it%n",
+                    "sudo ./cardnet failover --traffic --trigger kill" + lab0));
+            b.append(String.format("  %-60s # the dead card back, as the standby%n",
+                    "sudo ./cardnet lab restart card-node --card 0" + name));
+            if (s.firmware() != null) {
+                b.append(String.format("  %-60s # patch both cards (%s) without an outage%n",
+                        "sudo ./cardnet drill --hitless --to 1.0.1 --traffic" + name, s.firmware().activeVersion()));
+            }
+        } else if (s.firmware() != null) {
             b.append(String.format("  %-60s # patch the card's firmware (%s) under traffic%n",
                     "sudo ./cardnet drill --to 1.0.1 --traffic" + name, s.firmware().activeVersion()));
         }
@@ -134,6 +152,21 @@ final class Topology {
     }
 
     /** `lab status`'s lines for each card of a lab of several (what {@code LabCommand.cardStatus} gathered). */
+    /** A pair's roles and its last takeover, for `lab status`. */
+    static String pair(io.cardnet.lab.runtime.PairState p) {
+        StringBuilder b = new StringBuilder(String.format("failover pair: card %d active, %s; %d takeover(s)%n", p.active(),
+                p.standby() >= 0 ? "card " + p.standby() + " standby" : "card " + (1 - p.active())
+                        + " FAILED (no failover possible until `cardnet lab restart card-node --card " + (1 - p.active())
+                        + "`)", p.generation()));
+        var t = p.last();
+        if (t != null) {
+            b.append(String.format("  last: card %d → card %d (%s), takeover %d ms%n", t.from(), t.to(), t.reason(),
+                    t.takeoverMillis()));
+        }
+        b.append(p.monitorPid() > 0 ? "  monitor pid " + p.monitorPid() + "\n" : "  no monitor running\n");
+        return b.toString();
+    }
+
     static String cards(java.util.List<Map<String, Object>> cards, String upstream) {
         StringBuilder b = new StringBuilder("  cards" + (upstream == null ? "" : " (behind one switch, upstream " + upstream + ")") + ":\n");
         for (Map<String, Object> c : cards) {

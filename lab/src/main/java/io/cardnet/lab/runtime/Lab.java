@@ -68,6 +68,14 @@ public final class Lab implements AutoCloseable {
                     + " lab holds for now; boot it with --cards 1, or pick another firmware for --cards "
                     + config.cards().count());
         }
+        if (config.cards().pair()) {
+            for (String tool : List.of("conntrackd", "nft")) {
+                if (Shell.run(List.of("sh", "-c", "command -v " + tool), 10).exitCode() != 0) {
+                    throw new LabException("--pair needs " + tool + " on this machine (Debian: apt-get install "
+                            + (tool.equals("nft") ? "nftables" : tool) + "); nothing was created");
+                }
+            }
+        }
         Path runDir = config.runDir();
         if (Files.exists(LabState.file(runDir))) {
             LabState old = LabState.load(runDir);
@@ -178,6 +186,9 @@ public final class Lab implements AutoCloseable {
         progress.accept("link trained; " + LabNames.HOST_DEVICE + " has carrier");
         for (LabCard c : config.allCards()) {
             awaitCardServices(c, config.healthTimeout());
+        }
+        if (config.cards().pair()) {
+            PairWiring.start(this);
         }
         checkAotCache();
         consoleKeys().writeKnownHosts(cardAddress());
@@ -376,11 +387,15 @@ public final class Lab implements AutoCloseable {
     /** host-bridge's arguments for card {@code c}: its toeK, its link's address, the route to its wire. */
     private List<String> hostBridgeArgs(LabCard c) {
         List<String> o = endOptions(c.dmaDir());
-        return concat(o,
+        // a pair's wire route is the pair's (PairSwitch): through the active's toe, with the host's wire identity
+        List<String> route = config.cards().pair() ? List.of()
+                : List.of("--route", c.addresses().wireSubnet() + "=" + c.addresses().cardLink().ip());
+        o = concat(o,
                 "--bus", "unix:" + c.runDir().resolve("host.sock"),
                 "--device", c.hostDevice(),
-                "--address", c.addresses().hostLink().toString(),
-                "--route", c.addresses().wireSubnet() + "=" + c.addresses().cardLink().ip(),
+                "--address", c.addresses().hostLink().toString());
+        o.addAll(route);
+        return concat(o,
                 "--csum", config.csum().name().toLowerCase(),
                 "--metrics", "127.0.0.1:" + c.metrics().hostBridge(),
                 "--heartbeat", config.liveness().interval().toMillis() + "ms",
@@ -492,6 +507,49 @@ public final class Lab implements AutoCloseable {
         state = state.withProcess(c, LabState.Proc.of(p, namespaceOf(c), log.toString(), command));
         state.save();
         progress.accept("started " + c.displayName() + " (pid " + p.pid() + ", log " + log + ")");
+    }
+
+    /**
+     * Boots card {@code k} of a pair into the firmware in {@code slot} without touching its namespace (which holds the
+     * pair's wire identity, sync link and conntrackd): its card-node stops, the old firmware's ruleset ("inet card")
+     * goes, and card-node starts on the slot; returns once its link has trained and its services answer. The caller
+     * makes sure {@code k} is not the active (a hitless drill patches the standby).
+     */
+    public void bootPairCard(int k, String slot, Duration timeout) throws IOException {
+        LabCard c = config.card(k);
+        String key = c.processKey(Component.CARD_NODE);
+        LabState.Proc p = state.processes().get(key);
+        if (p != null) {
+            Processes.stop(p, progress);
+        }
+        Shell.run(Shell.inNamespace(c.namespace(), List.of("nft", "delete", "table", "inet", "card")), 10);
+        List<String> command = k == 0 ? card.command(slot) : ((NetnsCard) card).command(c, slot);
+        Path log = c.runDir().resolve(Component.CARD_NODE.command() + ".log");
+        Process proc = Launcher.start(c.namespace(), command, log, true);
+        state = state.withProcess(key, LabState.Proc.of(proc, c.namespace(), log.toString(), command));
+        state.save();
+        progress.accept("card " + k + " boots firmware " + state.firmware().version(slot) + " (card-node pid " + proc.pid()
+                + ")");
+        if (k == 0) {
+            awaitLinkUp(timeout);
+        } else {
+            awaitExtraLinkUp(c, timeout);
+        }
+        awaitCardServices(c, timeout);
+    }
+
+    /** Records {@code slot} as the one the lab's cards boot (after a hitless drill moved every card to it). */
+    public void activateSlot(String slot) throws IOException {
+        state = state.withFirmware(state.firmware().activate(slot));
+        state.save();
+    }
+
+    /** Starts a process of the lab that is no component (a pair's conntrackd, its monitor) and records it by pid. */
+    void startAux(String key, String ns, List<String> command, Path log) throws IOException {
+        Process p = Launcher.start(ns, command, log);
+        state = state.withProcess(key, LabState.Proc.of(p, ns, log.toString(), command));
+        state.save();
+        progress.accept("started " + key + " (pid " + p.pid() + ", log " + log + ")");
     }
 
     /**
@@ -669,7 +727,7 @@ public final class Lab implements AutoCloseable {
                 cfg.metricsPorts(), runRoot, cfg.healthTimeout(), shared, cfg.linkModel(), cfg.offload(),
                 cfg.firmware(), LabRuntime.NETNS, cfg.vm(), queues, busyPoll, null, relayOf(card)).withRuntime(s.cardRuntime())
                 .withExport(hb == null ? null : optionValue(hb.command(), "--export").map(Path::of).orElse(null))
-                .withCards(new LabConfig.Cards(Math.max(1, s.cards()), s.upstream()));
+                .withCards(new LabConfig.Cards(Math.max(1, s.cards()), s.upstream(), PairState.exists(runDir)));
         if (s.vm() != null) {
             cfg = cfg.withVm(new io.cardnet.lab.runtime.vm.VmSettings(cfg.vm().accel(), s.vm().cpus(), s.vm().memoryMiB()));
         }
@@ -765,7 +823,21 @@ public final class Lab implements AutoCloseable {
                 }
             }
         }
+        // a pair's monitor first: it would take the lab's own stopping for a failed card
+        for (LabState.Proc p : List.copyOf(procs)) {
+            if (p.command().contains(PairWiring.MONITOR)) {
+                Processes.stop(p, progress);
+                procs.remove(p);
+            }
+        }
         Processes.stopAll(procs, progress);
+        if (config.cards().pair() && !config.isolated()) {
+            try {
+                PairWiring.removeHostIdentity(); // an isolated lab's goes with its host namespace
+            } catch (IOException e) {
+                problems.add(e.getMessage());
+            }
+        }
         for (String ns : names.allNamespaces()) {
             try {
                 if (Files.exists(Path.of("/run/netns", ns))) {

@@ -24,7 +24,12 @@ public record LabCard(int index, LabAddresses addresses, String namespace, Strin
     static LabCard of(LabConfig config, int k) {
         LabNames names = new LabNames(config.name());
         LabConfig.MetricsPorts p = config.metricsPorts();
-        return new LabCard(k, config.addresses().forCard(k), names.cardNamespace(k), LabNames.hostDevice(k),
+        LabAddresses a = config.addresses().forCard(k);
+        if (config.cards().pair() && k == 1) {
+            // a pair's standby has its own link but the active's wire identity (docs/architecture.md, "Failover pairs")
+            a = new LabAddresses(a.hostLink(), a.cardLink(), config.addresses().cardWire(), config.addresses().peerWire());
+        }
+        return new LabCard(k, a, names.cardNamespace(k), LabNames.hostDevice(k),
                 LabNames.wirePort(k), k == 0 ? config.runDir() : config.runDir().resolve("card" + k),
                 k == 0 ? config.dmaDir() : Path.of(config.dmaDir() + "-card" + k),
                 k == 0 ? p : new LabConfig.MetricsPorts(p.sim() + 10 * k, p.hostBridge() + 10 * k, p.card()));

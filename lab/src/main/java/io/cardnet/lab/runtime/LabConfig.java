@@ -71,6 +71,11 @@ public record LabConfig(String name, boolean isolated, ChecksumMode csum, LabAdd
         Objects.requireNonNull(busyPoll, "busyPoll");
         Objects.requireNonNull(relay, "relay");
         Objects.requireNonNull(cards, "cards");
+        if (cards.pair() && runtime != LabRuntime.NETNS) {
+            throw new IllegalArgumentException("--pair runs on the netns runtime only: the " + runtime.id() + " runtime"
+                    + " has no failover pair (its cards' namespaces are not this kernel's to fence and sync); use"
+                    + " --runtime netns");
+        }
         if (cards.count() > 1) {
             if (runtime != LabRuntime.NETNS) {
                 // each card VM boots its own kernel and card-node's JVM under TCG (no nested KVM here): 43-48 s for
@@ -271,13 +276,23 @@ public record LabConfig(String name, boolean isolated, ChecksumMode csum, LabAdd
      *
      * @param count    1..{@link #MAX}: toe0..toe(N-1) on the host, card K in its own namespace with its own link
      * @param upstream the switch's upstream link (genGxL) every card's link shares, or null: no shared upstream
+     * @param pair     cards 0 and 1 are an active/standby pair for one wire network and one wire identity
+     *                 (docs/architecture.md, "Failover pairs"); needs exactly two cards
      */
-    public record Cards(int count, String upstream) {
+    public record Cards(int count, String upstream, boolean pair) {
         /** Eight cards fill a 2-core machine many times over; the address plan has room for 64. */
         public static final int MAX = 8;
         public static final Cards ONE = new Cards(1, null);
 
+        public Cards(int count, String upstream) {
+            this(count, upstream, false);
+        }
+
         public Cards {
+            if (pair && count != 2) {
+                throw new IllegalArgumentException("--pair makes cards 0 and 1 an active/standby pair: give --cards 2"
+                        + " (was --cards " + count + ")");
+            }
             if (count < 1 || count > MAX) {
                 throw new IllegalArgumentException("--cards must be 1.." + MAX + ", was " + count);
             }

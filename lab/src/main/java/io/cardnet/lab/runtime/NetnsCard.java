@@ -32,6 +32,10 @@ final class NetnsCard implements CardRuntime {
 
     /** Card {@code c}'s cable: its eth0 to the wire peer's port for it (eth0 for card 0, ethK for card K). */
     void wire(LabCard c) throws IOException {
+        if (lab.config().cards().pair()) {
+            PairWiring.cable(lab, c);
+            return;
+        }
         LabAddresses a = c.addresses();
         String wire = lab.names().wireNamespace();
         lab.progress("wiring " + (c.index() == 0 ? "the card's" : "card " + c.index() + "'s") + " eth0 to the wire peer's "

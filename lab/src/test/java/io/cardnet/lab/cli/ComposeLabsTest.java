@@ -29,6 +29,8 @@ class ComposeLabsTest {
         assertTrue(upstream.contains("--upstream shares a switch between cards"), upstream);
         String cards = refused("lab", "up", "--runtime", "compose", "--cards", "9");
         assertTrue(cards.contains("--cards must be 1..8"), cards);
+        String pair = refused("lab", "up", "--runtime", "compose", "--cards", "2", "--pair");
+        assertTrue(pair.contains("--pair runs on the netns runtime only"), pair);
         String control = refused("link", "show", "--runtime", "compose", "--control", "/tmp/x.sock");
         assertTrue(control.contains("leave out --control"), control);
     }

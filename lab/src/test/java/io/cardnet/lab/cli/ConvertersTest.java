@@ -45,7 +45,7 @@ class ConvertersTest {
     void everyCommandHasHelpThatTeaches() {
         CommandLine cl = Commands.commandLine();
         for (String[] path : new String[][]{{"lab", "up"}, {"lab", "down"}, {"lab", "status"}, {"lab", "restart"},
-                {"tool", "send"}, {"tool", "sink"}, {"sim"}, {"host-bridge"}, {"card-node"}}) {
+                {"failover"}, {"drill"}, {"tool", "send"}, {"tool", "sink"}, {"sim"}, {"host-bridge"}, {"card-node"}}) {
             CommandLine sub = cl;
             for (String p : path) {
                 sub = sub.getSubcommands().get(p);

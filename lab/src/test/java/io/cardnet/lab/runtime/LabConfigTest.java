@@ -83,4 +83,18 @@ class LabConfigTest {
         var vm = assertThrows(IllegalArgumentException.class, () -> two.withRuntime(LabRuntime.VM));
         assertTrue(vm.getMessage().contains("vm runtime runs one card for now"), vm.getMessage());
     }
+
+    @Test
+    void aPairIsTwoNetnsCardsWithOneWireIdentityEachOnItsOwnLink() {
+        LabConfig pair = LabConfig.defaults("t").withCards(new LabConfig.Cards(2, null, true));
+        LabCard c0 = pair.card(0);
+        LabCard c1 = pair.card(1);
+        assertEquals(c0.addresses().cardWire(), c1.addresses().cardWire(), "the standby holds the active's wire identity");
+        assertEquals(c0.addresses().peerWire(), c1.addresses().peerWire());
+        assertEquals("198.18.0.6", c1.cardAddress(), "each card keeps its own link");
+        var three = assertThrows(IllegalArgumentException.class, () -> new LabConfig.Cards(3, null, true));
+        assertTrue(three.getMessage().contains("give --cards 2"), three.getMessage());
+        var vm = assertThrows(IllegalArgumentException.class, () -> pair.withRuntime(LabRuntime.VM));
+        assertTrue(vm.getMessage().contains("--pair runs on the netns runtime only"), vm.getMessage());
+    }
 }
