@@ -310,6 +310,10 @@ public final class BusPort implements AutoCloseable {
         if (tx.shared() && seq != tx.sequence()) {
             return false;
         }
+        if (credits <= 0) {
+            // past its credits the next slot is one the consumer may still be reading: never post there
+            return false;
+        }
         txSequence = seq;
         data.epoch(link.epoch());
         data.sequence(seq);
