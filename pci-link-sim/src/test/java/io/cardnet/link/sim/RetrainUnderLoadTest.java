@@ -42,10 +42,16 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * (the simulator's {@code bad_length}/{@code bad_slot}, an end's {@code cardnet_tun_bus_refused_total}), as a packet
  * whose bytes are not the ones its sender wrote, or as a descriptor left in a ring at rest.
  *
- * <p>What it caught: an end of several queues set its link up for the socket path's producer before queue 0 had
- * attached its direct rings, so queue 0's pump posted a DESC over the socket in an epoch that runs the direct rings,
- * then reused that DMA slot on the ring: the simulator refused the DESC as {@code bad_length} when the slot already
- * held the next packet, or kept it in its engine's ring for good (the "unconsumed at rest" the soak reported).
+ * <p>What it caught (each in 3 of 3 runs before the fix):
+ * <ul>
+ *   <li>an end of several queues set its link up before queue 0 had heard it, and queue 0's pump posted on the
+ *       socket path without credits in between: on a direct-ring epoch DESCs the simulator kept in its engine for
+ *       good (255 descriptors left at rest), on a socket-path epoch a ring overrun (slots rewritten before they were
+ *       read; the link wedged with negative credits within 5 to 11 retrains) (fixed in {@code BusQueue.post});</li>
+ *   <li>the new epoch's producer reused slots its peer still read for the old one, which had not yet heard
+ *       LINK_DOWN: 5 to 61 packets per run delivered with bytes that were not the ones sent (fixed by the retrain
+ *       handshake, {@code Link} and {@code BusPort}).</li>
+ * </ul>
  */
 class RetrainUnderLoadTest {
     private static final int QUEUES = 2;
