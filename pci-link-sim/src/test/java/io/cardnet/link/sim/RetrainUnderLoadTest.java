@@ -55,7 +55,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class RetrainUnderLoadTest {
     private static final int QUEUES = 2;
-    /** Retrains: every other one switches the path (direct rings ⇄ the simulator's engines), every third also flaps. */
+    /** Retrains: every third a 0 ms flap, the others each switch the path (direct rings ⇄ the simulator's engines). */
     private static final int RETRAINS = 60;
     /** Packets each end must receive between two retrains, so each epoch carries bulk traffic both ways. */
     private static final int PER_EPOCH = 300;
@@ -87,6 +87,7 @@ class RetrainUnderLoadTest {
              Load card = new Load(Role.ENDPOINT, cardPort, dma)) {
             int switches = 0;
             int flaps = 0;
+            boolean onEngines = false;
             for (int i = 0; i <= RETRAINS; i++) {
                 long hostHad = host.received.get();
                 long cardHad = card.received.get();
@@ -96,13 +97,20 @@ class RetrainUnderLoadTest {
                 if (i == RETRAINS) {
                     break;
                 }
+                long epoch = sim.status().epoch();
                 if (i % 3 == 2) {
                     sim.inject(FaultKind.FLAP, Direction.H2C, 0);
                     flaps++;
                 } else {
-                    sim.apply(i % 2 == 0 ? engines : direct);
+                    onEngines = !onEngines;
+                    sim.apply(onEngines ? engines : direct);
                     switches++;
                 }
+                // each step its own epoch: the next one starts once this one is up
+                await(() -> {
+                    LinkStatus now = sim.status();
+                    return now.epoch() > epoch && now.state().equals("UP");
+                }, "the link retrained after epoch " + epoch);
             }
             if (!sim.settings().equals(direct)) {
                 sim.apply(direct);
