@@ -310,6 +310,10 @@ public final class BusPort implements AutoCloseable {
         if (tx.shared() && seq != tx.sequence()) {
             return false;
         }
+        if (credits <= 0) {
+            // past its credits the next slot is one the consumer may still be reading: never post there
+            return false;
+        }
         txSequence = seq;
         data.epoch(link.epoch());
         data.sequence(seq);
@@ -455,6 +459,10 @@ public final class BusPort implements AutoCloseable {
             channel = ctx.channel();
             lastProblem = "";
             log.info("attached to the bus at {}; training as {}", config.address(), config.role().description());
+            ctx.writeAndFlush(train());
+        }
+
+        private Train train() {
             long features = config.features();
             boolean direct = Features.has(features, Features.SHARED_MEMORY) && !directRefused
                     && DirectRing.available(config.dmaDir());
@@ -462,8 +470,7 @@ public final class BusPort implements AutoCloseable {
                 features |= Features.DIRECT_RING;
             }
             // more than one queue pair only on the direct rings: the simulator's engines run one ring per direction
-            ctx.writeAndFlush(new Train(Protocol.VERSION, config.role(), Data.MAX_PACKET, features,
-                    direct ? queues.length : 1));
+            return new Train(Protocol.VERSION, config.role(), Data.MAX_PACKET, features, direct ? queues.length : 1);
         }
 
         @Override
@@ -484,7 +491,7 @@ public final class BusPort implements AutoCloseable {
                 }
                 case Interrupt irq -> interrupt(ctx, irq);
                 case LinkUp linkUp -> linkUp(linkUp);
-                case LinkDown down -> goDown(down.reason());
+                case LinkDown down -> goDown(down.reason(), ctx.channel());
                 case TrainReject reject -> {
                     problem("the bus refused this end: " + reject.reason());
                     ctx.close();
@@ -613,7 +620,7 @@ public final class BusPort implements AutoCloseable {
         @Override
         public void channelInactive(ChannelHandlerContext ctx) {
             channel = null;
-            goDown("bus connection lost");
+            goDown("bus connection lost", null);
             retryLater();
         }
 
@@ -623,7 +630,13 @@ public final class BusPort implements AutoCloseable {
             ctx.close();
         }
 
-        private void goDown(String reason) {
+        /**
+         * The link went down. If it was up and the connection stays ({@code retrainOn}), this end trains again once
+         * every queue has heard it on its own thread: from then on no queue reads or writes a DMA slot or ring of
+         * the old epoch, and the simulator brings the new epoch up only after both ends trained again (see Link),
+         * so the peer never gets a slot of the new epoch that this end still reads or writes for the old one.
+         */
+        private void goDown(String reason, Channel retrainOn) {
             boolean wasUp = up != null;
             up = null;
             credits = 0;
@@ -633,7 +646,17 @@ public final class BusPort implements AutoCloseable {
             } else {
                 log.info("link not up: {}", reason);
             }
-            eachQueue(q -> q.linkDown(reason));
+            java.util.concurrent.atomic.AtomicInteger left = new java.util.concurrent.atomic.AtomicInteger(queues.length);
+            eachQueue(q -> {
+                q.linkDown(reason);
+                if (left.decrementAndGet() == 0 && wasUp && retrainOn != null) {
+                    queues[0].eventLoop().execute(() -> {
+                        if (retrainOn == channel && retrainOn.isActive() && up == null) {
+                            retrainOn.writeAndFlush(train(), retrainOn.voidPromise());
+                        }
+                    });
+                }
+            });
         }
     }
 

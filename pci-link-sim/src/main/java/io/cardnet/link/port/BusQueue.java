@@ -98,17 +98,28 @@ public final class BusQueue {
             int slot = SharedRing.slotBase(index, up.ringDepth()) + (int) (seq % up.ringDepth());
             return new BusPort.TxBuffer(port.txSlot(slot), up.epoch(), seq, slot);
         }
-        if (index == 0) {
+        if (index == 0 && up != null) {
             return port.nextBuffer(alloc);
         }
-        // a queue the link does not run (yet): never a DMA slot, which belongs to queue 0's thread
+        // a queue the link does not run (yet), or queue 0 before it heard the link is up: never a DMA slot
         return new BusPort.TxBuffer(Data.allocateForRead(alloc), -1, -1, -1);
     }
 
-    /** Posts a descriptor sealed in {@code tx}'s buffer; see {@link BusPort#post}. False: the caller drops it. */
+    /**
+     * Posts a descriptor sealed in {@code tx}'s buffer; see {@link BusPort#post}. False: the caller drops it.
+     *
+     * <p>Queue 0 posts on the port's socket path only once it has itself heard the link is up ({@link #linkUp}),
+     * not as soon as the port has. With several queues the port sets its link up at once but queue 0 hears it
+     * last, after every other queue attached its direct rings; in between, a pump that drains its TUN (it does not
+     * ask {@link #isWritable()} while its queue is not up) used to post on the socket path with no credit check.
+     * On a link that runs the direct rings that sent DESCs the simulator kept in its engine for good, for slots
+     * queue 0 then reused on the ring; on a socket-path link it overran the ring, rewriting slots before the
+     * simulator or the consumer had read them. Both showed as {@code bad_length} refusals of a real end's
+     * current-epoch descriptors after a retrain, and as descriptors left in a ring at rest (RetrainUnderLoadTest).
+     */
     public boolean post(BusPort.TxBuffer tx, Data data) {
         if (direct == null) {
-            return index == 0 && port.post(tx, data);
+            return index == 0 && up != null && port.post(tx, data);
         }
         if (up == null || tx.epoch() != up.epoch() || tx.sequence() != txSequence + 1) {
             return false;

@@ -29,6 +29,12 @@ import java.util.function.IntSupplier;
  *
  * Every time the link leaves or enters UP the engines are reset: descriptors in flight are lost and both ends
  * start over with a full set of credits, as after a real link retrain.
+ *
+ * <p>An end that had the link up trains again after its LINK_DOWN, once every queue of it has let go of that epoch's
+ * DMA slots and rings, and the link comes up again only when each such end has. The new epoch reuses the same slots
+ * from sequence 1 on, and the two ends hear LINK_DOWN at different times, so without this wait one end could write a
+ * slot for the new epoch while the other still read it for the old one (a consumer writing another packet's bytes to
+ * its TUN, or refusing a descriptor whose slot no longer matches it).
  */
 final class Link {
     private static final Logger log = LoggerFactory.getLogger(Link.class);
@@ -43,6 +49,8 @@ final class Link {
     }
 
     private final Map<Role, End> ends = new EnumMap<>(Role.class);
+    /** Ends that had the link up when it went down and have not trained since: the link waits for them. */
+    private final java.util.Set<Role> retraining = java.util.EnumSet.noneOf(Role.class);
     private final SimMetrics metrics;
     private final EventLoop loop;
     private final IntSupplier ringDepth;
@@ -133,11 +141,17 @@ final class Link {
             }
         }
         ends.put(role, new End(ends.get(role).channel(), train));
+        retraining.remove(role);
         End peer = ends.get(role.peer());
         if (peer == null || peer.train() == null) {
             moveTo(LinkState.TRAINING, role.description() + " trained; waiting for the " + role.peer().description());
             ends.get(role).channel().writeAndFlush(new LinkDown("waiting for the " + role.peer().description()
                     + " to train"));
+            return;
+        }
+        if (retraining.contains(role.peer())) {
+            moveTo(LinkState.TRAINING, role.description() + " trained; waiting for the " + role.peer().description()
+                    + " to let go of epoch " + epoch + " and train again");
             return;
         }
         if (System.nanoTime() < flapUntil) {
@@ -176,6 +190,7 @@ final class Link {
             return;
         }
         ends.remove(role);
+        retraining.remove(role);
         End peer = ends.get(role.peer());
         goDown(peer == null ? LinkState.DOWN : peer.train() != null ? LinkState.TRAINING : LinkState.DETECT,
                 role.description() + " left: " + reason);
@@ -196,7 +211,8 @@ final class Link {
         loop.schedule(() -> {
             End h = ends.get(Role.ROOT_COMPLEX);
             End c = ends.get(Role.ENDPOINT);
-            if (state != LinkState.UP && h != null && c != null && h.train() != null && c.train() != null) {
+            if (state != LinkState.UP && h != null && c != null && h.train() != null && c.train() != null
+                    && retraining.isEmpty()) {
                 bringUp();
             }
         }, millis, TimeUnit.MILLISECONDS);
@@ -216,6 +232,14 @@ final class Link {
     private void goDown(LinkState next, String why) {
         boolean wasUp = state == LinkState.UP;
         current = null;
+        if (wasUp) {
+            // every end that heard LINK_UP hears LINK_DOWN next, and trains again once it has let go of this epoch
+            ends.forEach((r, e) -> {
+                if (e.train() != null) {
+                    retraining.add(r);
+                }
+            });
+        }
         moveTo(next, why);
         if (wasUp) {
             listener.linkChanged(false);

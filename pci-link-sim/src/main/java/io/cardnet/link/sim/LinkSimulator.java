@@ -167,12 +167,20 @@ public final class LinkSimulator implements AutoCloseable {
         return settings;
     }
 
+    /** The longest {@link #apply} waits for a retrain it started to bring the link up again. */
+    private static final long RETRAIN_WAIT_NANOS = TimeUnit.SECONDS.toNanos(5);
+
     /**
      * Applies new settings at once, without a restart. A new ring depth needs new credits, so it retrains
-     * the link (a flap of 0 ms); everything else takes effect on the next descriptor.
+     * the link (a flap of 0 ms); so does a change of path (direct rings or the simulator's engines); everything
+     * else takes effect on the next descriptor. After a retrain it returns once the link is up again (both ends
+     * let go of the old epoch and trained again, see {@link Link}; a few milliseconds), or after
+     * {@link #RETRAIN_WAIT_NANOS} if an end does not answer, so a `link set` answers when its change is in force.
      */
     public LinkSettings apply(LinkSettings next) {
-        return onBus(() -> {
+        boolean[] retraining = {false};
+        LinkSettings applied = onBus(() -> {
+            boolean wasUp = link.state() == LinkState.UP;
             boolean retrain = next.ringDepth() != settings.ringDepth();
             settings = next;
             engines.values().forEach(e -> e.settings(next));
@@ -185,8 +193,21 @@ public final class LinkSimulator implements AutoCloseable {
             } else {
                 retrainIfPathChanged();
             }
+            retraining[0] = wasUp && link.state() != LinkState.UP;
             return next;
         });
+        if (retraining[0]) {
+            long deadline = System.nanoTime() + RETRAIN_WAIT_NANOS;
+            while (onBus(() -> link.state() != LinkState.UP) && System.nanoTime() < deadline) {
+                try {
+                    Thread.sleep(1);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    break;
+                }
+            }
+        }
+        return applied;
     }
 
     /** Injects a one-shot fault: STALL (per direction), FLAP or SURPRISE_REMOVAL, lasting {@code millis}. */
