@@ -43,7 +43,6 @@ public final class FailoverRun {
     public record Options(Trigger trigger, boolean traffic, Duration timeout) {
     }
 
-    private static final long SETTLE_MILLIS = 1_000;
     private static final long REMOVAL_MILLIS = 3_000;
 
     private final Lab lab;
@@ -72,10 +71,7 @@ public final class FailoverRun {
         PairTraffic traffic = options.traffic() ? PairTraffic.start(lab) : null;
         try {
             if (traffic != null) {
-                progress.accept("traffic running: routed and NATed host→wire TCP, ping every 10 ms to the wire peer");
-                Thread.sleep(SETTLE_MILLIS);
-                traffic.awaitFlowing();
-                traffic.markSwitch();
+                traffic.settleThenMark(progress);
             }
             long t0 = System.currentTimeMillis();
             long pid = lab.pid(active, Component.CARD_NODE);
@@ -105,20 +101,12 @@ public final class FailoverRun {
                             + " standby");
                 }
             }
-            List<DrillReport.FlowOutcome> flows = List.of();
-            DrillReport.Pings pings = null;
-            long gap = -1;
-            if (traffic != null) {
-                Thread.sleep(SETTLE_MILLIS);
-                traffic.awaitProgress();
-                flows = traffic.finish();
-                pings = traffic.pings();
-                gap = traffic.longestGapAfter(t0);
-            }
+            PairTraffic.Outcome seen = traffic == null ? new PairTraffic.Outcome(List.of(), null, -1, -1)
+                    : traffic.finishAfter(t0);
             String note = options.trigger() == Trigger.KILL ? "card " + active + " stays down until `cardnet lab restart"
                     + " card-node --card " + active + "`; then it is the standby" : null;
             FailoverReport r = FailoverReport.of(lab.config().name(), started, options.trigger().name().toLowerCase(
-                    java.util.Locale.ROOT), t0, after.last(), gap, pings, flows, note);
+                    java.util.Locale.ROOT), t0, after.last(), seen.longestGapMillis(), seen.pings(), seen.flows(), note);
             return r;
         } finally {
             if (traffic != null) {

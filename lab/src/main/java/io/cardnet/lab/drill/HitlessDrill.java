@@ -37,7 +37,6 @@ public final class HitlessDrill {
     public record Options(Path firmware, boolean failBack, boolean traffic, Duration timeout) {
     }
 
-    private static final long SETTLE_MILLIS = 1_000;
     /** After the monitor made a patched card the standby, the time its bulk resync from the active is given. */
     private static final long RESYNC_MILLIS = 500;
 
@@ -80,10 +79,7 @@ public final class HitlessDrill {
         PairTraffic traffic = options.traffic() ? PairTraffic.start(lab) : null;
         try {
             if (traffic != null) {
-                progress.accept("traffic running: routed and NATed host→wire TCP, ping every 10 ms to the wire peer");
-                Thread.sleep(SETTLE_MILLIS);
-                traffic.awaitFlowing();
-                traffic.markSwitch();
+                traffic.settleThenMark(progress);
             }
             t0 = System.nanoTime();
             long t0Wall = System.currentTimeMillis();
@@ -100,12 +96,11 @@ public final class HitlessDrill {
             DrillReport.Pings pings = null;
             long gap = -1;
             if (traffic != null) {
-                Thread.sleep(SETTLE_MILLIS);
-                traffic.awaitProgress();
-                flows = traffic.finish();
-                pings = traffic.pings();
-                gap = traffic.longestGapAfter(t0Wall);
-                long end = traffic.longestGapEndAfter(t0Wall);
+                PairTraffic.Outcome seen = traffic.finishAfter(t0Wall);
+                flows = seen.flows();
+                pings = seen.pings();
+                gap = seen.longestGapMillis();
+                long end = seen.gapEndWall();
                 if (end >= 0) {
                     // where the outage was: at a switch, or while a patched card's JVM started beside the active
                     timeline.add(new DrillReport.Event("the longest ping gap (" + gap + " ms) ended", end - t0Wall));

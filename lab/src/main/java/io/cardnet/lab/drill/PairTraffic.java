@@ -23,6 +23,8 @@ public final class PairTraffic implements AutoCloseable {
     static final int NATED_PORT = 5194;
     private static final long BYTES_PER_SECOND = 4L << 20;
     private static final long PROGRESS_DEADLINE_MILLIS = 30_000;
+    /** Traffic before a switch and after it, so each flow's report has bytes on both sides. */
+    private static final long SETTLE_MILLIS = 1_000;
 
     private final List<Sink> sinks;
     private final List<CompletableFuture<TransferReport>> reports;
@@ -88,6 +90,37 @@ public final class PairTraffic implements AutoCloseable {
 
     public void markSwitch() {
         flows.forEach(Flow::markSwap);
+    }
+
+    /**
+     * Before a switch: a second of traffic, every flow moving, then the mark that splits each flow's report into
+     * before and after.
+     */
+    public void settleThenMark(java.util.function.Consumer<String> progress) throws InterruptedException {
+        progress.accept("traffic running: routed and NATed host→wire TCP, ping every 10 ms to the wire peer");
+        Thread.sleep(SETTLE_MILLIS);
+        awaitFlowing();
+        markSwitch();
+    }
+
+    /**
+     * What the traffic saw from {@code sinceWall} on
+     *
+     * @param flows            each flow's outcome
+     * @param pings            sent, answered, lost
+     * @param longestGapMillis the longest time between two replies, the second after {@code sinceWall}
+     * @param gapEndWall       wall-clock ms of the reply that ended it (-1: no gap)
+     */
+    public record Outcome(List<DrillReport.FlowOutcome> flows, DrillReport.Pings pings, long longestGapMillis,
+                          long gapEndWall) {
+    }
+
+    /** After a switch: a second more, every flow moving past it, then the flows finished and judged. */
+    public Outcome finishAfter(long sinceWall) throws Exception {
+        Thread.sleep(SETTLE_MILLIS);
+        awaitProgress();
+        List<DrillReport.FlowOutcome> outcomes = finish();
+        return new Outcome(outcomes, pings(), longestGapAfter(sinceWall), longestGapEndAfter(sinceWall));
     }
 
     /** Every flow has written more than it had now (or failed): its report covers bytes after the switch too. */
