@@ -41,6 +41,8 @@ public final class Drill {
     private static final long SETTLE_MILLIS = 1_000;
     /** How long a flow may take to move its next bytes before the drill reports it as it is. */
     private static final long PROGRESS_DEADLINE_MILLIS = 30_000;
+    /** Linux's cap on a TCP retransmission timeout, however often it has backed off (include/net/tcp.h). */
+    private static final long TCP_RTO_MAX_MILLIS = 120_000;
 
     /** @param firmware the directory to install; @param traffic run flows and pings through the swap */
     public record Options(Path firmware, Duration watchdog, boolean traffic) {
@@ -136,7 +138,12 @@ public final class Drill {
             }
             if (traffic != null) {
                 Thread.sleep(SETTLE_MILLIS);
-                traffic.awaitRoutedProgress(t0);
+                if (traffic.awaitRoutedProgress(lab, progress)) {
+                    event("the routed flow writes again", t0);
+                } else {
+                    event("the routed flow made no progress since the card came back; host TCP: "
+                            + traffic.routedTcpState(lab), t0);
+                }
                 traffic.firstReplyAfter(t0Wall).ifPresent(ms -> addEvent("first ping answered after the swap", ms));
             }
             timeline.sort(java.util.Comparator.comparingLong(DrillReport.Event::atMillis));
@@ -246,12 +253,38 @@ public final class Drill {
         /**
          * After the card is back: the routed flow has written more than it had when the card came back, so its
          * report shows whether bytes written after the swap arrived too. A deadline, not a rate: TCP backs off
-         * while the card is away, doubling its retransmission timeout, so after an outage of T its next try may
-         * come up to T later (a VM card's ~30 s reboot): the deadline grows with the time since the swap.
+         * while the card is away, doubling its retransmission timeout from the first unanswered segment, which may
+         * predate the swap (a cold TCG card VM forwards so slowly right after `lab up` that the flow is already
+         * retransmitting). Its next try may so come later than the outage is long: a VM card back after 101 s was
+         * retried only after the 10 s grace this wait used to add to the outage, and the flow was reported reset.
+         * Linux caps the timeout at TCP_RTO_MAX, so 120 s after the card is back the host has tried again, however
+         * long the card was away; 30 s more let a slow card carry the retransmission and its acknowledgement. The wait
+         * ends as soon as the flow moves (15–16 s after 28 and 42 s VM outages, measured: rto 24 s, backoff 4).
          */
-        void awaitRoutedProgress(long swapNanos) throws InterruptedException {
-            long sinceSwap = (System.nanoTime() - swapNanos) / 1_000_000;
-            routed.awaitSent(routed.sent(), Math.max(PROGRESS_DEADLINE_MILLIS, sinceSwap + 10_000));
+        boolean awaitRoutedProgress(DrillTarget lab, Consumer<String> progress) throws InterruptedException {
+            long now = routed.sent();
+            if (routed.awaitSent(now, 2_000)) {
+                return true;
+            }
+            progress.accept("waiting for the routed flow to move again: the host's TCP retransmits after its backed-off"
+                    + " timeout, at most " + TCP_RTO_MAX_MILLIS / 1000 + " s (TCP_RTO_MAX) from now; host TCP: "
+                    + routedTcpState(lab));
+            return routed.awaitSent(now, TCP_RTO_MAX_MILLIS + 30_000);
+        }
+
+        /**
+         * The host kernel's view of the routed flow ({@code ss -tin}: rto, backoff, unacked, lastsnd, lastack), so a
+         * report of a stuck flow says whether TCP was still backing off or had given up, not only that it stalled.
+         */
+        String routedTcpState(DrillTarget lab) {
+            try {
+                var r = io.cardnet.lab.runtime.Shell.run(io.cardnet.lab.runtime.Shell.inNamespace(lab.hostNamespace(),
+                        List.of("ss", "-tinH", "dst", lab.peerAddress(), "dport", "=", ":" + WIRE_SINK_PORT)), 10);
+                String s = r.output().replaceAll("\\s+", " ").strip();
+                return s.isEmpty() ? "no such connection" : s;
+            } catch (java.io.IOException e) {
+                return "unknown (" + e.getMessage() + ")";
+            }
         }
 
         List<DrillReport.FlowOutcome> finish() throws Exception {

@@ -17,7 +17,11 @@ import java.util.concurrent.TimeUnit;
  * opened in the namespace of the sender; after that, any thread may use it.
  */
 public final class Flow implements AutoCloseable {
-    private static final int CHUNK = 64 * 1024;
+    /**
+     * Small enough that a write completes, and {@link #sent()} moves, as soon as the host's TCP has a little room
+     * again: after a card's outage a 64 KiB write waited for several round trips of a slow (cold, TCG) card.
+     */
+    private static final int CHUNK = 16 * 1024;
 
     private final String name;
     private final boolean hardState;
