@@ -10,6 +10,7 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
  * (a FIN after what was sent), arrange a reset, read its pending error, close it.
  */
 public final class SocketFd {
+    private static final long SIOCATMARK = 0x8905;
     private SocketFd() {
     }
 
@@ -51,6 +52,36 @@ public final class SocketFd {
             int errno = value.get(JAVA_INT, 0);
             return errno == 0 ? "no error pending" : LibC.strerror(errno) + " (" + Errno.name(errno) + ")";
         }
+    }
+
+    /**
+     * True if the next byte to read is TCP urgent data's mark (ioctl SIOCATMARK). splice(2) stops there for good
+     * (the kernel's tcp_read_sock does not read past an urgent mark), where read(2) goes on.
+     */
+    public static boolean atUrgentMark(int fd) throws NetdevException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment at = arena.allocate(JAVA_INT);
+            if (LibC.ioctl(fd, SIOCATMARK, at) < 0) {
+                throw new NetdevException("ioctl SIOCATMARK " + fd, LibC.errno(), null);
+            }
+            return at.get(JAVA_INT, 0) != 0;
+        }
+    }
+
+    /**
+     * read(2) of up to {@code buf}'s size: the count, 0 at end of stream, -1 if nothing is there now. Past an urgent
+     * mark, without SO_OOBINLINE, the urgent byte itself is left out (as every reader without MSG_OOB sees it).
+     */
+    public static long read(int fd, MemorySegment buf) throws NetdevException {
+        long n = LibC.read(fd, buf, buf.byteSize());
+        if (n < 0) {
+            int errno = LibC.errno();
+            if (errno == Errno.EAGAIN || errno == Errno.EINTR) {
+                return -1;
+            }
+            throw new NetdevException("read " + fd, errno, null);
+        }
+        return n;
     }
 
     public static void close(int fd) {

@@ -46,6 +46,8 @@ final class SplicedConnection {
      */
     private static final int PIPE_BYTES = 256 << 10;
     private static final int ROUNDS_PER_TURN = 16;
+    /** What is read, not spliced, past an urgent mark (splice goes on after it). */
+    private static final int URGENT_READ = 4096;
     private static final EpollIoOps INTEREST = EpollIoOps.EPOLLIN.with(EpollIoOps.EPOLLOUT).with(EpollIoOps.EPOLLRDHUP)
             .with(EpollIoOps.EPOLLET);
     /** epoll(7)'s EPOLLHUP (the same on every Linux architecture), which Netty's EpollIoOps does not name. */
@@ -193,6 +195,17 @@ final class SplicedConnection {
         long n = d.pipe.fillFrom(d.from.fd, d.pipe.capacity() - d.pending);
         if (n > 0) {
             counters.spliced.increment(n);
+        } else if (SocketFd.atUrgentMark(d.from.fd)) {
+            // TCP urgent data (MSG_OOB): splice(2) never reads past its mark (it says EAGAIN, or 0 once the FIN is in,
+            // which would cut the stream short), read(2) does, leaving the urgent byte out as the copy path always
+            // has. What it reads goes in as early bytes do, copied.
+            MemorySegment bytes = java.lang.foreign.Arena.ofAuto().allocate(URGENT_READ);
+            long r = SocketFd.read(d.from.fd, bytes);
+            if (r > 0) {
+                d.early = bytes.asSlice(0, r);
+                return fill(d);
+            }
+            return r == 0 ? 0 : SplicePipe.AGAIN;
         }
         return n;
     }

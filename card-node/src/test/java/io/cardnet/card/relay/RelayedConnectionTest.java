@@ -234,6 +234,22 @@ class RelayedConnectionTest {
         }
     }
 
+    @ParameterizedTest
+    @EnumSource(RelayMove.class)
+    void urgentDataDoesNotStallTheStreamAndItsByteIsLeftOut(RelayMove move) throws Exception {
+        InetSocketAddress relay = relay(move, 0);
+        try (Socket host = connect(relay); Socket wire = accept()) {
+            host.getOutputStream().write(ascii("ab"));
+            host.sendUrgentData('U'); // MSG_OOB: the relay reads without it, so the byte is not passed on
+            host.getOutputStream().write(ascii("cd"));
+            host.shutdownOutput();
+            assertArrayEquals(ascii("abcd"), wire.getInputStream().readAllBytes());
+            wire.shutdownOutput();
+            assertEquals(-1, host.getInputStream().read());
+        }
+        awaitTrue(() -> counters.open.get() == 0, "the pair's slot was not freed");
+    }
+
     // ------------------------------------------------------------------ helpers
 
     private static Socket connect(InetSocketAddress relay) throws IOException {
