@@ -24,9 +24,9 @@ import java.lang.foreign.MemorySegment;
  * socket's output once the pipe has given it every byte before the FIN (the other direction keeps flowing); a reset or
  * any error on either socket resets both (SO_LINGER 0); the pair closes when both ways have ended.
  *
- * <p>Why not Netty's {@code spliceTo}: it splices until the pipe is full or the socket is empty and then, if the FIN
- * has arrived (EPOLLRDHUP), shuts the input down and passes the end of stream on, whatever is still queued in the
- * socket: a bulk transfer whose receiver is slower than its sender would lose its tail. And it has no end-of-stream
+ * <p>Why not Netty's {@code spliceTo} (as read in 4.2.18's code): it splices until the pipe is full or the socket is
+ * empty and then, if the FIN has arrived (EPOLLRDHUP), shuts the input down and passes the end of stream on, whatever
+ * is still queued in the socket: a bulk transfer whose receiver is slower than its sender would lose its tail. And it has no end-of-stream
  * or reset semantics of its own. So the relay takes its own descriptor of each socket (the Netty channels are closed:
  * the sockets live on through these), and registers them with the same epoll event loop through Netty 4.2's
  * {@link EpollIoHandle}: all state stays on that one thread, as before, with no locks.
