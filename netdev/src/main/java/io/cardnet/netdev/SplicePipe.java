@@ -68,24 +68,17 @@ public final class SplicePipe implements AutoCloseable {
      * before splicing began: the count written, or AGAIN when the pipe is full.
      */
     public long fill(MemorySegment bytes) throws NetdevException {
-        while (true) {
-            long n = LibC.write(writeEnd, bytes, bytes.byteSize());
-            if (n >= 0) {
-                return n;
-            }
-            int errno = LibC.errno();
-            if (errno == Errno.EAGAIN) {
-                return AGAIN;
-            }
-            if (errno != Errno.EINTR) {
-                throw new NetdevException("write to pipe", errno, null);
-            }
-        }
+        return orAgain(() -> LibC.write(writeEnd, bytes, bytes.byteSize()), "write to pipe");
     }
 
     private static long splice(int in, int out, long max, String what) throws NetdevException {
+        return orAgain(() -> LibC.splice(in, out, max, LibC.SPLICE_F_MOVE | LibC.SPLICE_F_NONBLOCK), what);
+    }
+
+    /** Makes a non-blocking call, again if a signal interrupted it: its count, AGAIN for EAGAIN, else throws. */
+    private static long orAgain(java.util.function.LongSupplier call, String what) throws NetdevException {
         while (true) {
-            long n = LibC.splice(in, out, max, LibC.SPLICE_F_MOVE | LibC.SPLICE_F_NONBLOCK);
+            long n = call.getAsLong();
             if (n >= 0) {
                 return n;
             }

@@ -160,23 +160,18 @@ class RelayedConnectionTest {
     @EnumSource(RelayMove.class)
     void halfCloseIsCarriedBothWays(RelayMove move) throws Exception {
         InetSocketAddress relay = relay(move, 0);
-        // The host ends its sending first; the wire peer reads to the end, then still answers.
-        try (Socket host = connect(relay); Socket wire = accept()) {
-            host.getOutputStream().write(ascii("request"));
-            host.shutdownOutput();
-            assertArrayEquals(ascii("request"), wire.getInputStream().readAllBytes());
-            wire.getOutputStream().write(ascii("answer after your FIN"));
-            wire.shutdownOutput();
-            assertArrayEquals(ascii("answer after your FIN"), host.getInputStream().readAllBytes());
-        }
-        // The wire peer ends first; the host reads to the end, then still sends.
-        try (Socket host = connect(relay); Socket wire = accept()) {
-            wire.getOutputStream().write(ascii("banner"));
-            wire.shutdownOutput();
-            assertArrayEquals(ascii("banner"), host.getInputStream().readAllBytes());
-            host.getOutputStream().write(ascii("sent after your FIN"));
-            host.shutdownOutput();
-            assertArrayEquals(ascii("sent after your FIN"), wire.getInputStream().readAllBytes());
+        for (boolean hostEndsFirst : new boolean[] {true, false}) {
+            // One side ends its sending first; the other reads to the end, then still sends.
+            try (Socket host = connect(relay); Socket wire = accept()) {
+                Socket first = hostEndsFirst ? host : wire;
+                Socket second = hostEndsFirst ? wire : host;
+                first.getOutputStream().write(ascii("request"));
+                first.shutdownOutput();
+                assertArrayEquals(ascii("request"), second.getInputStream().readAllBytes());
+                second.getOutputStream().write(ascii("answer after your FIN"));
+                second.shutdownOutput();
+                assertArrayEquals(ascii("answer after your FIN"), first.getInputStream().readAllBytes());
+            }
         }
         awaitTrue(() -> counters.open.get() == 0, "the pairs' slots were not freed");
         assertEquals(0, (long) counters.resets.count());
