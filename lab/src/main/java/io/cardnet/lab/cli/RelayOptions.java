@@ -25,7 +25,8 @@ final class RelayOptions {
     @Option(names = "--relay-move", paramLabel = "splice|copy", defaultValue = "splice",
             description = "How the relay moves bytes between the two sockets: splice (splice(2), socket → pipe →"
                     + " socket in the card's kernel, never in user space) or copy (read into the relay's buffers and"
-                    + " written out). Counted as cardnet_card_relay_moved_bytes_total{method} (default: ${DEFAULT-VALUE}).")
+                    + " written out); the card's metrics count the bytes of each (cardnet_card_relay_moved_bytes_total)"
+                    + " (default: ${DEFAULT-VALUE}).")
     String move;
 
     RelayMove move() {
