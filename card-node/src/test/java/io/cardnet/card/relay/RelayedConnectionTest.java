@@ -131,9 +131,9 @@ class RelayedConnectionTest {
 
     /**
      * A download after the request's FIN: the host's input has ended on the card when the bulk comes back. Spliced
-     * only: Netty's epoll transport (4.2.18) drops a socket whose input has ended from its epoll set, so a copied
-     * write toward it that fills its send buffer cannot wait for room (epoll_ctl: ENOENT) and the relay resets the
-     * pair; splice(2) on the relay's own registration has no such limit.
+     * only: once a socket's input has ended, Netty's epoll transport (4.2.18) can no longer change its epoll interest
+     * (epoll_ctl: ENOENT), so a copied write toward it that fills its send buffer cannot wait for room and the relay
+     * resets the pair; splice(2) on the relay's own registration has no such limit.
      */
     @org.junit.jupiter.api.Test
     void aBulkTransferAfterTheOtherWayEndedArrivesWhole() throws Exception {
