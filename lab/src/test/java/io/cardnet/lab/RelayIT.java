@@ -40,6 +40,7 @@ class RelayIT {
     /** The wire's MSS at its MTU of 1500: what a routed host connection would run at. */
     private static final int WIRE_MSS = 1460;
     private static final int MAX_CONNECTIONS = 3;
+    private static final String MOVED = "cardnet_card_relay_moved_bytes_total{component=\"card-node\",";
 
     private TestLab t;
     /** The wire peer's side of each exchange runs here, not on the common pool a stuck peer could starve. */
@@ -66,6 +67,8 @@ class RelayIT {
         long size = 256L << 20;
         double connections0 = metric("cardnet_card_relay_connections_total");
         double fromHost0 = metric("cardnet_card_relay_bytes_total{component=\"card-node\",from=\"host\"}");
+        double spliced0 = metric(MOVED + "method=\"splice\"}");
+        double copied0 = metric(MOVED + "method=\"copy\"}");
         try (Sink sink = TestLab.in(t.wireNs(), () -> Sink.listen(new InetSocketAddress(PEER, 5301)))) {
             var served = TestLab.receiveOne(sink);
             long segs0 = TestLab.in(t.hostNs(), RelayIT::outSegs);
@@ -83,6 +86,54 @@ class RelayIT {
         assertTrue(metric("cardnet_card_relay_connections_total") >= connections0 + 1, "the relay did not count the connection");
         assertTrue(metric("cardnet_card_relay_bytes_total{component=\"card-node\",from=\"host\"}") >= fromHost0 + size,
                 "the relay did not count the host's bytes");
+        // Moved by splice(2) in the card's kernel (the default --relay-move), none through the relay's buffers: copy
+        // counts only what a host sends before its onward connection is up, nothing for a transfer this long.
+        double spliced = metric(MOVED + "method=\"splice\"}") - spliced0;
+        double copied = metric(MOVED + "method=\"copy\"}") - copied0;
+        assertTrue(spliced >= size, "spliced " + spliced + " bytes of the " + size + " transferred");
+        assertTrue(copied < 4096, "copied " + copied + " bytes of a spliced transfer");
+    }
+
+    @Test
+    void aDownloadAfterTheRequestsFinArrivesWhole() throws Exception {
+        // The host's input has ended on the card when the bulk comes back: what HTTP/1.0 clients and `nc -N` do.
+        long size = 64L << 20;
+        try (ServerSocket server = TestLab.in(t.wireNs(), () -> new ServerSocket(5306, 5, java.net.InetAddress.getByName(PEER)))) {
+            CompletableFuture<String> peer = CompletableFuture.supplyAsync(() -> {
+                try (Socket c = accept(server)) {
+                    assertArrayEquals("GET".getBytes(StandardCharsets.US_ASCII), c.getInputStream().readAllBytes());
+                    java.security.MessageDigest sha = java.security.MessageDigest.getInstance("SHA-256");
+                    java.util.Random random = new java.util.Random(7);
+                    byte[] chunk = new byte[64 << 10];
+                    for (long left = size; left > 0; left -= chunk.length) {
+                        random.nextBytes(chunk);
+                        sha.update(chunk);
+                        c.getOutputStream().write(chunk);
+                    }
+                    c.shutdownOutput();
+                    return java.util.HexFormat.of().formatHex(sha.digest());
+                } catch (IOException | java.security.NoSuchAlgorithmException x) {
+                    throw new IllegalStateException(x);
+                }
+            }, peers);
+            String[] got = TestLab.in(t.hostNs(), () -> {
+                try (Socket s = new Socket()) {
+                    s.connect(new InetSocketAddress(PEER, 5306), 5000);
+                    s.setSoTimeout(30_000);
+                    s.getOutputStream().write("GET".getBytes(StandardCharsets.US_ASCII));
+                    s.shutdownOutput();
+                    java.security.MessageDigest sha = java.security.MessageDigest.getInstance("SHA-256");
+                    byte[] buf = new byte[64 << 10];
+                    long n = 0;
+                    for (int r; (r = s.getInputStream().read(buf)) >= 0; n += r) {
+                        sha.update(buf, 0, r);
+                    }
+                    return new String[] {Long.toString(n), java.util.HexFormat.of().formatHex(sha.digest())};
+                }
+            });
+            assertEquals(Long.toString(size), got[0], "bytes the host received after its FIN");
+            assertEquals(peer.get(60, TimeUnit.SECONDS), got[1], "SHA-256 of the download");
+        }
     }
 
     @Test

@@ -39,6 +39,14 @@ final class LibC {
     static final int EFD_CLOEXEC = O_CLOEXEC;
     static final short POLLIN = 0x1;
     static final int CLONE_NEWNET = 0x40000000;
+    static final int SPLICE_F_MOVE = 1;
+    static final int SPLICE_F_NONBLOCK = 2;
+    static final int F_DUPFD_CLOEXEC = 1030;
+    static final int F_SETPIPE_SZ = 1031;
+    static final int SHUT_WR = 1;
+    static final int SOL_SOCKET = 1;
+    static final int SO_ERROR = 4;
+    static final int SO_LINGER = 13;
 
     private static final Linker LINKER = Linker.nativeLinker();
     private static final SymbolLookup LOOKUP = LINKER.defaultLookup();
@@ -67,6 +75,17 @@ final class LibC {
             FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT));
     private static final MethodHandle SOCKET = capturing("socket",
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT));
+    private static final MethodHandle PIPE2 = capturing("pipe2", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
+    private static final MethodHandle SPLICE = capturing("splice",
+            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT));
+    // fcntl(2) is variadic in C, like open and ioctl.
+    private static final MethodHandle FCNTL_INT = capturing("fcntl",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT), Linker.Option.firstVariadicArg(2));
+    private static final MethodHandle SHUTDOWN = capturing("shutdown", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
+    private static final MethodHandle SETSOCKOPT = capturing("setsockopt",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT));
+    private static final MethodHandle GETSOCKOPT = capturing("getsockopt",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS));
     private static final MethodHandle SETNS = capturing("setns", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
     private static final MethodHandle EVENTFD = capturing("eventfd", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
     private static final MethodHandle MKFIFO = capturing("mkfifo", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
@@ -166,6 +185,58 @@ final class LibC {
     static int socket(int domain, int type, int protocol) {
         try {
             return (int) SOCKET.invokeExact(STATE.get(), domain, type, protocol);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** pipe2(2) into {@code fds}: two ints, the read end then the write end. */
+    static int pipe2(MemorySegment fds, int flags) {
+        try {
+            return (int) PIPE2.invokeExact(STATE.get(), fds, flags);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** splice(2) between a socket and a pipe: neither has an offset, so both offset pointers are NULL. */
+    static long splice(int in, int out, long len, int flags) {
+        try {
+            return (long) SPLICE.invokeExact(STATE.get(), in, MemorySegment.NULL, out, MemorySegment.NULL, len, flags);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** fcntl(2) whose argument is an int (F_DUPFD_CLOEXEC, F_SETPIPE_SZ). */
+    static int fcntl(int fd, int cmd, int arg) {
+        try {
+            return (int) FCNTL_INT.invokeExact(STATE.get(), fd, cmd, arg);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    static int shutdown(int fd, int how) {
+        try {
+            return (int) SHUTDOWN.invokeExact(STATE.get(), fd, how);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    static int setsockopt(int fd, int level, int name, MemorySegment value) {
+        try {
+            return (int) SETSOCKOPT.invokeExact(STATE.get(), fd, level, name, value, (int) value.byteSize());
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** getsockopt(2) into {@code value}; {@code length} holds its size in and the option's length out. */
+    static int getsockopt(int fd, int level, int name, MemorySegment value, MemorySegment length) {
+        try {
+            return (int) GETSOCKOPT.invokeExact(STATE.get(), fd, level, name, value, length);
         } catch (Throwable t) {
             throw rethrow(t);
         }

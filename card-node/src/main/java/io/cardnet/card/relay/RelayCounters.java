@@ -16,6 +16,7 @@ final class RelayCounters {
     final Counter fromHost;
     final Counter fromWire;
     final Counter copied;
+    final Counter spliced;
 
     RelayCounters(MeterRegistry r) {
         Gauge.builder("cardnet.card.relay.connections.open", open, AtomicInteger::get)
@@ -28,9 +29,11 @@ final class RelayCounters {
                 .description("relayed connections one side reset; the relay reset the other").register(r);
         fromHost = bytes(r, "host");
         fromWire = bytes(r, "wire");
+        // With --relay-move splice (the default) nearly every byte is spliced; copy counts only what the host sent
+        // before the onward connection was up (read into user space then, see RelayedConnection.Early). With
+        // --relay-move copy every byte is copied and splice stays 0.
         copied = moved(r, "copy", "bytes moved through the relay's buffers (read into user space, written out)");
-        // splice(2) is not used yet: Netty's spliceTo has no half-close, which the relay must carry. Shown as 0.
-        moved(r, "splice", "bytes moved by splice(2) in the kernel (not used: see docs/firmware.md)");
+        spliced = moved(r, "splice", "bytes moved by splice(2), socket to pipe to socket, in the card's kernel");
     }
 
     private static Counter refused(MeterRegistry r, String reason, String description) {

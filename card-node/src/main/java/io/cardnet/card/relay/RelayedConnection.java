@@ -10,41 +10,76 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.socket.DuplexChannel;
 import io.netty.util.ReferenceCountUtil;
+import io.cardnet.netdev.NetdevException;
 import io.micrometer.core.instrument.Counter;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
 
 /**
  * One host connection and its onward twin, joined: what one side sends, the other writes, with back-pressure (a side
  * whose peer cannot take more stops reading). An end of stream is passed on as a half-close (shutdown of the peer's
  * output once what came before is written); the pair closes when both ways have ended. A reset, or any error, on
  * one side resets the other (SO_LINGER 0), so the host application sees what it would see without the card.
+ *
+ * <p>Until the onward connection is up the host's connection is Netty's. Then the bytes move the way the relay was
+ * told ({@link RelayMove}): by splice(2), the pair handed to a {@link SplicedConnection}, or copied through Netty's
+ * buffers by the two {@link Side} handlers here.
  */
 final class RelayedConnection {
     private static final Logger log = LoggerFactory.getLogger(RelayedConnection.class);
 
     private final Channel host;
     private final RelayCounters counters;
+    private final RelayMove move;
+    private final Runnable release;
     private Channel wire;
     private boolean finished;
+    /** The sockets went to a {@link SplicedConnection}: the Netty channels' closing is not the connection's end. */
+    private boolean handedOver;
 
     private final Early early = new Early();
 
-    RelayedConnection(Channel host, RelayCounters counters) {
+    /** {@code release} runs once, when the connection is gone (its slot among --relay-max-connections is free). */
+    RelayedConnection(Channel host, RelayCounters counters, RelayMove move, Runnable release) {
         this.host = host;
         this.counters = counters;
+        this.move = move;
         host.pipeline().addLast(early);
+        host.closeFuture().addListener(f -> {
+            if (!handedOver) {
+                release.run();
+            }
+        });
+        this.release = release;
     }
 
     /** The onward connection is up: start moving bytes both ways. Runs on the pair's event loop. */
     void join(Channel wire) {
         this.wire = wire;
         host.pipeline().remove(early);
+        if (move == RelayMove.SPLICE) {
+            splice();
+            return;
+        }
         host.pipeline().addLast(new Side(wire, counters.fromHost));
         wire.pipeline().addLast(new Side(host, counters.fromWire));
         early.replay(host);
         reading(host, true);
         reading(wire, true);
+    }
+
+    private void splice() {
+        MemorySegment held = early.take();
+        try {
+            handedOver = true;
+            SplicedConnection.takeOver(host, wire, held, counters, release);
+        } catch (NetdevException | RuntimeException e) {
+            handedOver = false;
+            resetBoth("cannot splice: " + e.getMessage());
+        }
     }
 
     /**
@@ -76,6 +111,26 @@ final class RelayedConnection {
                 held.forEach(ReferenceCountUtil::release);
                 held.clear();
             }
+        }
+
+        /**
+         * The held bytes, copied into native memory for the pipe (null if none), and released. The end of stream
+         * needs no passing on: Netty shut the socket's input down at the FIN, and splice(2) then reads 0, the end.
+         */
+        MemorySegment take() {
+            long size = held.stream().mapToLong(m -> m instanceof ByteBuf b ? b.readableBytes() : 0).sum();
+            MemorySegment bytes = size == 0 ? null : Arena.ofAuto().allocate(size);
+            long at = 0;
+            for (Object m : held) {
+                if (m instanceof ByteBuf b) {
+                    int n = b.readableBytes();
+                    b.getBytes(b.readerIndex(), bytes.asSlice(at, n).asByteBuffer());
+                    at += n;
+                }
+                ReferenceCountUtil.release(m);
+            }
+            held.clear();
+            return bytes;
         }
 
         void replay(Channel c) {

@@ -71,16 +71,11 @@ public final class TcpRelay implements AutoCloseable {
         }, EpollIoHandler.newFactory());
         RelayInterception interception = null;
         try {
-            Channel listener = new ServerBootstrap().group(group).channel(EpollServerSocketChannel.class)
-                    .option(EpollChannelOption.IP_TRANSPARENT, true)
-                    .option(ChannelOption.SO_REUSEADDR, true)
-                    .option(ChannelOption.SO_BACKLOG, 1024)
-                    .childOption(ChannelOption.AUTO_READ, false)
-                    .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
-                    .childHandler(new Acceptor(config, counters))
-                    .bind(new InetSocketAddress(config.port())).syncUninterruptibly().channel();
+            Channel listener = listen(group, new InetSocketAddress(config.port()), true,
+                    new Acceptor(config, counters, TcpRelay::transparentOnward));
             interception = RelayInterception.install(config);
-            log.info("relay: listening transparently on :{}, at most {} connections", config.port(), config.maxConnections());
+            log.info("relay: listening transparently on :{}, at most {} connections, bytes moved by {}", config.port(),
+                    config.maxConnections(), config.move().option());
             return new TcpRelay(config, counters, group, interception, listener);
         } catch (IOException | RuntimeException e) {
             if (interception != null) {
@@ -91,15 +86,51 @@ public final class TcpRelay implements AutoCloseable {
         }
     }
 
+    /**
+     * The relay's listener: accepted connections do not read until their onward twin is up, and carry half-closes.
+     * Transparent (IP_TRANSPARENT) on the card, where tproxy hands it connections to any address.
+     */
+    static Channel listen(EventLoopGroup group, InetSocketAddress at, boolean transparent, Acceptor acceptor) {
+        ServerBootstrap b = new ServerBootstrap().group(group).channel(EpollServerSocketChannel.class)
+                .option(ChannelOption.SO_REUSEADDR, true)
+                .option(ChannelOption.SO_BACKLOG, 1024)
+                .childOption(ChannelOption.AUTO_READ, false)
+                .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
+                .childHandler(acceptor);
+        if (transparent) {
+            b.option(EpollChannelOption.IP_TRANSPARENT, true);
+        }
+        return b.bind(at).syncUninterruptibly().channel();
+    }
+
+    /**
+     * The onward connection of a tproxied host connection: to the host's original destination (the accepted
+     * connection's local address), from the host's address (a port of the card's choosing), so the wire sees the
+     * host as the source.
+     */
+    private static ChannelFuture transparentOnward(Channel host, Bootstrap b) {
+        InetSocketAddress destination = (InetSocketAddress) host.localAddress();
+        InetSocketAddress source = (InetSocketAddress) host.remoteAddress();
+        return b.option(EpollChannelOption.IP_TRANSPARENT, true)
+                .connect(destination, new InetSocketAddress(source.getAddress(), 0));
+    }
+
+    /** How an accepted host connection's onward twin is connected, given a bootstrap with the relay's options. */
+    interface Onward {
+        ChannelFuture connect(Channel host, Bootstrap b);
+    }
+
     /** Each accepted host connection: refused if the card is full, else continued toward its original destination. */
     @ChannelHandler.Sharable
-    private static final class Acceptor extends ChannelInboundHandlerAdapter {
+    static final class Acceptor extends ChannelInboundHandlerAdapter {
         private final RelayConfig config;
         private final RelayCounters counters;
+        private final Onward onward;
 
-        Acceptor(RelayConfig config, RelayCounters counters) {
+        Acceptor(RelayConfig config, RelayCounters counters, Onward onward) {
             this.config = config;
             this.counters = counters;
+            this.onward = onward;
         }
 
         @Override
@@ -114,32 +145,48 @@ public final class TcpRelay implements AutoCloseable {
                 RelayedConnection.reset(host);
                 return;
             }
-            host.closeFuture().addListener(f -> counters.open.decrementAndGet());
-            InetSocketAddress destination = (InetSocketAddress) host.localAddress();
-            InetSocketAddress source = (InetSocketAddress) host.remoteAddress();
-            RelayedConnection pair = new RelayedConnection(host, counters);
-            ChannelFuture onward = new Bootstrap().group(host.eventLoop()).channel(EpollSocketChannel.class)
-                    .option(EpollChannelOption.IP_TRANSPARENT, true)
+            RelayedConnection pair = new RelayedConnection(host, counters, config.move(), new Release(counters));
+            ChannelFuture connecting = onward.connect(host, new Bootstrap().group(host.eventLoop())
+                    .channel(EpollSocketChannel.class)
                     .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
                     .option(ChannelOption.AUTO_READ, false)
                     .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, CONNECT_TIMEOUT_MILLIS)
-                    .handler(new ChannelInboundHandlerAdapter())
-                    // the host's address, a port of the card's choosing: the wire sees the host as the source
-                    .connect(destination, new InetSocketAddress(source.getAddress(), 0));
-            onward.addListener((ChannelFutureListener) f -> {
+                    .handler(new ChannelInboundHandlerAdapter()));
+            connecting.addListener((ChannelFutureListener) f -> {
                 if (f.isSuccess() && host.isActive()) {
                     counters.total.increment();
                     pair.join(f.channel());
                 } else {
                     if (!f.isSuccess()) {
                         counters.refusedOnward.increment();
-                        log.info("relay: {} → {} reset: the onward connection failed: {}", source, destination,
-                                f.cause().toString());
+                        log.info("relay: {} → {} reset: the onward connection failed: {}", host.remoteAddress(),
+                                host.localAddress(), f.cause().toString());
                     }
                     f.channel().close();
                     pair.abandon();
                 }
             });
+        }
+    }
+
+    /**
+     * Frees a connection's slot among the open ones, once: when its host channel closes, or, spliced, when the
+     * {@link SplicedConnection} ends (the Netty channel closed long before). Called on the event loop only.
+     */
+    private static final class Release implements Runnable {
+        private final RelayCounters counters;
+        private boolean done;
+
+        Release(RelayCounters counters) {
+            this.counters = counters;
+        }
+
+        @Override
+        public void run() {
+            if (!done) {
+                done = true;
+                counters.open.decrementAndGet();
+            }
         }
     }
 

@@ -1,5 +1,6 @@
 package io.cardnet.lab.bench;
 
+import io.cardnet.card.relay.RelayMove;
 import io.cardnet.card.services.IntegrityCheck;
 import io.cardnet.lab.runtime.Component;
 import io.cardnet.lab.runtime.Lab;
@@ -38,6 +39,8 @@ import java.util.function.Consumer;
 public final class WireSendfileBench {
     private static final double GIB = 1L << 30;
     private static final int SINK_PORT = 5201;
+    /** The relay moving bytes through user space ({@code --relay-move copy}); plain {@code relay} splices. */
+    static final String RELAY_COPY = "relay-copy";
     /** The goal is stated at this wire MTU. */
     public static final int GOAL_WIRE_MTU = 1500;
 
@@ -47,8 +50,8 @@ public final class WireSendfileBench {
             vias = List.copyOf(vias);
             wireMtus = List.copyOf(wireMtus);
             for (String v : vias) {
-                if (!v.equals("route") && !v.equals("relay")) {
-                    throw new IllegalArgumentException("--via takes route and/or relay, not '" + v + "'");
+                if (!v.equals("route") && !v.equals("relay") && !v.equals(RELAY_COPY)) {
+                    throw new IllegalArgumentException("--via takes route, relay and/or relay-copy, not '" + v + "'");
                 }
             }
             for (int m : wireMtus) {
@@ -97,11 +100,12 @@ public final class WireSendfileBench {
         try {
             List<Row> rows = new ArrayList<>();
             for (String via : spec.vias()) {
-                String name = "benchw" + via;
-                progress.accept("bringing up lab " + name + " (relay " + (via.equals("relay") ? "on" : "off") + ")");
-                boolean relay = via.equals("relay");
+                String name = "benchw" + via.replace("relay-", "");
+                boolean relay = !via.equals("route");
+                RelayMove move = via.equals(RELAY_COPY) ? RelayMove.COPY : RelayMove.SPLICE;
+                progress.accept("bringing up lab " + name + " (relay " + (relay ? "on, " + move.option() : "off") + ")");
                 try (Lab lab = Lab.up(LabConfig.defaults(name).withIsolated(true)
-                        .withRelay(new LabConfig.Relay(relay, LabConfig.Relay.FIRMWARE.maxConnections())), l -> { })) {
+                        .withRelay(new LabConfig.Relay(relay, LabConfig.Relay.FIRMWARE.maxConnections(), move)), l -> { })) {
                     lab.warmUp(false); // the data path compiled before anything is timed, as after `lab up`
                     for (int mtu : spec.wireMtus()) {
                         rows.add(row(lab, via, mtu, payload));

@@ -124,8 +124,9 @@ final class BenchCommand {
 
         @Option(names = "--via", split = ",", defaultValue = "route,relay",
                 description = "With --target wire: route (the card forwards; the host's TCP runs at the wire's MSS) and/or"
-                        + " relay (the card's TCP relay; the host's TCP ends on the card at the bus's 64K MSS) (default:"
-                        + " ${DEFAULT-VALUE}).")
+                        + " relay (the card's TCP relay; the host's TCP ends on the card at the bus's 64K MSS; its bytes"
+                        + " moved by splice(2)) and/or relay-copy (the relay copying through user space, --relay-move"
+                        + " copy) (default: ${DEFAULT-VALUE}).")
         List<String> vias;
 
         @Option(names = "--wire-mtu", split = ",", defaultValue = "1500",

@@ -369,7 +369,8 @@ final class Components {
                         : Path.of("/dev/shm/cardnet-httpd-" + ProcessHandle.current().pid()),
                         httpdCacheMib << 20, httpdFileMaxMib << 20, httpdFresh));
             }
-            var relayDefaults = io.cardnet.card.relay.RelayConfig.defaults(device).withMaxConnections(relay.maxConnections);
+            var relayDefaults = io.cardnet.card.relay.RelayConfig.defaults(device).withMaxConnections(relay.maxConnections)
+                    .withMove(relay.move());
             Boolean relayOn = relay.on();
             if (relayOn != null || config.relay() != null) { // asked for, or the firmware's: with these settings
                 config = config.withRelay(relayOn == null || relayOn ? relayDefaults : null);

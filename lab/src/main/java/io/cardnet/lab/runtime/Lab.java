@@ -465,7 +465,9 @@ public final class Lab implements AutoCloseable {
         }
         return new LabConfig.Relay(optionValue(card.command(), "--relay").map("on"::equals).orElse(null),
                 optionValue(card.command(), "--relay-max-connections").map(Integer::parseInt)
-                        .orElse(LabConfig.Relay.FIRMWARE.maxConnections()));
+                        .orElse(LabConfig.Relay.FIRMWARE.maxConnections()),
+                optionValue(card.command(), "--relay-move").map(io.cardnet.card.relay.RelayMove::parse)
+                        .orElse(LabConfig.Relay.FIRMWARE.move()));
     }
 
     /** The value after {@code option} in a recorded command line, if it has one. */

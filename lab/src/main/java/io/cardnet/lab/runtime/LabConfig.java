@@ -309,14 +309,21 @@ public record LabConfig(String name, boolean isolated, ChecksumMode csum, LabAdd
      * @param on             true/false to turn it on/off whatever the firmware says; null: the firmware's
      *                       {@code relay} service decides
      * @param maxConnections connections the relay holds at once before it refuses with a RST
+     * @param move           how the relay moves bytes: splice(2) in the card's kernel (the default) or copied
      */
-    public record Relay(Boolean on, int maxConnections) {
+    public record Relay(Boolean on, int maxConnections, io.cardnet.card.relay.RelayMove move) {
         public static final Relay FIRMWARE = new Relay(null, io.cardnet.card.relay.RelayConfig.DEFAULT_MAX_CONNECTIONS);
 
         public Relay {
             if (maxConnections < 1) {
                 throw new IllegalArgumentException("--relay-max-connections must be at least 1, was " + maxConnections);
             }
+            java.util.Objects.requireNonNull(move, "move");
+        }
+
+        /** Bytes moved the default way, by splice(2). */
+        public Relay(Boolean on, int maxConnections) {
+            this(on, maxConnections, io.cardnet.card.relay.RelayMove.SPLICE);
         }
 
         /** card-node's options for this setting (none when the firmware decides with the default limit). */
@@ -327,6 +334,9 @@ public record LabConfig(String name, boolean isolated, ChecksumMode csum, LabAdd
             }
             if (maxConnections != FIRMWARE.maxConnections()) {
                 a.addAll(java.util.List.of("--relay-max-connections", Integer.toString(maxConnections)));
+            }
+            if (move != FIRMWARE.move()) {
+                a.addAll(java.util.List.of("--relay-move", move.option()));
             }
             return a;
         }
