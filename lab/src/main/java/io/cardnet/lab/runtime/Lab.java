@@ -273,10 +273,6 @@ public final class Lab implements AutoCloseable {
      */
     public Firmware installFirmware(String slot, Firmware f)
             throws IOException {
-        if (f.ipsec() != null && config.runtime() == LabRuntime.VM) {
-            throw new LabException("firmware " + f.version() + " runs an ESP tunnel (ipsec:), which the VM card does not"
-                    + " support yet; use the netns card (the default runtime)");
-        }
         Path slotDir = runDir.resolve("firmware").resolve(slot);
         Processes.deleteTree(slotDir);
         Path target = slotDir.resolve(f.version());
@@ -432,7 +428,9 @@ public final class Lab implements AutoCloseable {
             }
         }
         if (Files.exists(WirePeerEsp.keysFile(runDir))) {
-            args.addAll(List.of("--ipsec-keys", WirePeerEsp.keysFile(runDir).toString()));
+            // a VM guest finds this boot's keys where cardnet-init copied them from fw_cfg
+            args.addAll(List.of("--ipsec-keys", config.runtime() == LabRuntime.VM ? VmCard.GUEST_IPSEC_KEYS
+                    : WirePeerEsp.keysFile(runDir).toString()));
         }
         args.addAll(config.relay().cardNodeArgs());
         args.addAll(List.of("--bus", bus,

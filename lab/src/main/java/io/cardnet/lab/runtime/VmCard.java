@@ -29,7 +29,7 @@ import java.util.Map;
  *  ttyS0                   its console, kept in RUN_DIR/card-console.log
  *  fw_cfg                  opt/io.cardnet/card.conf: its addresses and card-node's arguments
  *                          opt/io.cardnet/run/PATH: files the lab hands the card, /run/cardnet/PATH in the guest
- *                          (root's only): the console's host key, the lab's public key
+ *                          (root's only): the console's host key, the lab's public key, this boot's ESP keys
  * </pre>
  *
  * QEMU runs in the card's namespace (for tap0); its pid is the card's. A reboot is a new QEMU on the slot's disk:
@@ -53,6 +53,8 @@ final class VmCard implements CardRuntime {
     /** The console's state in the guest: the lab's host key, copied in each boot; SFTP's data lives for one boot. */
     private static final String GUEST_CONSOLE = GUEST_RUN + "/console";
     private static final String GUEST_LAB_KEY = GUEST_RUN + "/lab_authorized_keys";
+    /** This boot's ESP keys (a firmware with ipsec:), the file the lab wrote for it and the wire peer's end. */
+    static final String GUEST_IPSEC_KEYS = GUEST_RUN + "/ipsec.keys";
     private static final Map<Direction, String> DMA_PCI = Map.of(Direction.H2C, "0000:00:10.0", Direction.C2H, "0000:00:11.0");
 
     private final Lab lab;
@@ -199,6 +201,9 @@ final class VmCard implements CardRuntime {
         }
         if (Files.exists(keys.publicKey())) {
             files.put(GUEST_LAB_KEY, keys.publicKey());
+        }
+        if (Files.exists(WirePeerEsp.keysFile(lab.runDir()))) {
+            files.put(GUEST_IPSEC_KEYS, WirePeerEsp.keysFile(lab.runDir()));
         }
         return files;
     }
