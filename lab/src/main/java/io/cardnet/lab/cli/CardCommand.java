@@ -123,7 +123,7 @@ final class CardCommand {
                     + " card-node log, the compose card container's log. A compose lab's session runs in its host"
                     + " container (`docker exec`), with the key its keys service made per lab.",
             footer = {"", "Examples:",
-                    "  sudo ./cardnet card console                        # a shell on the card (its namespace or VM)",
+                    "  sudo ./cardnet card console                        # a shell on the card (namespace or VM)",
                     "  sudo ./cardnet card console --lab t1 -- ip -o addr # one command through the console",
                     "  sudo ./cardnet card console --lab v1 -- uname -r   # a VM card: its own kernel",
                     "  sudo ./cardnet card console --log --no-follow | tail -50",
