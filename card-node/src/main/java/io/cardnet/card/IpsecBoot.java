@@ -18,8 +18,9 @@ final class IpsecBoot {
         if (keysFile == null || !Files.isReadable(keysFile)) {
             throw new IOException("firmware " + f.version() + " protects the wire with ESP (ipsec: in firmware.yaml,"
                     + " line " + f.ipsec().line() + ") but card-node has no keys" + (keysFile == null ? ""
-                    : " (" + keysFile + " is missing)") + ": the netns lab (`cardnet lab up`, `cardnet drill`) makes"
-                    + " them at each boot and passes --ipsec-keys FILE; a firmware never ships them");
+                    : " (" + keysFile + " is missing)") + ": the lab (`cardnet lab up`, `cardnet drill`) makes them at"
+                    + " each boot and passes --ipsec-keys FILE (a VM card gets the file over fw_cfg); a firmware never"
+                    + " ships them");
         }
         TunnelKeys k = TunnelKeys.read(keysFile);
         if (k.esp() != f.ipsec().esp()) {

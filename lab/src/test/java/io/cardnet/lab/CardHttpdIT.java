@@ -283,7 +283,8 @@ class CardHttpdIT {
                 .filter(e -> e.getKey().contains(label)).mapToDouble(Map.Entry::getValue).sum();
     }
 
-    private static void write(Path file, long size, long seed) throws IOException {
+    /** {@code size} pseudo-random bytes of {@code seed} into {@code file} (VmServicesIT exports one too). */
+    static void write(Path file, long size, long seed) throws IOException {
         Files.createDirectories(file.getParent());
         SplittableRandom random = new SplittableRandom(seed);
         byte[] chunk = new byte[1 << 20];
@@ -295,7 +296,7 @@ class CardHttpdIT {
         }
     }
 
-    private static String sha256(Path file) throws Exception {
+    static String sha256(Path file) throws Exception {
         MessageDigest d = MessageDigest.getInstance("SHA-256");
         try (var in = Files.newInputStream(file)) {
             byte[] buf = new byte[1 << 20];

@@ -63,13 +63,7 @@ class ConsoleIT {
     @AfterAll
     void down() throws Exception {
         try {
-            if (scratch != null) {
-                try (var files = Files.walk(scratch)) {
-                    for (Path p : files.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                        Files.deleteIfExists(p);
-                    }
-                }
-            }
+            TestLab.deleteTree(scratch);
         } finally {
             if (t != null) {
                 t.close();
@@ -77,12 +71,8 @@ class ConsoleIT {
         }
     }
 
-    /** ssh as `cardnet card console` runs it, with {@code extra} options first (ssh keeps an option's first value). */
     private Shell.Result ssh(List<String> extra, String... command) throws IOException {
-        List<String> argv = new ArrayList<>(keys.sshCommand(CARD, List.of(command)));
-        argv.addAll(1, extra);
-        argv.addAll(1, List.of("-o", "BatchMode=yes"));
-        return Shell.run(Shell.inNamespace(t.hostNs(), argv), 60);
+        return t.ssh(extra, command);
     }
 
     /** sftp with the lab's key, running a batch file; a line starting with '-' may fail without ending the batch. */

@@ -170,8 +170,15 @@ class IpsecIT {
         }
     }
 
-    /** tshark on the wire's eth0 while the host sends SIZE bytes to a sink on the wire peer, SHA-256 checked. */
     private Measured captureTransfer(int port) throws Exception {
+        return captureTransfer(t, port, SIZE);
+    }
+
+    /**
+     * tshark on lab {@code t}'s wire eth0 while the host sends {@code size} bytes to a sink on the wire peer, SHA-256
+     * checked (VmIpsecIT measures the VM card with it too).
+     */
+    static Measured captureTransfer(TestLab t, int port, long size) throws Exception {
         Path dir = Files.createTempDirectory("ipsec-it");
         Path pcap = dir.resolve("wire.pcapng");
         Path err = dir.resolve("tshark.err");
@@ -193,7 +200,7 @@ class IpsecIT {
                 CompletableFuture<TransferReport> received = TestLab.receiveOne(sink);
                 Sender.Result sent = TestLab.in(t.hostNs(), () -> {
                     long cpu = ManagementFactory.getThreadMXBean().getCurrentThreadCpuTime();
-                    Sender.Result s = Sender.send(new InetSocketAddress(PEER, port), SIZE, IntegrityCheck.SHA256, n -> { });
+                    Sender.Result s = Sender.send(new InetSocketAddress(PEER, port), size, IntegrityCheck.SHA256, n -> { });
                     senderCpu[0] = (ManagementFactory.getThreadMXBean().getCurrentThreadCpuTime() - cpu) / 1e9;
                     return s;
                 });

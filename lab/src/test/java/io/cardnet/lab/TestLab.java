@@ -126,6 +126,50 @@ final class TestLab implements AutoCloseable {
         return lab.linkStatus().path("counters").path(name).asLong(0);
     }
 
+    /**
+     * A card-node metric, scraped across the link from the host side: the sum of its series whose labels hold every
+     * one of {@code labels} (e.g. {@code from="host"}); fails the test if card-node has no such metric.
+     */
+    double cardMetric(String name, String... labels) throws Exception {
+        String text = in(hostNs(), () -> httpGet("http://" + lab.cardAddress() + ":9472/metrics"));
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?m)^" + java.util.regex.Pattern.quote(name)
+                + "(\\{[^}]*})? ([0-9.eE+-]+)$").matcher(text);
+        double sum = 0;
+        boolean found = false;
+        while (m.find()) {
+            String tags = m.group(1) == null ? "" : m.group(1);
+            if (java.util.Arrays.stream(labels).allMatch(tags::contains)) {
+                found = true;
+                sum += Double.parseDouble(m.group(2));
+            }
+        }
+        assertTrue(found, name + " " + java.util.Arrays.toString(labels) + " is not among card-node's metrics");
+        return sum;
+    }
+
+    /**
+     * The stock ssh into the card's console as `cardnet card console` runs it (the lab's key, known_hosts checked
+     * strictly), from the host side, with {@code extra} options first (ssh keeps an option's first value).
+     */
+    Shell.Result ssh(List<String> extra, String... command) throws IOException {
+        List<String> argv = new ArrayList<>(lab.consoleKeys().sshCommand(lab.cardAddress(), List.of(command)));
+        argv.addAll(1, extra);
+        argv.addAll(1, List.of("-o", "BatchMode=yes"));
+        return Shell.run(Shell.inNamespace(hostNs(), argv), 120);
+    }
+
+    /** Removes {@code dir} and everything below it, if it exists (a test's scratch space). */
+    static void deleteTree(Path dir) throws IOException {
+        if (dir == null || !Files.exists(dir)) {
+            return;
+        }
+        try (var files = Files.walk(dir)) {
+            for (Path p : files.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        }
+    }
+
     /** Runs a command in a namespace and returns its result (never throws for a non-zero exit). */
     static Shell.Result exec(String ns, String... command) throws IOException {
         return Shell.run(Shell.inNamespace(ns, List.of(command)), 120);

@@ -117,19 +117,22 @@ final class CardCommand {
     @Command(name = "console", mixinStandardHelpOptions = true,
             description = "Open a session on the card's SSH console (the firmware's `console` service on the card's bus"
                     + " address, port 22): the stock `ssh` with the lab's own key and known_hosts, run on the host side"
-                    + " (inside an isolated lab's host namespace). Give a COMMAND to run just that. With --log (or"
+                    + " (inside an isolated lab's host namespace): a netns card's shell runs in its namespace, a VM"
+                    + " card's inside the guest, on the card's own kernel. Give a COMMAND to run just that. With --log (or"
                     + " --no-follow), show what the card printed instead: a VM card's serial console, a netns card's"
                     + " card-node log, the compose card container's log. A compose lab's session runs in its host"
                     + " container (`docker exec`), with the key its keys service made per lab.",
             footer = {"", "Examples:",
-                    "  sudo ./cardnet card console                        # a shell on the card (its namespace)",
+                    "  sudo ./cardnet card console                        # a shell on the card (namespace or VM)",
                     "  sudo ./cardnet card console --lab t1 -- ip -o addr # one command through the console",
+                    "  sudo ./cardnet card console --lab v1 -- uname -r   # a VM card: its own kernel",
                     "  sudo ./cardnet card console --log --no-follow | tail -50",
                     "  ssh -i /run/cardnet/lab/console/id_ed25519 root@198.18.0.2   # the same with plain OpenSSH",
                     "  sudo ./cardnet card console --runtime compose -- uptime   # the compose lab's card",
                     "  docker compose exec host ssh -F /console/ssh_config card   # the same with plain OpenSSH",
                     "",
-                    "The key and known_hosts are in the lab's run directory (`cardnet lab status --json`: console)."
+                    "The key and known_hosts are in the lab's run directory (`cardnet lab status --json`: console);"
+                            + " so is a VM card's host key, which the lab makes and hands to every boot of the card."
                             + " Exit status: the session's (ssh's: 255 if it could not connect or log in)."})
     static final class Console implements Callable<Integer> {
         @Mixin
@@ -179,8 +182,7 @@ final class CardCommand {
             LabConsoleKeys keys = lab.consoleKeys();
             if (!Files.exists(keys.privateKey())) {
                 throw new LabException("this lab has no console key (" + keys.privateKey() + "): it was started without"
-                        + " ssh-keygen, or is a " + lab.runtime().id() + " card; install openssh-client and start it again,"
-                        + " or use `cardnet card console --log`");
+                        + " ssh-keygen; install openssh-client and start it again, or use `cardnet card console --log`");
             }
             long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
             while (!keys.writeKnownHosts(lab.cardAddress())) {

@@ -479,7 +479,10 @@ final class LabCommand {
                 console.put("user", io.cardnet.lab.runtime.LabConsoleKeys.USER);
                 console.put("key", keys.privateKey().toString());
                 console.put("knownHosts", keys.knownHosts().toString());
-                console.put("data", keys.cardData().toString());
+                if (l.state().vm() == null) {
+                    // a VM card's SFTP root is in its guest (/run/cardnet/console/data), not on this machine
+                    console.put("data", keys.cardData().toString());
+                }
                 out.put("console", console);
             }
             if (json) {

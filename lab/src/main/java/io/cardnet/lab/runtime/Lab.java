@@ -156,9 +156,7 @@ public final class Lab implements AutoCloseable {
             throw new LabException("a VM card boots a firmware: give --firmware VERSION|DIR (images/card-firmware/)");
         }
         card.prepare();
-        if (config.runtime() == LabRuntime.NETNS) {
-            makeConsoleKey();
-        }
+        makeConsoleKey();
 
         long cardStarted = 0;
         for (Component c : Component.values()) {
@@ -195,12 +193,16 @@ public final class Lab implements AutoCloseable {
     }
 
     /**
-     * The lab's console key pair (ssh-keygen); without one the card's console still runs, trusting only the
-     * firmware's keys, and the lab says so instead of failing.
+     * The lab's console key pair (ssh-keygen), and a VM card's host key; without them the card's console still runs,
+     * trusting only the firmware's keys, and the lab says so instead of failing.
      */
     private void makeConsoleKey() {
         try {
             consoleKeys().ensureKeyPair(config.name());
+            if (config.runtime() == LabRuntime.VM) {
+                // the guest's card-node cannot keep a host key in the run directory: the lab makes it, per lab
+                consoleKeys().ensureHostKey(config.name());
+            }
             progress.accept("console key " + consoleKeys().privateKey() + " (ssh -i it root@" + cardAddress() + ")");
         } catch (IOException e) {
             progress.accept("no console key for this lab (" + e.getMessage() + "); the card's console trusts only the"
@@ -271,10 +273,6 @@ public final class Lab implements AutoCloseable {
      */
     public Firmware installFirmware(String slot, Firmware f)
             throws IOException {
-        if (f.ipsec() != null && config.runtime() == LabRuntime.VM) {
-            throw new LabException("firmware " + f.version() + " runs an ESP tunnel (ipsec:), which the VM card does not"
-                    + " support yet; use the netns card (the default runtime)");
-        }
         Path slotDir = runDir.resolve("firmware").resolve(slot);
         Processes.deleteTree(slotDir);
         Path target = slotDir.resolve(f.version());
@@ -430,7 +428,9 @@ public final class Lab implements AutoCloseable {
             }
         }
         if (Files.exists(WirePeerEsp.keysFile(runDir))) {
-            args.addAll(List.of("--ipsec-keys", WirePeerEsp.keysFile(runDir).toString()));
+            // a VM guest finds this boot's keys where cardnet-init copied them from fw_cfg
+            args.addAll(List.of("--ipsec-keys", config.runtime() == LabRuntime.VM ? VmCard.GUEST_IPSEC_KEYS
+                    : WirePeerEsp.keysFile(runDir).toString()));
         }
         args.addAll(config.relay().cardNodeArgs());
         args.addAll(List.of("--bus", bus,

@@ -12,13 +12,15 @@ import java.util.List;
  * {@code ssh-keygen}), whose public half card-node trusts besides the firmware's authorized_keys, and a
  * known_hosts naming the card's host key, so {@code ssh} checks the card strictly. All of it lives in the lab's run
  * directory (owner-only) and goes with {@code lab down}; the card's host key stays as long as the lab does, through
- * card-node restarts and firmware swaps.
+ * card-node restarts and firmware swaps. A netns card's card-node makes its host key itself, in this directory; a VM
+ * card's cannot reach it, so the lab makes it ({@link #ensureHostKey}) and hands it to the guest at every boot.
  *
  * <pre>
  *   RUN_DIR/console/id_ed25519       the lab's private key (0600)
  *   RUN_DIR/console/id_ed25519.pub   its public half, given to card-node (--console-authorized-keys)
  *   RUN_DIR/console/known_hosts      the card's host key at its bus address (written from card/host_key.pub)
- *   RUN_DIR/console/card/            card-node's console state (--console-dir): host key, data/ (the SFTP root)
+ *   RUN_DIR/console/card/            card-node's console state (--console-dir): host key, data/ (the SFTP root);
+ *                                    a VM card's host_key and host_key.pub only, made here by the lab
  * </pre>
  */
 public record LabConsoleKeys(Path dir) {
@@ -51,6 +53,11 @@ public record LabConsoleKeys(Path dir) {
         return dir.resolve("card");
     }
 
+    /** The card's host key (private, 0600): card-node's own on a netns card, the lab's for a VM card. */
+    public Path hostKey() {
+        return cardState().resolve("host_key");
+    }
+
     /** The card's data directory: what SFTP shows as "/". */
     public Path cardData() {
         return cardState().resolve("data");
@@ -68,8 +75,23 @@ public record LabConsoleKeys(Path dir) {
     }
 
     /**
-     * Writes known_hosts from the host key card-node published, if it has; returns whether it could. The card
-     * writes host_key.pub once its console listens, so callers wait for the link (or retry) first.
+     * Makes the card's host key once per lab, for a card that cannot keep one here itself (a VM: its card-node runs
+     * in the guest). ECDSA P-256, the kind card-node makes for itself, so the console takes it as it is instead of
+     * making another. Kept if it exists: every boot, slot and drill of the card shows the client the same key.
+     */
+    public void ensureHostKey(String labName) throws IOException {
+        Files.createDirectories(cardState(), PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        if (Files.exists(hostKey())) {
+            return;
+        }
+        Shell.check(List.of("ssh-keygen", "-q", "-t", "ecdsa", "-b", "256", "-N", "", "-C", "cardnet-card-" + labName,
+                "-f", hostKey().toString()));
+        Files.setPosixFilePermissions(hostKey(), PosixFilePermissions.fromString("rw-------"));
+    }
+
+    /**
+     * Writes known_hosts from the card's host_key.pub, if it exists; returns whether it could. A netns card writes
+     * it once its console listens, so callers wait for the link (or retry) first; a VM card's is the lab's own.
      */
     public boolean writeKnownHosts(String cardAddress) throws IOException {
         Path pub = cardState().resolve("host_key.pub");

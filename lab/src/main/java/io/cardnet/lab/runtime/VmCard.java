@@ -28,6 +28,8 @@ import java.util.Map;
  *  virtio-blk              the slot's root disk: a qcow2 overlay on the firmware's cached image
  *  ttyS0                   its console, kept in RUN_DIR/card-console.log
  *  fw_cfg                  opt/io.cardnet/card.conf: its addresses and card-node's arguments
+ *                          opt/io.cardnet/run/PATH: files the lab hands the card, /run/cardnet/PATH in the guest
+ *                          (root's only): the console's host key, the lab's public key, this boot's ESP keys
  * </pre>
  *
  * QEMU runs in the card's namespace (for tap0); its pid is the card's. A reboot is a new QEMU on the slot's disk:
@@ -45,6 +47,14 @@ final class VmCard implements CardRuntime {
     static final String BRIDGE = "br0";
     /** The card namespace's end of the veth to the wire peer (the peer's end is eth0, as in every runtime). */
     static final String WIRE_LINK = "wire0";
+    /** Where cardnet-init puts the files the lab hands the guest (fw_cfg opt/io.cardnet/run/PATH: GUEST_RUN/PATH). */
+    static final String GUEST_RUN = "/run/cardnet";
+    private static final String FW_CFG_RUN = "opt/io.cardnet/run/";
+    /** The console's state in the guest: the lab's host key, copied in each boot; SFTP's data lives for one boot. */
+    private static final String GUEST_CONSOLE = GUEST_RUN + "/console";
+    private static final String GUEST_LAB_KEY = GUEST_RUN + "/lab_authorized_keys";
+    /** This boot's ESP keys (a firmware with ipsec:), the file the lab wrote for it and the wire peer's end. */
+    static final String GUEST_IPSEC_KEYS = GUEST_RUN + "/ipsec.keys";
     private static final Map<Direction, String> DMA_PCI = Map.of(Direction.H2C, "0000:00:10.0", Direction.C2H, "0000:00:11.0");
 
     private final Lab lab;
@@ -144,6 +154,8 @@ final class VmCard implements CardRuntime {
                 "-serial", "chardev:console",
                 "-qmp", "unix:" + vmDir().resolve("qmp.sock") + ",server=on,wait=off",
                 "-fw_cfg", "name=opt/io.cardnet/card.conf,file=" + conf));
+        guestFiles().forEach((guest, host) -> q.addAll(List.of("-fw_cfg", "name=" + FW_CFG_RUN
+                + guest.substring(GUEST_RUN.length() + 1) + ",file=" + host)));
         if (dma) {
             for (Direction d : Direction.values()) {
                 String id = "dma-" + d.tag();
@@ -161,13 +173,39 @@ final class VmCard implements CardRuntime {
         boolean dma = lab.config().sharedMemory();
         List<String> args = lab.cardNodeArgs(lab.config().card(0), "virtio:" + BUS_PORT, dma ? "/run/cardnet/dma" : null,
                 lab.state().firmware() == null ? null : "/opt/cardnet/firmware/" + image.firmwareVersion());
+        List<String> all = new ArrayList<>(args);
+        // the console: the lab's host key (so known_hosts holds across boots) and the lab's key besides the firmware's
+        all.addAll(List.of("--console-dir", GUEST_CONSOLE));
+        if (guestFiles().containsKey(GUEST_LAB_KEY)) {
+            all.addAll(List.of("--console-authorized-keys", GUEST_LAB_KEY));
+        }
         StringBuilder b = new StringBuilder("# written by cardnet lab for the card VM's cardnet-init\n");
         b.append("CARD_WIRE_ADDRESS=").append(a.cardWire()).append('\n');
         b.append("CARD_DMA_H2C=").append(dma ? DMA_PCI.get(Direction.H2C) : "").append('\n');
         b.append("CARD_DMA_C2H=").append(dma ? DMA_PCI.get(Direction.C2H) : "").append('\n');
         b.append("CARD_TCP_BUFFERS=33554432\n");
-        b.append("CARD_NODE_ARGS=\"").append(String.join(" ", args)).append("\"\n");
+        b.append("CARD_NODE_ARGS=\"").append(String.join(" ", all)).append("\"\n");
         return b.toString();
+    }
+
+    /**
+     * The files the lab hands the guest, by their path there: each an extra fw_cfg file, which QEMU reads from the
+     * lab's owner-only run directory when it starts and the guest's kernel shows to root only. A private key so
+     * handed never sits anywhere else on the host; in the guest it is on a tmpfs, gone with the boot.
+     */
+    private Map<String, Path> guestFiles() {
+        LabConsoleKeys keys = lab.consoleKeys();
+        Map<String, Path> files = new java.util.TreeMap<>();
+        if (Files.exists(keys.hostKey())) {
+            files.put(GUEST_CONSOLE + "/host_key", keys.hostKey());
+        }
+        if (Files.exists(keys.publicKey())) {
+            files.put(GUEST_LAB_KEY, keys.publicKey());
+        }
+        if (Files.exists(WirePeerEsp.keysFile(lab.runDir()))) {
+            files.put(GUEST_IPSEC_KEYS, WirePeerEsp.keysFile(lab.runDir()));
+        }
+        return files;
     }
 
     /** A QEMU OUI address, the same for a lab of this name every time. */
