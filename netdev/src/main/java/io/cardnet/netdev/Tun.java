@@ -448,11 +448,13 @@ public final class Tun implements AutoCloseable {
 
     private static String setIffHint(int errno, String name) {
         return switch (errno) {
-            case Errno.EPERM, Errno.EACCES -> "needs root or CAP_NET_ADMIN";
+            // tun_not_capable(): attaching to a persistent device needs only its owner's uid (and group), not a capability
+            case Errno.EPERM, Errno.EACCES -> "creating a TUN needs CAP_NET_ADMIN; attaching to a persistent one needs"
+                    + " its owner's uid (ip tuntap add dev " + name + " mode tun ... user UID) or CAP_NET_ADMIN";
             case Errno.EBUSY, Errno.EEXIST ->
                     "the name " + name + " is in use; pick another --name or remove the old device";
-            case Errno.EINVAL -> "the name " + name + " is not a valid interface name or belongs to a device"
-                    + " that is not a single-queue TUN; pick another --name";
+            case Errno.EINVAL -> "the name " + name + " is not a valid interface name, belongs to a device that is not"
+                    + " a TUN, or to a TUN made with a different number of queues (multi_queue or not); pick another --name";
             case Errno.ENFILE -> "no free name matches " + name;
             default -> null;
         };
