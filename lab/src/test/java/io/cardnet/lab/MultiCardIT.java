@@ -279,6 +279,34 @@ class MultiCardIT {
         assertTrue(sim.exit() != 0 && sim.err().contains("one simulator carries every card's link"), sim.err());
     }
 
+    /**
+     * Card 1's host-bridge dies: toe1 (the lab's, persistent) stays with its route; `lab restart host-bridge --card 1`
+     * attaches a new one to it, again with no capability, and card 0 never noticed.
+     */
+    @Test
+    void cardOnesHostBridgeRestartsIntoItsPersistentToe() throws Exception {
+        long old = t.lab.pid(1, Component.HOST_BRIDGE);
+        assertEquals(0, TestLab.exec(t.hostNs(), "kill", "-9", Long.toString(old)).exitCode());
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        while (t.lab.hostCarrier(1) && System.nanoTime() < deadline) {
+            Thread.sleep(50);
+        }
+        String toe1 = TestLab.exec(t.hostNs(), "ip", "-d", "link", "show", "toe1").output();
+        assertTrue(toe1.contains("NO-CARRIER") && toe1.contains("persist on"), toe1);
+        String route = TestLab.exec(t.hostNs(), "ip", "route", "show", t.lab.card(1).addresses().wireSubnet()).output();
+        assertTrue(route.contains("dev toe1"), route);
+        assertTrue(t.lab.hostCarrier(0), "card 0's toe0 lost carrier when card 1's host-bridge died");
+
+        var restart = CardnetCli.run("lab", "restart", "host-bridge", "--card", "1", "--name", t.name);
+        assertEquals(0, restart.exit(), restart.out() + restart.err());
+        t.lab.refresh();
+        long now = t.lab.pid(1, Component.HOST_BRIDGE);
+        extraPids.add(now);
+        assertTrue(now != old);
+        assertEquals(List.of(), io.cardnet.lab.runtime.Capabilities.effective(now), "card 1's host-bridge's CapEff");
+        assertIntact(send(t.lab.card(1), 4L << 20));
+    }
+
     @Test
     void aCardTheLabDoesNotHaveIsRefusedNamingTheCardsItHas() throws Exception {
         var show = CardnetCli.run("link", "show", "--name", t.name, "--card", "2");
