@@ -56,7 +56,7 @@ class LeastPrivilegeIT {
             assertTrue(status.path("processes").path("host-bridge").path("why").asText().contains("persistent"),
                     status.path("processes").toString());
             String text = CardnetCli.run("lab", "status", "--name", t.name).out();
-            assertTrue(text.contains("capabilities: none (none for its TUN: the lab made it persistent"), text);
+            assertTrue(text.contains("capabilities: none (its TUN is the lab's: persistent"), text);
             assertTrue(text.contains("capabilities: net_bind_service,net_admin,net_raw ("), text);
             String toe = TestLab.exec(t.hostNs(), "ip", "-d", "link", "show", "toe0").output();
             assertTrue(toe.contains("persist on") && toe.contains("user root") && toe.contains("mtu 65535"), toe);

@@ -20,7 +20,9 @@ import java.util.concurrent.locks.LockSupport;
  * every write takes, one 10-byte {@link VnetHeader} followed by one IP packet.
  *
  * <p>The device is created in the network namespace of the thread that calls {@link #open} (see
- * {@link NetNamespace}); it is not persistent, so it disappears when the Tun is closed. The fd is
+ * {@link NetNamespace}); it is not persistent, so it disappears when the Tun is closed. If a persistent TUN of that
+ * name exists (made with {@code ip tuntap add ... user UID}), open attaches to it instead, which its owner may do
+ * without CAP_NET_ADMIN, and it stays when closed. The fd is
  * non-blocking: a reader loops {@link #read} until it returns 0, then {@link #awaitReadable}.
  *
  * <p>Thread safety: one reader and any number of writers may use a Tun concurrently, and

@@ -72,8 +72,8 @@ public final class Capabilities {
         return switch (component) {
             case SIM -> "its sockets, DMA regions and /metrics need none";
             case HOST_BRIDGE -> (args.contains("--attach")
-                    ? "none for its TUN: the lab made it persistent, owned by host-bridge's uid, with its address and"
-                            + " routes; host-bridge only attaches its queues"
+                    ? "its TUN is the lab's: persistent, owned by host-bridge's uid, addressed and routed by the lab;"
+                            + " host-bridge only attaches its queues"
                     : "net_admin: it creates its TUN and routes")
                     + (args.contains("--export") ? "; dac_read_search to read --export" : "");
             case CARD_NODE -> "net_admin for host0, forwarding and nftables; net_raw for ping and raw sockets;"
