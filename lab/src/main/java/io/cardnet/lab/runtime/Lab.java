@@ -202,6 +202,8 @@ public final class Lab implements AutoCloseable {
      */
     private void makeHostDevices() throws IOException {
         long owner = HostTuns.ownUid();
+        // a lab of this name that crashed with its run directory gone still labelled its toes: they are ours to remove
+        HostTuns.removeAll(state.hostNamespace(), HostTuns.label(config.name()), progress);
         for (LabCard c : config.allCards()) {
             HostTuns.Route route = config.cards().pair() ? null
                     : new HostTuns.Route(c.addresses().wireSubnet(), c.addresses().cardLink().ip());
