@@ -14,6 +14,10 @@ import java.util.List;
  * The root-complex side: the host's view of the card is the network interface toe0, and every packet the
  * host's kernel sends into toe0 crosses the bus to the card. toe0's carrier follows the link state, and
  * packets from the card are written so the host stack skips checksum verification (see ChecksumPolicy).
+ *
+ * <p>It either creates toe0 and its routes (CAP_NET_ADMIN), or, as the lab runs it, attaches to the persistent toe0
+ * the lab made for it and holds no capability at all: the queues' attach and detach at each retrain, the carrier
+ * and the offloads are ioctls on its own TUN file descriptors, which the kernel allows the device's owner.
  */
 public final class HostBridge implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(HostBridge.class);
@@ -32,7 +36,7 @@ public final class HostBridge implements AutoCloseable {
         MetricsServer metrics = MetricsServer.start(registry, config.metricsHost(), config.metricsPort());
         TunEnd end;
         try {
-            end = TunEnd.open(config.end(), registry);
+            end = config.attach() ? TunEnd.attach(config.end(), registry) : TunEnd.open(config.end(), registry);
         } catch (IOException | RuntimeException e) {
             metrics.close();
             throw e;

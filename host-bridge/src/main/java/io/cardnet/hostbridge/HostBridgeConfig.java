@@ -13,12 +13,24 @@ import java.util.Objects;
  * @param metricsHost where /metrics listens
  * @param metricsPort its port (0 picks one)
  * @param export      the directory served to the card on toe0's address, or null for none
+ * @param attach      toe0 exists already: a persistent TUN owned by this user, its MTU, address, routes and link state
+ *                    set by whoever made it (the lab); host-bridge only attaches its queues and needs no capability.
+ *                    False: host-bridge creates toe0 and adds {@code routes} itself (CAP_NET_ADMIN)
  */
 public record HostBridgeConfig(TunEndConfig end, List<Route> routes, String metricsHost, int metricsPort,
-                               io.cardnet.hostbridge.export.ExportConfig export) {
+                               io.cardnet.hostbridge.export.ExportConfig export, boolean attach) {
     public HostBridgeConfig {
         Objects.requireNonNull(end, "end");
         routes = List.copyOf(routes);
+        if (attach && !routes.isEmpty()) {
+            throw new IllegalArgumentException("routes " + routes + " need CAP_NET_ADMIN, which an attaching host-bridge"
+                    + " does not hold: whoever made " + end.device() + " adds them (the lab does)");
+        }
+    }
+
+    public HostBridgeConfig(TunEndConfig end, List<Route> routes, String metricsHost, int metricsPort,
+                            io.cardnet.hostbridge.export.ExportConfig export) {
+        this(end, routes, metricsHost, metricsPort, export, false);
     }
 
     public HostBridgeConfig(TunEndConfig end, List<Route> routes, String metricsHost, int metricsPort) {

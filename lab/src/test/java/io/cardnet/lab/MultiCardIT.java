@@ -256,12 +256,7 @@ class MultiCardIT {
     /** A crash of card 1 (kill -9 of its card-node) leaves card 0 alone; `lab restart card-node --card 1` brings it back. */
     @Test
     void cardOneCrashesAndRestartsWhileCardZeroCarriesOn() throws Exception {
-        long old = t.lab.pid(1, Component.CARD_NODE);
-        assertEquals(0, TestLab.exec(t.hostNs(), "kill", "-9", Long.toString(old)).exitCode());
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-        while (t.lab.hostCarrier(1) && System.nanoTime() < deadline) {
-            Thread.sleep(50);
-        }
+        long old = killCardOnes(Component.CARD_NODE);
         assertFalse(t.lab.hostCarrier(1), "toe1 kept its carrier after card 1's card-node died");
         assertTrue(t.lab.hostCarrier(0), "card 0's toe0 lost carrier when card 1 crashed");
         assertTrue(TestLab.exec(t.hostNs(), "ping", "-c", "2", "-W", "2", t.lab.card(0).cardAddress()).ok());
@@ -277,6 +272,40 @@ class MultiCardIT {
         assertIntact(send(t.lab.card(1), 4L << 20));
         var sim = CardnetCli.run("lab", "restart", "sim", "--card", "1", "--name", t.name);
         assertTrue(sim.exit() != 0 && sim.err().contains("one simulator carries every card's link"), sim.err());
+    }
+
+    /**
+     * Card 1's host-bridge dies: toe1 (the lab's, persistent) stays with its route; `lab restart host-bridge --card 1`
+     * attaches a new one to it, again with no capability, and card 0 never noticed.
+     */
+    @Test
+    void cardOnesHostBridgeRestartsIntoItsPersistentToe() throws Exception {
+        long old = killCardOnes(Component.HOST_BRIDGE);
+        String toe1 = TestLab.exec(t.hostNs(), "ip", "-d", "link", "show", "toe1").output();
+        assertTrue(toe1.contains("NO-CARRIER") && toe1.contains("persist on"), toe1);
+        String route = TestLab.exec(t.hostNs(), "ip", "route", "show", t.lab.card(1).addresses().wireSubnet()).output();
+        assertTrue(route.contains("dev toe1"), route);
+        assertTrue(t.lab.hostCarrier(0), "card 0's toe0 lost carrier when card 1's host-bridge died");
+
+        var restart = CardnetCli.run("lab", "restart", "host-bridge", "--card", "1", "--name", t.name);
+        assertEquals(0, restart.exit(), restart.out() + restart.err());
+        t.lab.refresh();
+        long now = t.lab.pid(1, Component.HOST_BRIDGE);
+        extraPids.add(now);
+        assertTrue(now != old);
+        assertEquals(List.of(), io.cardnet.lab.runtime.Capabilities.effective(now), "card 1's host-bridge's CapEff");
+        assertIntact(send(t.lab.card(1), 4L << 20));
+    }
+
+    /** kill -9 of card 1's {@code c}; returns once toe1 lost its carrier (or after 20 s); the pid it had. */
+    private long killCardOnes(Component c) throws Exception {
+        long old = t.lab.pid(1, c);
+        assertEquals(0, TestLab.exec(t.hostNs(), "kill", "-9", Long.toString(old)).exitCode());
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        while (t.lab.hostCarrier(1) && System.nanoTime() < deadline) {
+            Thread.sleep(50);
+        }
+        return old;
     }
 
     @Test

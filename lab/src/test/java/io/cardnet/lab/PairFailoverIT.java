@@ -113,6 +113,33 @@ class PairFailoverIT {
         }
     }
 
+    /**
+     * A restarted host-bridge attaches to the toe0 the lab made, which kept its address: the host's wire route (through
+     * whichever card is the active once the pair settles) still has the host's wire identity as its source, and the
+     * wire peer answers it. (When host-bridge made toe0, a restart re-added the route without it.)
+     */
+    @Test
+    @org.junit.jupiter.api.Order(3)
+    void restartingCardZerosHostBridgeKeepsTheWireRouteWithItsSource() throws Exception {
+        String subnet = t.lab.card(0).addresses().wireSubnet();
+        t.lab.restart(0, Component.HOST_BRIDGE, Duration.ofSeconds(60));
+        pids.add(t.lab.pid(Component.HOST_BRIDGE));
+        assertEquals(List.of(), io.cardnet.lab.runtime.Capabilities.effective(t.lab.pid(Component.HOST_BRIDGE)));
+        long deadline = System.nanoTime() + 30_000_000_000L;
+        while (PairState.load(t.lab.runDir()).standby() < 0 && System.nanoTime() < deadline) {
+            Thread.sleep(50);
+        }
+        PairState s = PairState.load(t.lab.runDir());
+        assertTrue(s.standby() >= 0, "the pair did not settle after host-bridge's restart: " + s);
+        String route = TestLab.exec(t.hostNs(), "ip", "route", "show", subnet).output();
+        assertTrue(route.contains("dev toe" + s.active()) && route.contains("src " + PairPlan.HOST_ROUTED), route);
+        String addr = TestLab.exec(t.hostNs(), "ip", "addr", "show", "dev", "toe0").output();
+        assertTrue(addr.contains("inet " + t.lab.card(0).addresses().hostLink()), addr);
+        var ping = TestLab.exec(t.hostNs(), "ping", "-c", "3", "-i", "0.2", "-W", "2",
+                t.lab.card(0).addresses().peerWire().ip());
+        assertTrue(ping.ok(), route + "\n" + ping.output());
+    }
+
     private static void assertFlowsIntact(FailoverReport r) {
         assertEquals(2, r.flows().size(), r.text());
         for (DrillReport.FlowOutcome f : r.flows()) {

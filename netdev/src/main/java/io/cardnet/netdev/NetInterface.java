@@ -19,7 +19,9 @@ import java.util.function.IntFunction;
 public final class NetInterface {
     private static final long SIOCGIFFLAGS = 0x8913;
     private static final long SIOCSIFFLAGS = 0x8914;
+    private static final long SIOCGIFADDR = 0x8915;
     private static final long SIOCSIFADDR = 0x8916;
+    private static final long SIOCGIFNETMASK = 0x891b;
     private static final long SIOCSIFNETMASK = 0x891c;
     private static final long SIOCGIFMTU = 0x8921;
     private static final long SIOCSIFMTU = 0x8922;
@@ -84,6 +86,32 @@ public final class NetInterface {
             ioctl(op, name, SIOCSIFNETMASK, ifr, e -> e == Errno.EADDRNOTAVAIL
                     ? "the address set just before on " + name + " is gone (changed concurrently?)"
                     : null);
+        }
+    }
+
+    /**
+     * The interface's primary IPv4 address and prefix as {@code A.B.C.D/N} (SIOCGIFADDR, SIOCGIFNETMASK), or null if it
+     * has none. Needs no privilege: a process that only attaches to a device someone else configured checks it so.
+     */
+    public static String ipv4Address(String name) throws NetdevException {
+        try (Arena arena = Arena.ofConfined()) {
+            String op = "SIOCGIFADDR " + name;
+            MemorySegment ifr = Ifreq.allocate(arena, op, name);
+            try {
+                ioctl(op, name, SIOCGIFADDR, ifr, e -> null);
+            } catch (NetdevException e) {
+                if (e.errno() == Errno.EADDRNOTAVAIL) {
+                    return null;
+                }
+                throw e;
+            }
+            byte[] a = ifr.asSlice(Ifreq.UNION + 4, 4).toArray(JAVA_BYTE);
+            ioctl("SIOCGIFNETMASK " + name, name, SIOCGIFNETMASK, ifr, e -> null);
+            int mask = ifr.get(java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED.withOrder(java.nio.ByteOrder.BIG_ENDIAN),
+                    Ifreq.UNION + 4);
+            return java.net.InetAddress.getByAddress(a).getHostAddress() + "/" + Integer.bitCount(mask);
+        } catch (java.net.UnknownHostException e) {
+            throw new IllegalStateException("4 bytes are always an IPv4 address", e);
         }
     }
 

@@ -20,7 +20,9 @@ import java.util.concurrent.locks.LockSupport;
  * every write takes, one 10-byte {@link VnetHeader} followed by one IP packet.
  *
  * <p>The device is created in the network namespace of the thread that calls {@link #open} (see
- * {@link NetNamespace}); it is not persistent, so it disappears when the Tun is closed. The fd is
+ * {@link NetNamespace}); it is not persistent, so it disappears when the Tun is closed. If a persistent TUN of that
+ * name exists (made with {@code ip tuntap add ... user UID}), open attaches to it instead, which its owner may do
+ * without CAP_NET_ADMIN, and it stays when closed. The fd is
  * non-blocking: a reader loops {@link #read} until it returns 0, then {@link #awaitReadable}.
  *
  * <p>Thread safety: one reader and any number of writers may use a Tun concurrently, and
@@ -448,11 +450,13 @@ public final class Tun implements AutoCloseable {
 
     private static String setIffHint(int errno, String name) {
         return switch (errno) {
-            case Errno.EPERM, Errno.EACCES -> "needs root or CAP_NET_ADMIN";
+            // tun_not_capable(): attaching to a persistent device needs only its owner's uid (and group), not a capability
+            case Errno.EPERM, Errno.EACCES -> "creating a TUN needs CAP_NET_ADMIN; attaching to a persistent one needs"
+                    + " its owner's uid (ip tuntap add dev " + name + " mode tun ... user UID) or CAP_NET_ADMIN";
             case Errno.EBUSY, Errno.EEXIST ->
                     "the name " + name + " is in use; pick another --name or remove the old device";
-            case Errno.EINVAL -> "the name " + name + " is not a valid interface name or belongs to a device"
-                    + " that is not a single-queue TUN; pick another --name";
+            case Errno.EINVAL -> "the name " + name + " is not a valid interface name, belongs to a device that is not"
+                    + " a TUN, or to a TUN made with a different number of queues (multi_queue or not); pick another --name";
             case Errno.ENFILE -> "no free name matches " + name;
             default -> null;
         };

@@ -46,6 +46,31 @@ class TunConfigTest extends NamespaceTestBase {
         assertNotEquals(0, gone.exitCode(), "toe0 should vanish with its fd: " + gone.output());
     }
 
+    /**
+     * The lab's toeK: a persistent multi-queue TUN someone else made and configured; its queues attach, detach and
+     * attach again, and it stays (without carrier) when they close.
+     */
+    @Test
+    void attachesToAPersistentMultiQueueToeItsMakerConfigured() throws Exception {
+        ns.ip("tuntap", "add", "dev", TOE, "mode", "tun", "vnet_hdr", "multi_queue", "user", "0");
+        assertEquals(null, inNs(() -> NetInterface.ipv4Address(TOE)));
+        ns.ip("addr", "add", "198.18.0.1/30", "dev", TOE);
+        ns.ip("link", "set", "dev", TOE, "up");
+        assertEquals("198.18.0.1/30", inNs(() -> NetInterface.ipv4Address(TOE)));
+        java.util.List<Tun> queues = inNs(() -> Tun.openQueues(TOE, 2, EnumSet.of(Tun.Offload.CSUM)));
+        try {
+            queues.get(1).setQueueAttached(false);
+            queues.get(1).setQueueAttached(true);
+            queues.getFirst().setCarrier(true);
+            assertTrue(ns.ip("link", "show", TOE).contains("LOWER_UP"));
+        } finally {
+            queues.forEach(Tun::close);
+        }
+        String left = ns.ip("-d", "link", "show", TOE);
+        assertTrue(left.contains("persist on") && left.contains("NO-CARRIER"), left);
+        ns.ip("link", "del", "dev", TOE);
+    }
+
     @Test
     void carrierShowsInIpLinkAndHasCarrier() throws Exception {
         try (Tun tun = openConfiguredToe(1500)) {

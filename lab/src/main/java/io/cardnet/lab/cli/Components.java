@@ -225,7 +225,7 @@ final class Components {
     }
 
     @Command(name = "host-bridge", mixinStandardHelpOptions = true,
-            description = "Run host-bridge, the root-complex side: creates toe0 in this network namespace and moves its packets across the bus. toe0's carrier follows the link.")
+            description = "Run host-bridge, the root-complex side: creates toe0 in this network namespace (or, with --attach, attaches to the persistent toe0 made for it) and moves its packets across the bus. toe0's carrier follows the link.")
     static final class HostBridgeCmd implements Callable<Integer> {
         @Mixin
         EndOptions end;
@@ -239,6 +239,12 @@ final class Components {
 
         @Option(names = "--metrics", defaultValue = "127.0.0.1:9471", description = "HOST:PORT for /metrics (default: ${DEFAULT-VALUE}).")
         String metrics;
+
+        @Option(names = "--attach",
+                description = "The device exists: a persistent TUN owned by this user (ip tuntap add dev toe0 mode tun vnet_hdr"
+                        + " [multi_queue] user UID) with --mtu, --address and routes set and up, as the lab makes it."
+                        + " Only attach its queues: host-bridge then needs no capability (no --route).")
+        boolean attach;
 
         @Option(names = "--export", paramLabel = "DIR",
                 description = "Serve DIR, read-only over HTTP, to the card only, on the device's address (never on all interfaces): the card's httpd fetches from it.")
@@ -269,7 +275,7 @@ final class Components {
             TunEndConfig tun = end.config(Role.ROOT_COMPLEX, device, bus.liveness());
             io.cardnet.hostbridge.export.ExportConfig ex = export == null ? null : new io.cardnet.hostbridge.export.ExportConfig(
                     export, tun.address().address(), exportPort, java.net.InetAddress.getByName(exportClient));
-            HostBridge hb = HostBridge.start(new HostBridgeConfig(tun, rs, addr.getHostString(), addr.getPort(), ex));
+            HostBridge hb = HostBridge.start(new HostBridgeConfig(tun, rs, addr.getHostString(), addr.getPort(), ex, attach));
             return runUntilStopped("host-bridge", hb);
         }
     }

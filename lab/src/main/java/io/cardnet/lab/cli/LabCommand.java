@@ -426,10 +426,9 @@ final class LabCommand {
             Map<String, ProcStatus> procs = new LinkedHashMap<>();
             boolean allAlive = true;
             for (Component c : Component.values()) {
-                long pid = l.pid(c);
-                boolean alive = l.isRunning(c);
-                allAlive &= alive;
-                procs.put(c.command(), new ProcStatus(pid, alive, alive ? Capabilities.effective(pid) : List.of()));
+                ProcStatus p = ProcStatus.of(l, 0, c);
+                allAlive &= p.alive();
+                procs.put(c.command(), p);
             }
             out.put("processes", procs);
             LabState.FirmwareSlots fw = l.state().firmware();
@@ -514,10 +513,9 @@ final class LabCommand {
         Map<String, ProcStatus> procs = new LinkedHashMap<>();
         boolean running = true;
         for (Component k : java.util.List.of(Component.CARD_NODE, Component.HOST_BRIDGE)) {
-            boolean alive = l.isRunning(c.index(), k);
-            running &= alive;
-            long pid = l.pid(c.index(), k);
-            procs.put(c.processKey(k), new ProcStatus(pid, alive, alive ? Capabilities.effective(pid) : List.of()));
+            ProcStatus p = ProcStatus.of(l, c.index(), k);
+            running &= p.alive();
+            procs.put(c.processKey(k), p);
         }
         card.put("processes", procs);
         card.put("running", running);
@@ -540,8 +538,17 @@ final class LabCommand {
         return card;
     }
 
-    /** One process in `lab status`: its effective capabilities by name (/proc/PID/status CapEff). */
-    record ProcStatus(long pid, boolean alive, List<String> capabilities) {
+    /**
+     * One process in `lab status`: its effective capabilities by name (/proc/PID/status CapEff), and why it keeps
+     * those ({@link Capabilities#why}, from the command it was started with).
+     */
+    record ProcStatus(long pid, boolean alive, List<String> capabilities, String why) {
+        static ProcStatus of(Lab l, int card, Component c) {
+            long pid = l.pid(card, c);
+            boolean alive = l.isRunning(card, c);
+            return new ProcStatus(pid, alive, alive ? Capabilities.effective(pid) : List.of(),
+                    Capabilities.why(c, l.command(card, c)));
+        }
     }
 
     @Command(name = "restart", mixinStandardHelpOptions = true,

@@ -128,7 +128,7 @@ final class Topology {
                 p.alive() ? "running" : "NOT RUNNING (see its log; `cardnet lab restart " + k + "`)",
                 k.equals("card-node") && vm != null ? " (QEMU, the card VM; card-node runs inside it)" : "",
                 p.alive() ? "  capabilities: " + (p.capabilities().isEmpty() ? "none" : String.join(",", p.capabilities()))
-                        : "")));
+                        + " (" + p.why() + ")" : "")));
         b.append(String.format("  toe0 carrier %s%n", carrier ? "on" : "OFF"));
         String ready = readiness(lab.state());
         b.append(ready.isEmpty() ? "" : ready.substring(0, ready.length() - 1));

@@ -21,9 +21,14 @@ import java.util.TreeSet;
  *
  * <ul>
  *   <li>the simulator: none (its sockets, DMA regions and /metrics are root's files and unprivileged ports);</li>
- *   <li>host-bridge: {@code net_admin} for toe0 (its queues attach again at each retrain, its carrier follows the
- *       link) and its routes; with {@code --export} also {@code dac_read_search}, to read a directory whatever its
- *       owner made it;</li>
+ *   <li>host-bridge: none. The lab makes each toeK itself ({@link HostTuns}): a persistent TUN owned by the uid
+ *       host-bridge runs as, with its MTU, address, routes and link up; host-bridge starts with {@code --attach}.
+ *       The kernel's tun_not_capable() lets a persistent TUN's owner attach to it (TUNSETIFF), and nothing it does on
+ *       its own file descriptors afterwards checks a capability: TUNSETQUEUE (its queues detach and attach again at
+ *       each retrain), TUNSETCARRIER (the carrier follows the link), TUNSETOFFLOAD, TUNSETVNETHDRSZ (tried on this
+ *       kernel and read in drivers/net/tun.c; SIOCSIFMTU and SIOCSIFFLAGS do need net_admin, so the lab sets those).
+ *       With {@code --export} it keeps {@code dac_read_search}, to read a directory whatever its owner made it.
+ *       Without {@code --attach} (run by hand, creating toe0 and adding {@code --route}s) it keeps {@code net_admin};</li>
  *   <li>card-node: {@code net_admin} (host0, esp0, forwarding, nftables, the relay's IP_TRANSPARENT and policy route),
  *       {@code net_raw} (the console's ping, raw sockets on the card) and {@code net_bind_service} (echo 7, sink 9,
  *       the console 22, httpd 80). No {@code sys_admin}: it dry-runs a firmware's ruleset with {@code nft -c} in the
@@ -48,8 +53,31 @@ public final class Capabilities {
     public static Set<String> kept(Component component, List<String> args) {
         return switch (component) {
             case SIM -> Set.of();
-            case HOST_BRIDGE -> args.contains("--export") ? Set.of("net_admin", "dac_read_search") : Set.of("net_admin");
+            case HOST_BRIDGE -> {
+                Set<String> keep = new TreeSet<>();
+                if (!args.contains("--attach")) {
+                    keep.add("net_admin");
+                }
+                if (args.contains("--export")) {
+                    keep.add("dac_read_search");
+                }
+                yield Set.copyOf(keep);
+            }
             case CARD_NODE -> Set.of("net_admin", "net_raw", "net_bind_service");
+        };
+    }
+
+    /** Why {@code component}, started with {@code args}, keeps what it keeps: one line for `lab status`. */
+    public static String why(Component component, List<String> args) {
+        return switch (component) {
+            case SIM -> "its sockets, DMA regions and /metrics need none";
+            case HOST_BRIDGE -> (args.contains("--attach")
+                    ? "its TUN is the lab's: persistent, owned by host-bridge's uid, addressed and routed by the lab;"
+                            + " host-bridge only attaches its queues"
+                    : "net_admin: it creates its TUN and routes")
+                    + (args.contains("--export") ? "; dac_read_search to read --export" : "");
+            case CARD_NODE -> "net_admin for host0, forwarding and nftables; net_raw for ping and raw sockets;"
+                    + " net_bind_service for ports below 1024";
         };
     }
 

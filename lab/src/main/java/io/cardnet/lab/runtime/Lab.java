@@ -157,6 +157,7 @@ public final class Lab implements AutoCloseable {
         }
         card.prepare();
         makeConsoleKey();
+        makeHostDevices();
 
         long cardStarted = 0;
         for (Component c : Component.values()) {
@@ -190,6 +191,24 @@ public final class Lab implements AutoCloseable {
         }
         checkAotCache();
         consoleKeys().writeKnownHosts(cardAddress());
+    }
+
+    /**
+     * Every card's toeK, made here rather than by host-bridge, which then attaches to it with no capability
+     * ({@link HostTuns}). A pair's wire route is the pair's ({@link PairSwitch}): through the active's toe, with the
+     * host's wire identity as its source, so no toe gets one of its own.
+     */
+    private void makeHostDevices() throws IOException {
+        long owner = HostTuns.ownUid();
+        // a lab of this name that crashed with its run directory gone still labelled its toes: they are ours to remove
+        HostTuns.removeAll(state.hostNamespace(), HostTuns.label(config.name()), progress);
+        for (LabCard c : config.allCards()) {
+            HostTuns.Route route = config.cards().pair() ? null
+                    : new HostTuns.Route(c.addresses().wireSubnet(), c.addresses().cardLink().ip());
+            HostTuns.create(state.hostNamespace(), new HostTuns.Spec(c.hostDevice(), c.addresses().hostLink().toString(),
+                    io.cardnet.link.port.TunEndConfig.MTU_64K, endQueues() > 1, owner, route,
+                    HostTuns.label(config.name())), progress);
+        }
     }
 
     /**
@@ -382,17 +401,17 @@ public final class Lab implements AutoCloseable {
         };
     }
 
-    /** host-bridge's arguments for card {@code c}: its toeK, its link's address, the route to its wire. */
+    /**
+     * host-bridge's arguments for card {@code c}: its toeK, which the lab made with its link's address and route
+     * ({@link #makeHostDevices}), to attach to.
+     */
     private List<String> hostBridgeArgs(LabCard c) {
         List<String> o = endOptions(c.dmaDir());
-        // a pair's wire route is the pair's (PairSwitch): through the active's toe, with the host's wire identity
-        List<String> route = config.cards().pair() ? List.of()
-                : List.of("--route", c.addresses().wireSubnet() + "=" + c.addresses().cardLink().ip());
         o = concat(o,
                 "--bus", "unix:" + c.runDir().resolve("host.sock"),
                 "--device", c.hostDevice(),
+                "--attach",
                 "--address", c.addresses().hostLink().toString());
-        o.addAll(route);
         return concat(o,
                 "--csum", config.csum().name().toLowerCase(),
                 "--metrics", "127.0.0.1:" + c.metrics().hostBridge(),
@@ -833,6 +852,12 @@ public final class Lab implements AutoCloseable {
             }
         }
         Processes.stopAll(procs, progress);
+        try {
+            // persistent: they outlive host-bridge, whether it stopped or died
+            HostTuns.removeAll(config.isolated() ? names.hostNamespace() : null, HostTuns.label(config.name()), progress);
+        } catch (IOException | RuntimeException e) {
+            problems.add("could not remove the lab's toe devices: " + e.getMessage());
+        }
         if (config.cards().pair() && !config.isolated()) {
             try {
                 PairWiring.removeHostIdentity(); // an isolated lab's goes with its host namespace
@@ -918,6 +943,12 @@ public final class Lab implements AutoCloseable {
     public boolean isRunning(int k, Component c) {
         LabState.Proc p = state.processes().get(c == Component.SIM ? c.command() : config.card(k).processKey(c));
         return p != null && Processes.isAlive(p);
+    }
+
+    /** The command card {@code k}'s component was last started with, as recorded; empty if none is. */
+    public List<String> command(int k, Component c) {
+        LabState.Proc p = state.processes().get(c == Component.SIM ? c.command() : config.card(k).processKey(c));
+        return p == null ? List.of() : p.command();
     }
 
     public long pid(int k, Component c) {

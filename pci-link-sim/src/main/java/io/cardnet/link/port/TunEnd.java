@@ -12,8 +12,13 @@ import java.util.List;
 
 /**
  * An end of the link as the kernel sees it: a TUN device with its address and 64K MTU, pumped to and
- * from the bus. host-bridge runs one as toe0, card-node as host0. The device lives as long as this
- * object (a non-persistent TUN vanishes with its file descriptor), so nothing outlives the process.
+ * from the bus. host-bridge runs one as toe0, card-node as host0.
+ *
+ * <p>{@link #open} creates and configures the device, which lives as long as this object (a non-persistent TUN
+ * vanishes with its file descriptors), so nothing outlives the process; that needs CAP_NET_ADMIN. {@link #attach}
+ * takes a persistent TUN someone else made, addressed and brought up (the lab's toeK, owned by this process's uid):
+ * it only attaches the queues, which the kernel lets the owner do without any capability, checks the device is as
+ * configured, and leaves it behind for its maker to remove.
  */
 public final class TunEnd implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(TunEnd.class);
@@ -32,6 +37,27 @@ public final class TunEnd implements AutoCloseable {
 
     /** Creates and configures the device in this process's network namespace, then attaches to the bus. */
     public static TunEnd open(TunEndConfig config, MeterRegistry registry) throws NetdevException, java.io.IOException {
+        return open(config, registry, false);
+    }
+
+    /**
+     * Attaches to the persistent device {@code config.device()} that its maker already configured as {@code config}
+     * says (MTU, address, up), then to the bus; changes nothing that needs CAP_NET_ADMIN.
+     */
+    public static TunEnd attach(TunEndConfig config, MeterRegistry registry) throws NetdevException, java.io.IOException {
+        try {
+            NetInterface.index(config.device());
+        } catch (NetdevException e) {
+            throw new NetdevException("attach " + config.device(), e.errno(), "no device " + config.device()
+                    + " in this network namespace: attaching needs it made first, persistent and owned by this user"
+                    + " (ip tuntap add dev " + config.device() + " mode tun vnet_hdr"
+                    + (config.queues() > 1 ? " multi_queue" : "") + " user UID), with its MTU, address and up");
+        }
+        return open(config, registry, true);
+    }
+
+    private static TunEnd open(TunEndConfig config, MeterRegistry registry, boolean attach)
+            throws NetdevException, java.io.IOException {
         ChecksumPolicy initial = ChecksumPolicy.forFeatures(config.csum().features());
         VirtioPortBridge bridge = null;
         if (config.bus() instanceof io.cardnet.link.protocol.BusAddress.VirtioPort v) {
@@ -52,9 +78,13 @@ public final class TunEnd implements AutoCloseable {
         }
         try {
             String name = tuns.getFirst().name();
-            NetInterface.setMtu(name, config.mtu());
-            NetInterface.setIpv4Address(name, config.address().address(), config.address().prefix());
-            NetInterface.setUp(name, true);
+            if (attach) {
+                requireConfigured(name, config);
+            } else {
+                NetInterface.setMtu(name, config.mtu());
+                NetInterface.setIpv4Address(name, config.address().address(), config.address().prefix());
+                NetInterface.setUp(name, true);
+            }
             List<TunPump> pumps = new ArrayList<>();
             for (int q = 0; q < tuns.size(); q++) {
                 pumps.add(new TunPump(tuns.get(q), q, tuns.size() > 1, config.role(), config.csum().features(),
@@ -75,6 +105,26 @@ public final class TunEnd implements AutoCloseable {
                 bridge.close();
             }
             throw e;
+        }
+    }
+
+    /** An attached device must already be what this end expects: its maker set it, this end cannot. */
+    private static void requireConfigured(String name, TunEndConfig config) throws NetdevException {
+        List<String> wrong = new ArrayList<>();
+        int mtu = NetInterface.mtu(name);
+        if (mtu != config.mtu()) {
+            wrong.add("MTU " + mtu + ", not " + config.mtu());
+        }
+        String address = NetInterface.ipv4Address(name);
+        if (!config.address().toString().equals(address)) {
+            wrong.add("address " + (address == null ? "none" : address) + ", not " + config.address());
+        }
+        if (!NetInterface.isUp(name)) {
+            wrong.add("down, not up");
+        }
+        if (!wrong.isEmpty()) {
+            throw new NetdevException("attach " + name, 22, name + " is " + String.join(", ", wrong)
+                    + ": whoever made it configures it (attaching changes nothing that needs CAP_NET_ADMIN)");
         }
     }
 
